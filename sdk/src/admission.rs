@@ -1,0 +1,229 @@
+//! The AdmissionRequest Kubewarden hands a policy, modelled leniently: `null` where a string or map
+//! belongs reads as empty, and a missing `userInfo` stays visible as `None` so rules can fail closed.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::meta::api_group;
+use crate::parse::{FieldError, from_value, null_as_default};
+
+/// An admission request (`admission.k8s.io/v1` `AdmissionReview.request`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AdmissionRequest {
+    /// The request's uid, echoed in the response.
+    #[serde(deserialize_with = "null_as_default")]
+    pub uid: String,
+    /// The kind of the object under review.
+    #[serde(deserialize_with = "null_as_default")]
+    pub kind: GroupVersionKind,
+    /// The resource being requested.
+    #[serde(deserialize_with = "null_as_default")]
+    pub resource: GroupVersionResource,
+    /// The subresource, e.g. `scale` or `status`; empty for the main resource.
+    #[serde(deserialize_with = "null_as_default", alias = "sub_resource", skip_serializing_if = "String::is_empty")]
+    pub sub_resource: String,
+    /// The object's name.
+    #[serde(deserialize_with = "null_as_default")]
+    pub name: String,
+    /// The object's namespace.
+    #[serde(deserialize_with = "null_as_default")]
+    pub namespace: String,
+    /// `CREATE`, `UPDATE`, `DELETE` or `CONNECT`.
+    #[serde(deserialize_with = "null_as_default")]
+    pub operation: Operation,
+    /// Who sent the request; `None` when the request carries no `userInfo`.
+    #[serde(alias = "user_info", skip_serializing_if = "Option::is_none")]
+    pub user_info: Option<UserInfo>,
+    /// The new object (`null` for DELETE).
+    pub object: Value,
+    /// The old object (UPDATE and DELETE).
+    #[serde(alias = "old_object")]
+    pub old_object: Value,
+    /// Whether the request is a dry run.
+    #[serde(deserialize_with = "null_as_default", alias = "dry_run")]
+    pub dry_run: bool,
+}
+
+/// Group, version and kind of an object.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default)]
+pub struct GroupVersionKind {
+    /// API group (empty for core).
+    #[serde(deserialize_with = "null_as_default")]
+    pub group: String,
+    /// API version.
+    #[serde(deserialize_with = "null_as_default")]
+    pub version: String,
+    /// Kind.
+    #[serde(deserialize_with = "null_as_default")]
+    pub kind: String,
+}
+
+/// Group, version and plural resource name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default)]
+pub struct GroupVersionResource {
+    /// API group (empty for core).
+    #[serde(deserialize_with = "null_as_default")]
+    pub group: String,
+    /// API version.
+    #[serde(deserialize_with = "null_as_default")]
+    pub version: String,
+    /// Plural resource name.
+    #[serde(deserialize_with = "null_as_default")]
+    pub resource: String,
+}
+
+/// The requesting user.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(default)]
+pub struct UserInfo {
+    /// The username, e.g. `system:serviceaccount:dynamo-system:planner-serviceaccount`.
+    #[serde(deserialize_with = "null_as_default")]
+    pub username: String,
+    /// The user's uid.
+    #[serde(deserialize_with = "null_as_default", skip_serializing_if = "String::is_empty")]
+    pub uid: String,
+    /// The user's groups.
+    #[serde(deserialize_with = "null_as_default")]
+    pub groups: Vec<String>,
+    /// Extra attributes from the authenticator.
+    #[serde(deserialize_with = "null_as_default", skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// An admission operation; operations Kubernetes may add later are kept as written.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(from = "String", into = "String")]
+pub enum Operation {
+    /// `CREATE`.
+    #[default]
+    Create,
+    /// `UPDATE`.
+    Update,
+    /// `DELETE`.
+    Delete,
+    /// `CONNECT`.
+    Connect,
+    /// Anything else.
+    Other(String),
+}
+
+impl From<String> for Operation {
+    fn from(value: String) -> Self {
+        match value.as_str() {
+            "CREATE" => Self::Create,
+            "UPDATE" => Self::Update,
+            "DELETE" => Self::Delete,
+            "CONNECT" => Self::Connect,
+            _ => Self::Other(value),
+        }
+    }
+}
+
+impl From<Operation> for String {
+    fn from(value: Operation) -> Self {
+        value.to_string()
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Create => "CREATE",
+            Self::Update => "UPDATE",
+            Self::Delete => "DELETE",
+            Self::Connect => "CONNECT",
+            Self::Other(other) => other,
+        })
+    }
+}
+
+impl AdmissionRequest {
+    /// Whether the object under review is of `kind` in API `group` (any version).
+    pub fn is_kind(&self, group: &str, kind: &str) -> bool {
+        self.kind.group == group && self.kind.kind == kind
+    }
+
+    /// The new object as `T`, or an error naming the bad field (`object` is missing or `null` too).
+    pub fn object_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, FieldError> {
+        typed(&self.object, "object")
+    }
+
+    /// The old object as `T`, or an error naming the bad field.
+    pub fn old_object_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, FieldError> {
+        typed(&self.old_object, "oldObject")
+    }
+}
+
+fn typed<T: serde::de::DeserializeOwned>(value: &Value, field: &str) -> Result<T, FieldError> {
+    match value {
+        Value::Object(_) => from_value(value),
+        Value::Null => Err(FieldError {
+            path: field.to_owned(),
+            reason: "missing".to_owned(),
+        }),
+        _ => Err(FieldError {
+            path: field.to_owned(),
+            reason: "not an object".to_owned(),
+        }),
+    }
+}
+
+/// The `(group, kind)` of an object's `apiVersion`/`kind`, e.g. for choosing which rule applies.
+pub fn group_kind_of(object: &Value) -> (&str, &str) {
+    let api_version = object.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    let kind = object.get("kind").and_then(Value::as_str).unwrap_or("");
+    (api_group(api_version), kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::from_value;
+    use serde_json::json;
+
+    #[test]
+    fn reads_camel_case_and_snake_case_and_tolerates_nulls() {
+        let camel: AdmissionRequest = from_value(&json!({
+            "uid": "1", "operation": "UPDATE", "userInfo": {"username": "alice", "groups": null},
+            "oldObject": {"a": 1}, "subResource": null, "options": null
+        }))
+        .unwrap();
+        assert_eq!(camel.operation, Operation::Update);
+        assert_eq!(camel.user_info.as_ref().unwrap().username, "alice");
+        assert_eq!(camel.old_object, json!({"a": 1}));
+        let snake: AdmissionRequest =
+            from_value(&json!({"user_info": {"username": "bob"}, "old_object": {}})).unwrap();
+        assert_eq!(snake.user_info.unwrap().username, "bob");
+    }
+
+    #[test]
+    fn missing_user_info_stays_visible() {
+        let request: AdmissionRequest = from_value(&json!({"operation": "CREATE"})).unwrap();
+        assert!(request.user_info.is_none());
+    }
+
+    #[test]
+    fn unknown_operations_are_kept() {
+        let request: AdmissionRequest = from_value(&json!({"operation": "PATCH"})).unwrap();
+        assert_eq!(request.operation, Operation::Other("PATCH".into()));
+        assert_eq!(request.operation.to_string(), "PATCH");
+    }
+
+    #[test]
+    fn object_as_names_missing_and_mistyped_objects() {
+        let request = AdmissionRequest {
+            object: json!("x"),
+            ..AdmissionRequest::default()
+        };
+        let error = request.object_as::<Value>().unwrap_err();
+        assert_eq!(error.to_string(), "object: not an object");
+        let error = request.old_object_as::<Value>().unwrap_err();
+        assert_eq!(error.to_string(), "oldObject: missing");
+    }
+}

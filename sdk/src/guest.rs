@@ -1,0 +1,86 @@
+//! The waPC glue of a policy module: entry points that run [`crate::policy`] and a [`Cluster`] answered by
+//! Kubewarden's `kubewarden/kubernetes/*` host calls. A policy's `lib.rs` is one
+//! [`wapc_entry_points!`](crate::wapc_entry_points) line.
+
+use serde::Serialize;
+use serde_json::Value;
+pub use wapc_guest;
+use wapc_guest::CallResult;
+
+use crate::cluster::{Cluster, LookupError, ResourceKind};
+use crate::policy::{self, Policy};
+
+/// A [`Cluster`] answered by the Kubewarden host.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HostCluster;
+
+#[derive(Serialize)]
+struct ListByNamespace<'a> {
+    api_version: &'a str,
+    kind: &'a str,
+    namespace: &'a str,
+}
+
+impl Cluster for HostCluster {
+    fn list(&self, kind: ResourceKind, namespace: &str) -> Result<Vec<Value>, LookupError> {
+        let request = serde_json::to_vec(&ListByNamespace {
+            api_version: kind.api_version,
+            kind: kind.kind,
+            namespace,
+        })
+        .map_err(|e| LookupError::Failed(e.to_string()))?;
+        let answer = wapc_guest::host_call("kubewarden", "kubernetes", "list_resources_by_namespace", &request)
+            .map_err(|error| classify_host_error(error.to_string()))?;
+        let mut list: Value = serde_json::from_slice(&answer)
+            .map_err(|e| LookupError::Failed(format!("list of {kind} in {namespace}: {e}")))?;
+        match list.get_mut("items").map(Value::take) {
+            Some(Value::Array(items)) => Ok(items),
+            Some(Value::Null) | None => Ok(Vec::new()),
+            Some(_) => Err(LookupError::Failed(format!("list of {kind} in {namespace}: items is not an array"))),
+        }
+    }
+}
+
+/// Sorts a host-call error by the texts of Kubewarden's evaluator.
+pub fn classify_host_error(message: String) -> LookupError {
+    if message.contains("has not been granted access") {
+        LookupError::NotGranted(message)
+    } else if message.contains("Cannot find resource") || message.contains("error finding resource") {
+        LookupError::NotServed(message)
+    } else {
+        LookupError::Failed(message)
+    }
+}
+
+/// The `validate` waPC function of policy `P`.
+pub fn validate<P: Policy>(payload: &[u8]) -> CallResult {
+    Ok(serde_json::to_vec(&policy::validate::<P>(payload, &HostCluster))?)
+}
+
+/// The `validate_settings` waPC function of policy `P`.
+pub fn validate_settings<P: Policy>(payload: &[u8]) -> CallResult {
+    Ok(serde_json::to_vec(&policy::validate_settings::<P>(payload))?)
+}
+
+/// The `protocol_version` waPC function: Kubewarden's policy protocol `v1`.
+pub fn protocol_version(payload: &[u8]) -> CallResult {
+    kubewarden_policy_sdk::protocol_version_guest(payload)
+}
+
+/// Defines `wapc_init`, registering exactly `validate`, `validate_settings` and `protocol_version` for
+/// policy type `$policy`. Compiled only for wasm, so policies also link as native libraries.
+#[macro_export]
+macro_rules! wapc_entry_points {
+    ($policy:ty) => {
+        /// waPC entry point: registers the functions Kubewarden calls.
+        #[cfg(target_arch = "wasm32")]
+        #[allow(unsafe_code)]
+        #[unsafe(no_mangle)]
+        pub extern "C" fn wapc_init() {
+            use $crate::guest::wapc_guest::register_function;
+            register_function("validate", $crate::guest::validate::<$policy>);
+            register_function("validate_settings", $crate::guest::validate_settings::<$policy>);
+            register_function("protocol_version", $crate::guest::protocol_version);
+        }
+    };
+}
