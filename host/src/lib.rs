@@ -1,1 +1,23 @@
-//! host
+//! `scaleguard-host`: runs Kubewarden policy modules the way Kubewarden does — `wapc` on
+//! `wasmtime-provider` with WASI — and answers their `kubewarden/kubernetes/*` host calls from an
+//! in-memory set of Kubernetes objects, with the errors Kubewarden's evaluator gives.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use scaleguard_host::{InMemoryCluster, PolicyModule};
+//! let module = PolicyModule::load("target/policies/dynamo-replica-ownership.wasm")?;
+//! let mut policy = module.instantiate(Arc::new(InMemoryCluster::default()))?;
+//! let request = serde_json::json!({"operation": "CREATE"});
+//! let response = policy.evaluate(&request, &serde_json::json!({}));
+//! assert!(response.accepted);
+//! # Ok::<(), scaleguard_host::HostError>(())
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod admission;
+mod callbacks;
+pub mod cluster;
+mod module;
+
+pub use cluster::{ClusterError, ClusterView, InMemoryCluster};
+pub use module::{HostError, Limits, PolicyInstance, PolicyModule};

@@ -26,7 +26,10 @@ pub struct ScalingAdapter {
     #[serde(deserialize_with = "null_as_default")]
     pub spec: AdapterSpec,
     /// The observed state.
-    #[serde(deserialize_with = "null_as_default", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub status: Option<AdapterStatus>,
 }
 

@@ -24,7 +24,11 @@ pub struct AdmissionRequest {
     #[serde(deserialize_with = "null_as_default")]
     pub resource: GroupVersionResource,
     /// The subresource, e.g. `scale` or `status`; empty for the main resource.
-    #[serde(deserialize_with = "null_as_default", alias = "sub_resource", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        deserialize_with = "null_as_default",
+        alias = "sub_resource",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub sub_resource: String,
     /// The object's name.
     #[serde(deserialize_with = "null_as_default")]
@@ -86,13 +90,19 @@ pub struct UserInfo {
     #[serde(deserialize_with = "null_as_default")]
     pub username: String,
     /// The user's uid.
-    #[serde(deserialize_with = "null_as_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub uid: String,
     /// The user's groups.
     #[serde(deserialize_with = "null_as_default")]
     pub groups: Vec<String>,
     /// Extra attributes from the authenticator.
-    #[serde(deserialize_with = "null_as_default", skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub extra: BTreeMap<String, Value>,
 }
 
@@ -149,34 +159,44 @@ impl AdmissionRequest {
         self.kind.group == group && self.kind.kind == kind
     }
 
-    /// The new object as `T`, or an error naming the bad field (`object` is missing or `null` too).
+    /// The new object as `T`, or an error naming the bad field by its path in the object
+    /// (`spec.services[decode].replicas`); a missing or `null` object is an error too.
     pub fn object_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, FieldError> {
         typed(&self.object, "object")
     }
 
-    /// The old object as `T`, or an error naming the bad field.
+    /// The old object as `T`, or an error naming the bad field below `oldObject`
+    /// (`oldObject.spec.services[decode].replicas`).
     pub fn old_object_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, FieldError> {
-        typed(&self.old_object, "oldObject")
+        match &self.old_object {
+            Value::Object(_) => {
+                from_value(&self.old_object).map_err(|error| error.under("oldObject"))
+            }
+            other => typed(other, "oldObject"),
+        }
     }
 }
 
+/// `value` as `T`; errors have paths relative to the object, its absence is reported at the root as
+/// `<field> is missing`.
 fn typed<T: serde::de::DeserializeOwned>(value: &Value, field: &str) -> Result<T, FieldError> {
+    let shape_error = |what: &str| FieldError {
+        path: String::new(),
+        reason: format!("{field} is {what}"),
+    };
     match value {
         Value::Object(_) => from_value(value),
-        Value::Null => Err(FieldError {
-            path: field.to_owned(),
-            reason: "missing".to_owned(),
-        }),
-        _ => Err(FieldError {
-            path: field.to_owned(),
-            reason: "not an object".to_owned(),
-        }),
+        Value::Null => Err(shape_error("missing")),
+        _ => Err(shape_error("not an object")),
     }
 }
 
 /// The `(group, kind)` of an object's `apiVersion`/`kind`, e.g. for choosing which rule applies.
 pub fn group_kind_of(object: &Value) -> (&str, &str) {
-    let api_version = object.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    let api_version = object
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let kind = object.get("kind").and_then(Value::as_str).unwrap_or("");
     (api_group(api_version), kind)
 }
@@ -222,8 +242,8 @@ mod tests {
             ..AdmissionRequest::default()
         };
         let error = request.object_as::<Value>().unwrap_err();
-        assert_eq!(error.to_string(), "object: not an object");
+        assert_eq!(error.to_string(), "object is not an object");
         let error = request.old_object_as::<Value>().unwrap_err();
-        assert_eq!(error.to_string(), "oldObject: missing");
+        assert_eq!(error.to_string(), "oldObject is missing");
     }
 }

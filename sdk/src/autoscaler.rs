@@ -84,7 +84,10 @@ pub struct HpaSpec {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub behavior: Option<HpaBehavior>,
     /// `metrics` (v2).
-    #[serde(deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub metrics: Vec<MetricSpec>,
 }
 
@@ -161,10 +164,16 @@ pub struct MetricIdentifier {
 #[serde(rename_all = "camelCase", default)]
 pub struct LabelSelector {
     /// `matchLabels`.
-    #[serde(deserialize_with = "null_as_default", skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub match_labels: BTreeMap<String, String>,
     /// `matchExpressions`.
-    #[serde(deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub match_expressions: Vec<LabelSelectorRequirement>,
 }
 
@@ -224,7 +233,10 @@ pub struct ScaledObjectSpec {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub advanced: Option<Advanced>,
     /// `triggers`.
-    #[serde(deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub triggers: Vec<Trigger>,
 }
 
@@ -334,18 +346,23 @@ mod tests {
 
     #[test]
     fn stabilization_defaults_to_300_seconds() {
-        let so: ScaledObject = from_value(&json!({"spec": {"scaleTargetRef": {"name": "a"}}})).unwrap();
+        let so: ScaledObject =
+            from_value(&json!({"spec": {"scaleTargetRef": {"name": "a"}}})).unwrap();
         assert_eq!(so.scale_down_stabilization_seconds(), 300);
-        let so: ScaledObject = from_value(&json!({"spec": {"advanced": {"horizontalPodAutoscalerConfig": {
-            "behavior": {"scaleDown": {"stabilizationWindowSeconds": 0}}}}}}))
+        let so: ScaledObject = from_value(
+            &json!({"spec": {"advanced": {"horizontalPodAutoscalerConfig": {
+            "behavior": {"scaleDown": {"stabilizationWindowSeconds": 0}}}}}}),
+        )
         .unwrap();
         assert_eq!(so.scale_down_stabilization_seconds(), 0);
     }
 
     #[test]
     fn keda_trigger_metadata_is_kept_as_written() {
-        let so: ScaledObject = from_value(&json!({"spec": {"triggers": [{"type": "prometheus", "metadata": {
-            "query": "sum(dynamo_frontend_queued_requests)", "threshold": "10"}}]}}))
+        let so: ScaledObject = from_value(
+            &json!({"spec": {"triggers": [{"type": "prometheus", "metadata": {
+            "query": "sum(dynamo_frontend_queued_requests)", "threshold": "10"}}]}}),
+        )
         .unwrap();
         assert_eq!(so.spec.triggers[0].type_, "prometheus");
         assert_eq!(so.spec.triggers[0].metadata["threshold"], "10");

@@ -44,7 +44,10 @@ pub struct DynamoGraphDeployment {
     #[serde(deserialize_with = "null_as_default")]
     pub spec: DgdSpec,
     /// The observed state.
-    #[serde(deserialize_with = "null_as_default", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub status: Option<DgdStatus>,
 }
 
@@ -274,7 +277,10 @@ mod tests {
     fn adapter_names_lowercase_the_service() {
         assert_eq!(adapter_name("sglang-agg", "decode"), "sglang-agg-decode");
         assert_eq!(adapter_name("my-dgd", "MyService"), "my-dgd-myservice");
-        assert_eq!(adapter_name("sglang-agg", "Frontend"), "sglang-agg-frontend");
+        assert_eq!(
+            adapter_name("sglang-agg", "Frontend"),
+            "sglang-agg-frontend"
+        );
     }
 
     #[test]
@@ -286,8 +292,14 @@ mod tests {
 
     #[test]
     fn dynamo_namespace_replaces_dots_and_honours_global() {
-        assert_eq!(dynamo_namespace("default", "sglang-agg", false), "default-sglang-agg");
-        assert_eq!(dynamo_namespace("default", "llama.chat", false), "default-llama-chat");
+        assert_eq!(
+            dynamo_namespace("default", "sglang-agg", false),
+            "default-sglang-agg"
+        );
+        assert_eq!(
+            dynamo_namespace("default", "llama.chat", false),
+            "default-llama-chat"
+        );
         assert_eq!(dynamo_namespace("default", "llama.chat", true), "dynamo");
     }
 
@@ -302,7 +314,10 @@ mod tests {
                 "decode": {"componentType": "worker", "resources": {"limits": {"gpu": "1"}}, "envs": []}
             }}
         }));
-        assert_eq!(dgd.spec.services.keys().collect::<Vec<_>>(), ["Frontend", "decode"]);
+        assert_eq!(
+            dgd.spec.services.keys().collect::<Vec<_>>(),
+            ["Frontend", "decode"]
+        );
         assert_eq!(dgd.spec.services["Frontend"].effective_replicas(), 2);
         assert_eq!(dgd.spec.services["decode"].effective_replicas(), 1);
         assert_eq!(dgd.spec.services["decode"].gpus_per_replica(), Some("1"));
@@ -363,14 +378,23 @@ mod tests {
 
     #[test]
     fn adapters_resolve_back_to_their_service() {
-        let dgd = dgd(json!({"metadata": {"name": "my-dgd"}, "spec": {"services": {"MyService": {}}}}));
-        assert_eq!(dgd.service_for_adapter("my-dgd-myservice").unwrap().0, "MyService");
+        let dgd =
+            dgd(json!({"metadata": {"name": "my-dgd"}, "spec": {"services": {"MyService": {}}}}));
+        assert_eq!(
+            dgd.service_for_adapter("my-dgd-myservice").unwrap().0,
+            "MyService"
+        );
         assert!(dgd.service_for_adapter("my-dgd-other").is_none());
     }
 
     #[test]
     fn null_spec_and_services_are_empty() {
         assert!(dgd(json!({"spec": null})).spec.services.is_empty());
-        assert!(dgd(json!({"spec": {"services": null}})).spec.services.is_empty());
+        assert!(
+            dgd(json!({"spec": {"services": null}}))
+                .spec
+                .services
+                .is_empty()
+        );
     }
 }

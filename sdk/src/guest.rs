@@ -29,14 +29,21 @@ impl Cluster for HostCluster {
             namespace,
         })
         .map_err(|e| LookupError::Failed(e.to_string()))?;
-        let answer = wapc_guest::host_call("kubewarden", "kubernetes", "list_resources_by_namespace", &request)
-            .map_err(|error| classify_host_error(error.to_string()))?;
+        let answer = wapc_guest::host_call(
+            "kubewarden",
+            "kubernetes",
+            "list_resources_by_namespace",
+            &request,
+        )
+        .map_err(|error| classify_host_error(error.to_string()))?;
         let mut list: Value = serde_json::from_slice(&answer)
             .map_err(|e| LookupError::Failed(format!("list of {kind} in {namespace}: {e}")))?;
         match list.get_mut("items").map(Value::take) {
             Some(Value::Array(items)) => Ok(items),
             Some(Value::Null) | None => Ok(Vec::new()),
-            Some(_) => Err(LookupError::Failed(format!("list of {kind} in {namespace}: items is not an array"))),
+            Some(_) => Err(LookupError::Failed(format!(
+                "list of {kind} in {namespace}: items is not an array"
+            ))),
         }
     }
 }
@@ -45,7 +52,8 @@ impl Cluster for HostCluster {
 pub fn classify_host_error(message: String) -> LookupError {
     if message.contains("has not been granted access") {
         LookupError::NotGranted(message)
-    } else if message.contains("Cannot find resource") || message.contains("error finding resource") {
+    } else if message.contains("Cannot find resource") || message.contains("error finding resource")
+    {
         LookupError::NotServed(message)
     } else {
         LookupError::Failed(message)
@@ -54,12 +62,17 @@ pub fn classify_host_error(message: String) -> LookupError {
 
 /// The `validate` waPC function of policy `P`.
 pub fn validate<P: Policy>(payload: &[u8]) -> CallResult {
-    Ok(serde_json::to_vec(&policy::validate::<P>(payload, &HostCluster))?)
+    Ok(serde_json::to_vec(&policy::validate::<P>(
+        payload,
+        &HostCluster,
+    ))?)
 }
 
 /// The `validate_settings` waPC function of policy `P`.
 pub fn validate_settings<P: Policy>(payload: &[u8]) -> CallResult {
-    Ok(serde_json::to_vec(&policy::validate_settings::<P>(payload))?)
+    Ok(serde_json::to_vec(&policy::validate_settings::<P>(
+        payload,
+    ))?)
 }
 
 /// The `protocol_version` waPC function: Kubewarden's policy protocol `v1`.
@@ -79,7 +92,10 @@ macro_rules! wapc_entry_points {
         pub extern "C" fn wapc_init() {
             use $crate::guest::wapc_guest::register_function;
             register_function("validate", $crate::guest::validate::<$policy>);
-            register_function("validate_settings", $crate::guest::validate_settings::<$policy>);
+            register_function(
+                "validate_settings",
+                $crate::guest::validate_settings::<$policy>,
+            );
             register_function("protocol_version", $crate::guest::protocol_version);
         }
     };

@@ -11,22 +11,37 @@ use crate::parse::null_as_default;
 #[serde(rename_all = "camelCase", default)]
 pub struct ObjectMeta {
     /// `metadata.name`.
-    #[serde(deserialize_with = "null_as_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub name: String,
     /// `metadata.namespace`; empty when the object does not say.
-    #[serde(deserialize_with = "null_as_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub namespace: String,
     /// `metadata.uid`.
-    #[serde(deserialize_with = "null_as_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub uid: String,
     /// `metadata.labels`.
-    #[serde(deserialize_with = "null_as_default", skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub labels: BTreeMap<String, String>,
     /// `metadata.deletionTimestamp`: set once the object is being deleted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deletion_timestamp: Option<String>,
     /// `metadata.ownerReferences`.
-    #[serde(deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub owner_references: Vec<OwnerReference>,
 }
 
@@ -92,7 +107,10 @@ mod tests {
             "ownerReferences": [{"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "name": "s"}]
         }))
         .unwrap();
-        assert_eq!(meta.is_owned_by("keda.sh", "ScaledObject").unwrap().name, "s");
+        assert_eq!(
+            meta.is_owned_by("keda.sh", "ScaledObject").unwrap().name,
+            "s"
+        );
         assert!(meta.is_owned_by("keda.sh", "ScaledJob").is_none());
         assert!(meta.is_owned_by("apps", "ScaledObject").is_none());
     }

@@ -8,9 +8,7 @@ use serde_json::Value;
 use crate::admission::AdmissionRequest;
 use crate::cluster::Cluster;
 use crate::parse::{FieldError, from_slice, from_value};
-use crate::response::{
-    BAD_REQUEST, SettingsValidationResponse, ValidationResponse, Verdict,
-};
+use crate::response::{BAD_REQUEST, SettingsValidationResponse, ValidationResponse, Verdict};
 
 /// A policy's settings: read from JSON (absent or `null` means [`Default`]), then checked as a whole.
 pub trait PolicySettings: DeserializeOwned + Default {
@@ -24,7 +22,11 @@ pub trait Policy {
     type Settings: PolicySettings;
 
     /// Decides on `request`.
-    fn evaluate(request: &AdmissionRequest, settings: &Self::Settings, cluster: &dyn Cluster) -> Verdict;
+    fn evaluate(
+        request: &AdmissionRequest,
+        settings: &Self::Settings,
+        cluster: &dyn Cluster,
+    ) -> Verdict;
 }
 
 /// The `validate` payload: `{"request": <AdmissionRequest>, "settings": <settings>}`.
@@ -41,7 +43,8 @@ pub fn validate<P: Policy>(payload: &[u8], cluster: &dyn Cluster) -> ValidationR
     let payload: ValidationPayload = match from_slice(payload) {
         Ok(payload) => payload,
         Err(error) => {
-            return Verdict::reject(BAD_REQUEST, format!("invalid validation request: {error}")).into();
+            return Verdict::reject(BAD_REQUEST, format!("invalid validation request: {error}"))
+                .into();
         }
     };
     let settings = match parse_settings::<P::Settings>(&payload.settings) {
@@ -131,7 +134,10 @@ mod tests {
     impl Policy for EchoOperation {
         type Settings = Limit;
         fn evaluate(request: &AdmissionRequest, settings: &Limit, _: &dyn Cluster) -> Verdict {
-            Verdict::accept_with_warnings(vec![format!("{} {}", request.operation, settings.max_replicas)])
+            Verdict::accept_with_warnings(vec![format!(
+                "{} {}",
+                request.operation, settings.max_replicas
+            )])
         }
     }
 
@@ -146,7 +152,9 @@ mod tests {
 
     #[test]
     fn runs_the_policy_with_its_settings() {
-        let answer = validate_json(&json!({"request": {"operation": "UPDATE"}, "settings": {"maxReplicas": 3}}));
+        let answer = validate_json(
+            &json!({"request": {"operation": "UPDATE"}, "settings": {"maxReplicas": 3}}),
+        );
         assert_eq!(answer, json!({"accepted": true, "warnings": ["UPDATE 3"]}));
         let answer = validate_json(&json!({"request": {"operation": "CREATE"}}));
         assert_eq!(answer, json!({"accepted": true, "warnings": ["CREATE 0"]}));
@@ -163,7 +171,12 @@ mod tests {
         let bytes = b"{\"request\": ";
         let answer = serde_json::to_value(validate::<EchoOperation>(bytes, &EmptyCluster)).unwrap();
         assert_eq!(answer["code"], 400);
-        assert!(answer["message"].as_str().unwrap().starts_with("invalid validation request: "));
+        assert!(
+            answer["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("invalid validation request: ")
+        );
     }
 
     #[test]

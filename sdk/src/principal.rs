@@ -11,7 +11,13 @@ pub const SERVICE_ACCOUNT_PREFIX: &str = "system:serviceaccount:";
 /// `system:serviceaccount:<namespace>:<name>`, four colon-separated parts, none empty.
 pub fn service_account_of(username: &str) -> Option<(&str, &str)> {
     let mut parts = username.split(':');
-    match (parts.next(), parts.next(), parts.next(), parts.next(), parts.next()) {
+    match (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) {
         (Some("system"), Some("serviceaccount"), Some(namespace), Some(name), None)
             if !namespace.is_empty() && !name.is_empty() =>
         {
@@ -152,17 +158,28 @@ mod tests {
     fn namespace_scopes() {
         let user = "system:serviceaccount:team-a:planner-serviceaccount";
         assert!(ServiceAccountRef::own_namespace("planner-serviceaccount").matches(user, "team-a"));
-        assert!(!ServiceAccountRef::own_namespace("planner-serviceaccount").matches(user, "team-b"));
-        assert!(ServiceAccountRef::in_namespace("*", "planner-serviceaccount").matches(user, "team-b"));
-        assert!(ServiceAccountRef::in_namespace("team-a", "planner-serviceaccount").matches(user, "x"));
-        assert!(!ServiceAccountRef::in_namespace("team-c", "planner-serviceaccount").matches(user, "x"));
+        assert!(
+            !ServiceAccountRef::own_namespace("planner-serviceaccount").matches(user, "team-b")
+        );
+        assert!(
+            ServiceAccountRef::in_namespace("*", "planner-serviceaccount").matches(user, "team-b")
+        );
+        assert!(
+            ServiceAccountRef::in_namespace("team-a", "planner-serviceaccount").matches(user, "x")
+        );
+        assert!(
+            !ServiceAccountRef::in_namespace("team-c", "planner-serviceaccount").matches(user, "x")
+        );
         assert!(!ServiceAccountRef::in_namespace("*", "other").matches(user, "team-a"));
     }
 
     #[test]
     fn validation_names_the_entry() {
         let bad = [
-            (ServiceAccountRef::own_namespace(""), "sa[0].name must not be empty"),
+            (
+                ServiceAccountRef::own_namespace(""),
+                "sa[0].name must not be empty",
+            ),
             (
                 ServiceAccountRef::own_namespace("*"),
                 "sa[0].name must name one service account; '*' is only allowed as a namespace",

@@ -14,7 +14,11 @@ pub struct ReplicaOwnership;
 impl Policy for ReplicaOwnership {
     type Settings = Settings;
 
-    fn evaluate(request: &AdmissionRequest, settings: &Settings, _cluster: &dyn Cluster) -> Verdict {
+    fn evaluate(
+        request: &AdmissionRequest,
+        settings: &Settings,
+        _cluster: &dyn Cluster,
+    ) -> Verdict {
         if request.operation != Operation::Update || !request.is_kind(dgd::GROUP, dgd::KIND) {
             return Verdict::accept();
         }
@@ -57,9 +61,7 @@ fn parse_objects(
     request: &AdmissionRequest,
 ) -> Result<(DynamoGraphDeployment, DynamoGraphDeployment), FieldError> {
     let new = request.object_as()?;
-    let old = request
-        .old_object_as()
-        .map_err(|error| error.under("oldObject"))?;
+    let old = request.old_object_as()?;
     Ok((new, old))
 }
 
@@ -113,7 +115,8 @@ mod tests {
     use serde_json::{Value, json};
 
     fn dgd(services: Value) -> DynamoGraphDeployment {
-        from_value(&json!({"metadata": {"name": "sglang-agg"}, "spec": {"services": services}})).unwrap()
+        from_value(&json!({"metadata": {"name": "sglang-agg"}, "spec": {"services": services}}))
+            .unwrap()
     }
 
     #[test]
@@ -124,7 +127,13 @@ mod tests {
             "b": {"replicas": 2},
             "c": {"replicas": 2, "scalingAdapter": {"enabled": true}}
         }));
-        assert_eq!(replica_changes(&new, &old), [ReplicaChange { service: "a", replicas: 2 }]);
+        assert_eq!(
+            replica_changes(&new, &old),
+            [ReplicaChange {
+                service: "a",
+                replicas: 2
+            }]
+        );
     }
 
     #[test]
@@ -133,12 +142,21 @@ mod tests {
         let new = dgd(json!({"a": {"replicas": 1, "scalingAdapter": {"enabled": true}}}));
         assert!(replica_changes(&new, &old).is_empty());
         let new = dgd(json!({"a": {"replicas": 0, "scalingAdapter": {"enabled": true}}}));
-        assert_eq!(replica_changes(&new, &old), [ReplicaChange { service: "a", replicas: 0 }]);
+        assert_eq!(
+            replica_changes(&new, &old),
+            [ReplicaChange {
+                service: "a",
+                replicas: 0
+            }]
+        );
     }
 
     #[test]
     fn denial_uses_the_adapter_name_and_requested_replicas() {
-        let change = ReplicaChange { service: "decode", replicas: 3 };
+        let change = ReplicaChange {
+            service: "decode",
+            replicas: 3,
+        };
         assert_eq!(
             change.denial("sglang-agg"),
             "spec.services[decode].replicas cannot be modified directly when scaling adapter is enabled; use 'kubectl scale dgdsa/sglang-agg-decode --replicas=3' or update the DynamoGraphDeploymentScalingAdapter instead"

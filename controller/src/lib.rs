@@ -1,0 +1,34 @@
+//! `scaleguard-controller`: the companion controller that gives every DynamoGraphDeployment service with
+//! `scalingAdapter.enabled: true` a DynamoGraphDeploymentScalingAdapter and keeps the DGD's replicas in
+//! sync with it, for clusters where nothing else manages adapters.
+//!
+//! Built as a pipeline, controller-rs and Stackable style:
+//! * [`pipeline`] — the pure steps: the adapters a DGD asks for and the plan to get there
+//!   ([`pipeline::desired_adapters`], [`pipeline::plan_adapters`]), the DGD write an adapter needs
+//!   ([`pipeline::replica_write`]), the adapter's status ([`pipeline::adapter_status`]), combined by
+//!   [`pipeline::sync_adapter`];
+//! * [`controller`] — the only code that talks to the API: one [`controller::Context`], the two
+//!   reconciles and [`controller::run`];
+//! * [`crd`] and [`dgd`] — the resource types; [`error`] — the one error enum; [`events`], [`metrics`],
+//!   [`lease`] (leader election) and [`server`] (`/metrics`, `/healthz`, `/readyz`) — operations.
+#![forbid(unsafe_code)]
+
+pub mod controller;
+pub mod crd;
+pub mod dgd;
+pub mod error;
+pub mod events;
+pub mod lease;
+pub mod metrics;
+pub mod pipeline;
+pub mod server;
+
+#[cfg(test)]
+mod deploy_tests;
+#[cfg(test)]
+mod fixtures;
+
+pub use controller::{Context, error_policy, reconcile_adapter, reconcile_dgd, run};
+pub use crd::{DynamoGraphDeploymentScalingAdapter, crd_yaml};
+pub use dgd::DynamoGraphDeployment;
+pub use error::Error;

@@ -1,0 +1,417 @@
+//! An in-memory Kubernetes cluster answering Kubewarden's context-aware look-ups.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use scaleguard_sdk::cluster::{Cluster, LookupError, ResourceKind};
+use serde_json::{Value, json};
+
+/// `(apiVersion, kind)`, owned.
+pub type KindKey = (String, String);
+
+/// Objects by kind, plus the kinds the cluster does not serve (a CRD that is not installed).
+#[derive(Debug, Clone, Default)]
+pub struct InMemoryCluster {
+    objects: BTreeMap<KindKey, Vec<Value>>,
+    not_served: BTreeSet<KindKey>,
+}
+
+/// A look-up the cluster refused, worded as Kubewarden's evaluator words it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClusterError {
+    /// The kind is not in the policy's `contextAwareResources`.
+    #[error(
+        "Policy has not been granted access to Kubernetes {api_version}/{kind} resources. The violation has been reported."
+    )]
+    NotGranted {
+        /// `apiVersion`.
+        api_version: String,
+        /// Kind.
+        kind: String,
+    },
+    /// The cluster does not serve the kind.
+    #[error("Cannot find resource {api_version}/{kind}")]
+    NotServed {
+        /// `apiVersion`.
+        api_version: String,
+        /// Kind.
+        kind: String,
+    },
+    /// `get_resource` of an object that does not exist.
+    #[error("Cannot find {api_version}/{kind} named '{name}' inside of namespace '{namespace}'")]
+    NotFound {
+        /// `apiVersion`.
+        api_version: String,
+        /// Kind.
+        kind: String,
+        /// Name.
+        name: String,
+        /// Namespace.
+        namespace: String,
+    },
+    /// A label or field selector that does not parse.
+    #[error("invalid {what} selector '{selector}': {reason}")]
+    InvalidSelector {
+        /// `label` or `field`.
+        what: &'static str,
+        /// The selector.
+        selector: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl InMemoryCluster {
+    /// A cluster holding `objects` (each needs `apiVersion` and `kind`; others are skipped).
+    pub fn from_objects(objects: impl IntoIterator<Item = Value>) -> Self {
+        let mut cluster = Self::default();
+        for object in objects {
+            cluster.insert(object);
+        }
+        cluster
+    }
+
+    /// Adds `object`; returns `false` (and keeps nothing) when it has no `apiVersion` or `kind`.
+    pub fn insert(&mut self, object: Value) -> bool {
+        let (Some(api_version), Some(kind)) = (
+            object.get("apiVersion").and_then(Value::as_str),
+            object.get("kind").and_then(Value::as_str),
+        ) else {
+            return false;
+        };
+        let key = (api_version.to_owned(), kind.to_owned());
+        self.objects.entry(key).or_default().push(object);
+        true
+    }
+
+    /// Marks a kind as not served by the cluster (e.g. KEDA's CRDs are not installed).
+    pub fn mark_not_served(&mut self, api_version: &str, kind: &str) {
+        self.not_served
+            .insert((api_version.to_owned(), kind.to_owned()));
+    }
+
+    /// The objects of a kind, in `namespace` (or all namespaces), filtered by selectors.
+    pub fn list(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        label_selector: Option<&str>,
+        field_selector: Option<&str>,
+    ) -> Result<Vec<&Value>, ClusterError> {
+        self.check_served(api_version, kind)?;
+        let labels = Selector::parse("label", label_selector.unwrap_or(""))?;
+        let fields = Selector::parse("field", field_selector.unwrap_or(""))?;
+        let key = (api_version.to_owned(), kind.to_owned());
+        Ok(self
+            .objects
+            .get(&key)
+            .into_iter()
+            .flatten()
+            .filter(|object| namespace.is_none_or(|ns| namespace_of(object) == ns))
+            .filter(|object| labels.matches(|k| label(object, k)))
+            .filter(|object| fields.matches(|k| field(object, k)))
+            .collect())
+    }
+
+    /// One object by name.
+    pub fn get(
+        &self,
+        api_version: &str,
+        kind: &str,
+        name: &str,
+        namespace: Option<&str>,
+    ) -> Result<&Value, ClusterError> {
+        self.list(api_version, kind, namespace, None, None)?
+            .into_iter()
+            .find(|object| name_of(object) == name)
+            .ok_or_else(|| ClusterError::NotFound {
+                api_version: api_version.to_owned(),
+                kind: kind.to_owned(),
+                name: name.to_owned(),
+                namespace: namespace.unwrap_or("").to_owned(),
+            })
+    }
+
+    fn check_served(&self, api_version: &str, kind: &str) -> Result<(), ClusterError> {
+        if self
+            .not_served
+            .contains(&(api_version.to_owned(), kind.to_owned()))
+        {
+            return Err(ClusterError::NotServed {
+                api_version: api_version.to_owned(),
+                kind: kind.to_owned(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// What one policy sees of a cluster: only the kinds it was granted (`contextAwareResources`).
+#[derive(Debug, Clone)]
+pub struct ClusterView {
+    cluster: Arc<InMemoryCluster>,
+    granted: BTreeSet<KindKey>,
+}
+
+impl ClusterView {
+    /// `cluster` as seen by a policy granted `granted`.
+    pub fn new(cluster: Arc<InMemoryCluster>, granted: BTreeSet<KindKey>) -> Self {
+        Self { cluster, granted }
+    }
+
+    /// The cluster behind the view.
+    pub fn cluster(&self) -> &InMemoryCluster {
+        &self.cluster
+    }
+
+    /// Refuses kinds the policy was not granted.
+    pub fn check_granted(&self, api_version: &str, kind: &str) -> Result<(), ClusterError> {
+        if self
+            .granted
+            .contains(&(api_version.to_owned(), kind.to_owned()))
+        {
+            Ok(())
+        } else {
+            Err(ClusterError::NotGranted {
+                api_version: api_version.to_owned(),
+                kind: kind.to_owned(),
+            })
+        }
+    }
+
+    /// The List JSON `list_resources_by_namespace` / `list_resources_all` return.
+    pub fn list_json(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        label_selector: Option<&str>,
+        field_selector: Option<&str>,
+    ) -> Result<Value, ClusterError> {
+        self.check_granted(api_version, kind)?;
+        let items =
+            self.cluster
+                .list(api_version, kind, namespace, label_selector, field_selector)?;
+        Ok(json!({
+            "apiVersion": api_version,
+            "kind": format!("{kind}List"),
+            "metadata": {"resourceVersion": ""},
+            "items": items,
+        }))
+    }
+}
+
+/// The native twin of the guest's host-call [`Cluster`]: the same objects, grants and errors.
+impl Cluster for ClusterView {
+    fn list(&self, kind: ResourceKind, namespace: &str) -> Result<Vec<Value>, LookupError> {
+        let list = self
+            .list_json(kind.api_version, kind.kind, Some(namespace), None, None)
+            .map_err(|error| match error {
+                ClusterError::NotGranted { .. } => LookupError::NotGranted(error.to_string()),
+                ClusterError::NotServed { .. } => LookupError::NotServed(error.to_string()),
+                _ => LookupError::Failed(error.to_string()),
+            })?;
+        match list {
+            Value::Object(mut map) => match map.remove("items") {
+                Some(Value::Array(items)) => Ok(items),
+                _ => Ok(Vec::new()),
+            },
+            _ => Ok(Vec::new()),
+        }
+    }
+}
+
+fn name_of(object: &Value) -> &str {
+    object
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+fn namespace_of(object: &Value) -> &str {
+    object
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+fn label<'a>(object: &'a Value, key: &str) -> Option<&'a str> {
+    object
+        .pointer("/metadata/labels")
+        .and_then(|labels| labels.get(key))
+        .and_then(Value::as_str)
+}
+
+fn field<'a>(object: &'a Value, path: &str) -> Option<&'a str> {
+    let pointer = format!("/{}", path.replace('.', "/"));
+    object.pointer(&pointer).and_then(Value::as_str)
+}
+
+/// A parsed label or field selector: `a=b`, `a==b`, `a!=b`, `a`, `!a`, `a in (x,y)`, `a notin (x,y)`.
+#[derive(Debug, Default)]
+struct Selector {
+    requirements: Vec<Requirement>,
+}
+
+#[derive(Debug)]
+enum Requirement {
+    Equals(String, String),
+    NotEquals(String, String),
+    Exists(String),
+    NotExists(String),
+    In(String, Vec<String>),
+    NotIn(String, Vec<String>),
+}
+
+impl Selector {
+    fn parse(what: &'static str, selector: &str) -> Result<Self, ClusterError> {
+        let invalid = |reason: &str| ClusterError::InvalidSelector {
+            what,
+            selector: selector.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let mut requirements = Vec::new();
+        for term in split_terms(selector) {
+            let term = term.trim();
+            if term.is_empty() {
+                continue;
+            }
+            let requirement = if let Some((key, value)) = term.split_once("!=") {
+                Requirement::NotEquals(key.trim().to_owned(), value.trim().to_owned())
+            } else if let Some((key, value)) =
+                term.split_once("==").or_else(|| term.split_once('='))
+            {
+                Requirement::Equals(key.trim().to_owned(), value.trim().to_owned())
+            } else if let Some((key, values)) = set_term(term, " notin ") {
+                Requirement::NotIn(key, values)
+            } else if let Some((key, values)) = set_term(term, " in ") {
+                Requirement::In(key, values)
+            } else if let Some(key) = term.strip_prefix('!') {
+                Requirement::NotExists(key.trim().to_owned())
+            } else if term.contains(|c: char| c.is_whitespace() || "()".contains(c)) {
+                return Err(invalid(&format!("cannot parse '{term}'")));
+            } else {
+                Requirement::Exists(term.to_owned())
+            };
+            requirements.push(requirement);
+        }
+        Ok(Self { requirements })
+    }
+
+    fn matches<'a>(&self, value_of: impl Fn(&str) -> Option<&'a str>) -> bool {
+        self.requirements
+            .iter()
+            .all(|requirement| match requirement {
+                Requirement::Equals(key, value) => value_of(key) == Some(value.as_str()),
+                Requirement::NotEquals(key, value) => value_of(key) != Some(value.as_str()),
+                Requirement::Exists(key) => value_of(key).is_some(),
+                Requirement::NotExists(key) => value_of(key).is_none(),
+                Requirement::In(key, values) => {
+                    value_of(key).is_some_and(|v| values.iter().any(|x| x == v))
+                }
+                Requirement::NotIn(key, values) => {
+                    !value_of(key).is_some_and(|v| values.iter().any(|x| x == v))
+                }
+            })
+    }
+}
+
+/// Splits a selector at commas outside parentheses.
+fn split_terms(selector: &str) -> Vec<&str> {
+    let mut terms = Vec::new();
+    let (mut depth, mut start) = (0_i32, 0);
+    for (index, c) in selector.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                terms.push(&selector[start..index]);
+                start = index + 1;
+            }
+            _ => {}
+        }
+    }
+    terms.push(&selector[start..]);
+    terms
+}
+
+fn set_term(term: &str, operator: &str) -> Option<(String, Vec<String>)> {
+    let (key, rest) = term.split_once(operator)?;
+    let values = rest.trim().strip_prefix('(')?.strip_suffix(')')?;
+    Some((
+        key.trim().to_owned(),
+        values.split(',').map(|v| v.trim().to_owned()).collect(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cluster() -> InMemoryCluster {
+        let mut cluster = InMemoryCluster::from_objects([
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a", "namespace": "x", "labels": {"app": "web", "tier": "1"}}}),
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "b", "namespace": "x", "labels": {"app": "db"}}}),
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "c", "namespace": "y"}}),
+        ]);
+        cluster.mark_not_served("keda.sh/v1alpha1", "ScaledObject");
+        cluster
+    }
+
+    fn names(objects: &[&Value]) -> Vec<String> {
+        objects.iter().map(|o| name_of(o).to_owned()).collect()
+    }
+
+    #[test]
+    fn lists_by_namespace_and_selectors() {
+        let cluster = cluster();
+        let list =
+            |ns, labels, fields| names(&cluster.list("v1", "Pod", ns, labels, fields).unwrap());
+        assert_eq!(list(Some("x"), None, None), ["a", "b"]);
+        assert_eq!(list(None, None, None), ["a", "b", "c"]);
+        assert_eq!(list(None, Some("app=web"), None), ["a"]);
+        assert_eq!(list(None, Some("app!=web"), None), ["b", "c"]);
+        assert_eq!(list(None, Some("app in (web, db),!tier"), None), ["b"]);
+        assert_eq!(list(None, Some("app notin (web)"), None), ["b", "c"]);
+        assert_eq!(list(None, Some("tier"), None), ["a"]);
+        assert_eq!(list(None, None, Some("metadata.name=c")), ["c"]);
+        assert_eq!(list(None, None, Some("metadata.namespace!=x")), ["c"]);
+    }
+
+    #[test]
+    fn errors_use_kubewardens_words() {
+        let cluster = cluster();
+        assert_eq!(
+            cluster
+                .list("keda.sh/v1alpha1", "ScaledObject", Some("x"), None, None)
+                .unwrap_err()
+                .to_string(),
+            "Cannot find resource keda.sh/v1alpha1/ScaledObject"
+        );
+        assert_eq!(
+            cluster
+                .get("v1", "Pod", "zz", Some("x"))
+                .unwrap_err()
+                .to_string(),
+            "Cannot find v1/Pod named 'zz' inside of namespace 'x'"
+        );
+        assert!(matches!(
+            cluster.list("v1", "Pod", None, Some("a in (b"), None),
+            Err(ClusterError::InvalidSelector { .. })
+        ));
+        let view = ClusterView::new(Arc::new(cluster), BTreeSet::new());
+        assert_eq!(
+            view.list_json("v1", "Pod", Some("x"), None, None)
+                .unwrap_err()
+                .to_string(),
+            "Policy has not been granted access to Kubernetes v1/Pod resources. The violation has been reported."
+        );
+    }
+
+    #[test]
+    fn objects_without_kind_are_not_kept() {
+        let mut cluster = InMemoryCluster::default();
+        assert!(!cluster.insert(json!({"metadata": {"name": "x"}})));
+    }
+}

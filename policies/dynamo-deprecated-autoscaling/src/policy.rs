@@ -1,0 +1,172 @@
+//! The rule: every service's deprecated `autoscaling` (present and not `null`, `{}` included) and, when
+//! checked, `dynamoNamespace` gets the Dynamo operator's warning; `mode` decides what else happens.
+
+use scaleguard_sdk::dgd::{self, DynamoGraphDeployment};
+use scaleguard_sdk::response::BAD_REQUEST;
+use scaleguard_sdk::{AdmissionRequest, Cluster, Operation, Policy, Verdict};
+use serde_json::Value;
+
+use crate::settings::{Mode, Settings};
+
+/// The `dynamo-deprecated-autoscaling` policy.
+#[derive(Debug, Clone, Copy)]
+pub struct DeprecatedAutoscaling;
+
+/// A deprecated field set on a service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeprecatedField {
+    /// The service's name.
+    pub service: String,
+    /// The field: `autoscaling` or `dynamoNamespace`.
+    pub field: &'static str,
+    /// The operator's warning for it.
+    pub warning: String,
+}
+
+impl DeprecatedField {
+    /// The field's path, `spec.services[<service>].<field>`.
+    pub fn path(&self) -> String {
+        format!("spec.services[{}].{}", self.service, self.field)
+    }
+}
+
+impl Policy for DeprecatedAutoscaling {
+    type Settings = Settings;
+
+    fn evaluate(
+        request: &AdmissionRequest,
+        settings: &Settings,
+        _cluster: &dyn Cluster,
+    ) -> Verdict {
+        let reviewed = matches!(request.operation, Operation::Create | Operation::Update);
+        if !reviewed || !request.is_kind(dgd::GROUP, dgd::KIND) {
+            return Verdict::accept();
+        }
+        let dgd: DynamoGraphDeployment = match request.object_as() {
+            Ok(dgd) => dgd,
+            Err(error) => {
+                return Verdict::reject(BAD_REQUEST, format!("invalid {}: {error}", dgd::KIND));
+            }
+        };
+        let namespace = dgd.namespace_or(&request.namespace);
+        let found = deprecated_fields(&dgd, namespace, settings.check_dynamo_namespace);
+        if found.is_empty() {
+            return Verdict::accept();
+        }
+        let warnings: Vec<String> = found.iter().map(|f| f.warning.clone()).collect();
+        if dgd.metadata.is_being_deleted() {
+            return Verdict::accept_with_warnings(warnings);
+        }
+        match settings.mode {
+            Mode::Warn => Verdict::accept_with_warnings(warnings),
+            Mode::Deny => Verdict::Reject {
+                code: BAD_REQUEST,
+                message: format!(
+                    "deprecated fields are not allowed: {}; remove them and use DynamoGraphDeploymentScalingAdapter with HPA, KEDA, or Planner for autoscaling",
+                    found
+                        .iter()
+                        .map(DeprecatedField::path)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                warnings,
+            },
+            Mode::Remove => Verdict::Mutate {
+                object: without_fields(&request.object, &found),
+                warnings,
+            },
+        }
+    }
+}
+
+/// The deprecated fields of `dgd`, in service-name order, `autoscaling` before `dynamoNamespace`.
+pub fn deprecated_fields(
+    dgd: &DynamoGraphDeployment,
+    namespace: &str,
+    check_dynamo_namespace: bool,
+) -> Vec<DeprecatedField> {
+    let mut found = Vec::new();
+    for (name, service) in &dgd.spec.services {
+        if service.has_deprecated_autoscaling() {
+            found.push(DeprecatedField {
+                service: name.clone(),
+                field: "autoscaling",
+                warning: format!(
+                    "spec.services[{name}].autoscaling is deprecated and ignored. Use DynamoGraphDeploymentScalingAdapter with HPA, KEDA, or Planner for autoscaling instead."
+                ),
+            });
+        }
+        if !check_dynamo_namespace {
+            continue;
+        }
+        if let Some(value) = service.deprecated_dynamo_namespace() {
+            let replacement = dgd.dynamo_namespace_of(namespace, service);
+            found.push(DeprecatedField {
+                service: name.clone(),
+                field: "dynamoNamespace",
+                warning: format!(
+                    "spec.services[{name}].dynamoNamespace is deprecated and ignored. Value '{value}' will be replaced with '{replacement}'. Remove this field from your configuration"
+                ),
+            });
+        }
+    }
+    found
+}
+
+/// `object` with the `found` fields removed; everything else is kept as submitted.
+fn without_fields(object: &Value, found: &[DeprecatedField]) -> Value {
+    let mut object = object.clone();
+    for field in found {
+        if let Some(service) = object
+            .pointer_mut(&format!(
+                "/spec/services/{}",
+                escape_pointer(&field.service)
+            ))
+            .and_then(Value::as_object_mut)
+        {
+            service.remove(field.field);
+        }
+    }
+    object
+}
+
+/// Escapes a key for a JSON pointer (RFC 6901).
+fn escape_pointer(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scaleguard_sdk::parse::from_value;
+    use serde_json::json;
+
+    #[test]
+    fn removal_keeps_everything_else() {
+        let object = json!({"spec": {"services": {
+            "a/b": {"autoscaling": {}, "replicas": 2, "dynamoNamespace": "x", "extra": [1]},
+            "c": {"autoscaling": null}
+        }}});
+        let dgd: DynamoGraphDeployment = from_value(&object).unwrap();
+        let found = deprecated_fields(&dgd, "ns", true);
+        assert_eq!(
+            found.iter().map(DeprecatedField::path).collect::<Vec<_>>(),
+            [
+                "spec.services[a/b].autoscaling",
+                "spec.services[a/b].dynamoNamespace"
+            ]
+        );
+        assert_eq!(
+            without_fields(&object, &found),
+            json!({"spec": {"services": {"a/b": {"replicas": 2, "extra": [1]}, "c": {"autoscaling": null}}}})
+        );
+    }
+
+    #[test]
+    fn dynamo_namespace_can_be_ignored() {
+        let dgd: DynamoGraphDeployment =
+            from_value(&json!({"spec": {"services": {"a": {"dynamoNamespace": "x"}}}})).unwrap();
+        assert!(deprecated_fields(&dgd, "ns", false).is_empty());
+        assert_eq!(deprecated_fields(&dgd, "ns", true).len(), 1);
+    }
+}

@@ -1,0 +1,295 @@
+//! The policies' case tables (`policies/<policy>/test_data/cases.yaml`) and the two ways of answering them:
+//! the native pure function and the compiled module under wasmtime. Both must give the same answer, and
+//! that answer must be the one the table expects.
+#![forbid(unsafe_code)]
+
+pub mod metadata;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use scaleguard_host::admission::{patch, request_for};
+use scaleguard_host::{ClusterView, InMemoryCluster};
+use scaleguard_sdk::policy::{validate, validate_settings};
+use scaleguard_sdk::{Cluster, SettingsValidationResponse, ValidationResponse};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// The workspace's root folder.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the tests crate lives in the workspace")
+        .to_path_buf()
+}
+
+/// Names of every policy folder under `policies/`, sorted.
+pub fn policy_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(workspace_root().join("policies"))
+        .expect("policies/ exists")
+        .filter_map(Result::ok)
+        .filter(|entry| entry.path().join("Cargo.toml").exists())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A policy's source folder.
+pub fn policy_dir(policy: &str) -> PathBuf {
+    workspace_root().join("policies").join(policy)
+}
+
+/// Where `make policies` puts the modules (`SCALEGUARD_POLICIES_DIR` overrides).
+pub fn modules_dir() -> PathBuf {
+    std::env::var_os("SCALEGUARD_POLICIES_DIR")
+        .map_or_else(|| workspace_root().join("target/policies"), PathBuf::from)
+}
+
+/// The native `validate` of `policy`, exactly the entry logic its module runs.
+pub fn native_validate(
+    policy: &str,
+    payload: &[u8],
+    cluster: &dyn Cluster,
+) -> Option<ValidationResponse> {
+    Some(match policy {
+        "dynamo-replica-ownership" => {
+            validate::<dynamo_replica_ownership::ReplicaOwnership>(payload, cluster)
+        }
+        "dynamo-deprecated-autoscaling" => {
+            validate::<dynamo_deprecated_autoscaling::DeprecatedAutoscaling>(payload, cluster)
+        }
+        _ => return None,
+    })
+}
+
+/// The native `validate_settings` of `policy`.
+pub fn native_validate_settings(
+    policy: &str,
+    payload: &[u8],
+) -> Option<SettingsValidationResponse> {
+    Some(match policy {
+        "dynamo-replica-ownership" => {
+            validate_settings::<dynamo_replica_ownership::ReplicaOwnership>(payload)
+        }
+        "dynamo-deprecated-autoscaling" => {
+            validate_settings::<dynamo_deprecated_autoscaling::DeprecatedAutoscaling>(payload)
+        }
+        _ => return None,
+    })
+}
+
+/// A policy's case table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseTable {
+    /// Objects the cases refer to through YAML anchors; not read otherwise.
+    #[serde(default)]
+    pub fixtures: Value,
+    /// `validate` cases.
+    pub cases: Vec<Case>,
+    /// `validate_settings` cases.
+    #[serde(default)]
+    pub settings: Vec<SettingsCase>,
+}
+
+/// One `validate` case.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Case {
+    /// What the case shows.
+    pub name: String,
+    /// The request: a file under `test_data/` (bare AdmissionRequest or AdmissionReview) or built here.
+    pub request: RequestSpec,
+    /// The policy settings (absent: defaults).
+    #[serde(default)]
+    pub settings: Value,
+    /// Objects in the cluster.
+    #[serde(default)]
+    pub cluster: Vec<Value>,
+    /// `[apiVersion, kind]` pairs the cluster does not serve.
+    #[serde(default)]
+    pub not_served: Vec<(String, String)>,
+    /// The expected answer.
+    pub expect: Expect,
+}
+
+/// How a case's request is given.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RequestSpec {
+    /// A file under the policy's `test_data/`.
+    File(String),
+    /// Built from its parts, the rest filled in as the API server would.
+    Built {
+        /// `CREATE`, `UPDATE`, ...
+        operation: String,
+        /// The new object.
+        #[serde(default)]
+        object: Value,
+        /// The old object.
+        #[serde(default, rename = "oldObject")]
+        old_object: Value,
+        /// `userInfo`; absent leaves the request without one.
+        #[serde(default, rename = "userInfo")]
+        user_info: Option<Value>,
+    },
+}
+
+/// The answer a case expects.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// Admitted?
+    pub accepted: bool,
+    /// The refusal's code.
+    #[serde(default)]
+    pub code: Option<u16>,
+    /// The refusal's message, exactly.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// The warnings, exactly and in order (absent: none).
+    #[serde(default)]
+    pub warnings: Vec<String>,
+    /// The JSONPatch from submitted to mutated object (absent: no mutation).
+    #[serde(default)]
+    pub patch: Option<Value>,
+}
+
+/// One `validate_settings` case.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsCase {
+    /// What the case shows.
+    pub name: String,
+    /// The settings JSON.
+    pub settings: Value,
+    /// Expected validity.
+    pub valid: bool,
+    /// Expected message, exactly.
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+impl CaseTable {
+    /// Reads `policies/<policy>/test_data/cases.yaml`.
+    pub fn load(policy: &str) -> Result<Self, String> {
+        let path = policy_dir(policy).join("test_data/cases.yaml");
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        serde_yaml_ng::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
+impl Case {
+    /// The AdmissionRequest of the case.
+    pub fn request(&self, policy: &str) -> Result<Value, String> {
+        match &self.request {
+            RequestSpec::File(file) => {
+                let path = policy_dir(policy).join("test_data").join(file);
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                let document: Value = serde_yaml_ng::from_str(&text)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                Ok(scaleguard_host::admission::unwrap_review(document))
+            }
+            RequestSpec::Built {
+                operation,
+                object,
+                old_object,
+                user_info,
+            } => Ok(request_for(
+                &self.name,
+                operation,
+                object,
+                old_object,
+                user_info.as_ref(),
+            )),
+        }
+    }
+
+    /// The `validate` payload: `{"request": ..., "settings": ...}`.
+    pub fn payload(&self, policy: &str) -> Result<Vec<u8>, String> {
+        let payload =
+            serde_json::json!({"request": self.request(policy)?, "settings": self.settings});
+        serde_json::to_vec(&payload).map_err(|e| e.to_string())
+    }
+
+    /// The case's cluster.
+    pub fn cluster(&self) -> Arc<InMemoryCluster> {
+        let mut cluster = InMemoryCluster::from_objects(self.cluster.iter().cloned());
+        for (api_version, kind) in &self.not_served {
+            cluster.mark_not_served(api_version, kind);
+        }
+        Arc::new(cluster)
+    }
+
+    /// The case's cluster as a policy granted `granted` sees it natively.
+    pub fn cluster_view(
+        &self,
+        granted: &std::collections::BTreeSet<(String, String)>,
+    ) -> ClusterView {
+        ClusterView::new(self.cluster(), granted.clone())
+    }
+
+    /// Whether `response` to `request` is the expected one; the error says what differs.
+    pub fn check(&self, request: &Value, response: &ValidationResponse) -> Result<(), String> {
+        let expect = &self.expect;
+        let mut problems = Vec::new();
+        if response.accepted != expect.accepted {
+            problems.push(format!(
+                "accepted: expected {}, got {}",
+                expect.accepted, response.accepted
+            ));
+        }
+        if response.code != expect.code {
+            problems.push(format!(
+                "code: expected {:?}, got {:?}",
+                expect.code, response.code
+            ));
+        }
+        if response.message != expect.message {
+            problems.push(format!(
+                "message:\n  expected {:?}\n  got      {:?}",
+                expect.message, response.message
+            ));
+        }
+        let warnings = response.warnings.clone().unwrap_or_default();
+        if warnings != expect.warnings {
+            problems.push(format!(
+                "warnings:\n  expected {:?}\n  got      {:?}",
+                expect.warnings, warnings
+            ));
+        }
+        let object = request.get("object").unwrap_or(&Value::Null);
+        let actual_patch = response
+            .mutated_object
+            .as_ref()
+            .map(|mutated| serde_json::to_value(patch(object, mutated)).unwrap_or_default());
+        if actual_patch != expect.patch {
+            problems.push(format!(
+                "patch: expected {:?}, got {:?}",
+                expect.patch, actual_patch
+            ));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("\n"))
+        }
+    }
+}
+
+impl SettingsCase {
+    /// Whether `response` is the expected one.
+    pub fn check(&self, response: &SettingsValidationResponse) -> Result<(), String> {
+        if response.valid == self.valid && response.message == self.message {
+            Ok(())
+        } else {
+            Err(format!(
+                "expected valid={} message={:?}, got valid={} message={:?}",
+                self.valid, self.message, response.valid, response.message
+            ))
+        }
+    }
+}

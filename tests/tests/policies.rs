@@ -1,0 +1,93 @@
+//! Every policy's case table, answered by the native pure function and by the compiled module under
+//! wasmtime (through `scaleguard-host`, the stack Kubewarden runs): both answers must be identical and
+//! equal to the expected one.
+
+use scaleguard_host::PolicyModule;
+use scaleguard_tests::metadata::Metadata;
+use scaleguard_tests::{
+    CaseTable, modules_dir, native_validate, native_validate_settings, policy_names,
+};
+
+fn run_case_table(policy: &str) {
+    let table = CaseTable::load(policy).unwrap();
+    let metadata = Metadata::load(policy).unwrap();
+    let granted = metadata.granted();
+    let path = modules_dir().join(format!("{policy}.wasm"));
+    assert!(
+        path.exists(),
+        "{} is missing: run `make policies` first",
+        path.display()
+    );
+    let module = PolicyModule::load(&path)
+        .unwrap()
+        .with_context_aware_resources(granted.clone());
+    let mut instance = module.instantiate(Default::default()).unwrap();
+    assert_eq!(instance.protocol_version().unwrap(), "v1");
+
+    let mut failures = Vec::new();
+    for case in &table.cases {
+        let request = case.request(policy).unwrap();
+        let payload = case.payload(policy).unwrap();
+        let native = native_validate(policy, &payload, &case.cluster_view(&granted)).unwrap();
+        instance.set_cluster(case.cluster());
+        let wasm = instance.validate_payload(&payload).unwrap();
+        if native != wasm {
+            failures.push(format!(
+                "{}: native and wasm differ:\n  native {native:?}\n  wasm   {wasm:?}",
+                case.name
+            ));
+        }
+        if let Err(problem) = case.check(&request, &wasm) {
+            failures.push(format!("{}:\n{problem}", case.name));
+        }
+    }
+    for case in &table.settings {
+        let payload = serde_json::to_vec(&case.settings).unwrap();
+        let native = native_validate_settings(policy, &payload).unwrap();
+        let wasm = instance.validate_settings(&payload).unwrap();
+        if native != wasm {
+            failures.push(format!(
+                "settings {}: native {native:?} != wasm {wasm:?}",
+                case.name
+            ));
+        }
+        if let Err(problem) = case.check(&wasm) {
+            failures.push(format!("settings {}: {problem}", case.name));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{policy}: {} of {} cases failed:\n\n{}",
+        failures.len(),
+        table.cases.len() + table.settings.len(),
+        failures.join("\n\n")
+    );
+}
+
+#[test]
+fn dynamo_replica_ownership() {
+    run_case_table("dynamo-replica-ownership");
+}
+
+#[test]
+fn dynamo_deprecated_autoscaling() {
+    run_case_table("dynamo-deprecated-autoscaling");
+}
+
+/// A new policy folder must come with a native entry, a case table and a test above.
+#[test]
+fn every_policy_is_covered() {
+    let tested = ["dynamo-deprecated-autoscaling", "dynamo-replica-ownership"];
+    assert_eq!(policy_names(), tested);
+    for policy in tested {
+        assert!(
+            native_validate_settings(policy, b"{}").is_some(),
+            "{policy} has no native entry"
+        );
+        let table = CaseTable::load(policy).unwrap();
+        assert!(
+            !table.cases.is_empty() && !table.settings.is_empty(),
+            "{policy} has an empty case table"
+        );
+    }
+}
