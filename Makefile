@@ -21,9 +21,9 @@ policies: wasm-target
 		printf '%-40s %8d bytes\n' $(POLICY_DIR)/$$p.wasm $$(stat -c %s $(POLICY_DIR)/$$p.wasm); \
 	done
 
-## cli: build the scaleguard binary
+## cli: build the scaleguard binary (dev profile: dependencies are optimised, and shared with the tests)
 cli:
-	$(CARGO) build --release -p scaleguard
+	$(CARGO) build -p scaleguard
 
 ## demo: build everything and show the policies deciding on the guide's sglang-agg objects
 demo: policies cli
