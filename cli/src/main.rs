@@ -11,7 +11,11 @@ use scaleguard_host::{InMemoryCluster, PolicyModule};
 use serde_json::Value;
 
 #[derive(Parser)]
-#[command(name = "scaleguard", version, about = "Keep NVIDIA Dynamo autoscaling safe")]
+#[command(
+    name = "scaleguard",
+    version,
+    about = "Keep NVIDIA Dynamo autoscaling safe"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -52,7 +56,14 @@ fn main() -> Result<()> {
             allow_context,
             policies_dir,
         } => {
-            let response = run(&policy, &request, settings.as_deref(), cluster.as_deref(), &allow_context, policies_dir)?;
+            let response = run(
+                &policy,
+                &request,
+                settings.as_deref(),
+                cluster.as_deref(),
+                &allow_context,
+                policies_dir,
+            )?;
             println!("{}", serde_json::to_string_pretty(&response)?);
             Ok(())
         }
@@ -81,7 +92,8 @@ fn run(
     let settings = match settings {
         None => Value::Null,
         Some(text) if Path::new(text).is_file() => read_document(Path::new(text))?,
-        Some(text) => serde_json::from_str(text).with_context(|| format!("--settings {text}: neither a file nor JSON"))?,
+        Some(text) => serde_json::from_str(text)
+            .with_context(|| format!("--settings {text}: neither a file nor JSON"))?,
     };
     let objects = match cluster {
         Some(path) => read_documents(path)?,
@@ -117,20 +129,28 @@ fn module_path(policy: &str, policies_dir: Option<PathBuf>) -> Result<PathBuf> {
 }
 
 fn read_document(path: &Path) -> Result<Value> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     serde_yaml_ng::from_str(&text).with_context(|| format!("{}: not YAML or JSON", path.display()))
 }
 
 fn read_documents(path: &Path) -> Result<Vec<Value>> {
     use serde::Deserialize as _;
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut objects = Vec::new();
     for document in serde_yaml_ng::Deserializer::from_str(&text) {
-        let value = Value::deserialize(document).with_context(|| format!("{}: not YAML or JSON", path.display()))?;
+        let value = Value::deserialize(document)
+            .with_context(|| format!("{}: not YAML or JSON", path.display()))?;
         match value {
             Value::Null => {}
             Value::Object(ref map) if map.get("kind").and_then(Value::as_str) == Some("List") => {
-                objects.extend(map.get("items").and_then(Value::as_array).cloned().unwrap_or_default());
+                objects.extend(
+                    map.get("items")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default(),
+                );
             }
             other => objects.push(other),
         }
