@@ -23,6 +23,7 @@ pub mod parse;
 pub mod policy;
 pub mod principal;
 pub mod response;
+pub mod review;
 
 pub use admission::{AdmissionRequest, Operation, UserInfo};
 pub use cluster::{Cluster, EmptyCluster, LookupError, ResourceKind};

@@ -74,10 +74,31 @@ fn dynamo_deprecated_autoscaling() {
     run_case_table("dynamo-deprecated-autoscaling");
 }
 
+#[test]
+fn dynamo_single_autoscaler() {
+    run_case_table("dynamo-single-autoscaler");
+}
+
+#[test]
+fn dynamo_autoscaler_bounds() {
+    run_case_table("dynamo-autoscaler-bounds");
+}
+
+#[test]
+fn dynamo_adapter_target() {
+    run_case_table("dynamo-adapter-target");
+}
+
 /// A new policy folder must come with a native entry, a case table and a test above.
 #[test]
 fn every_policy_is_covered() {
-    let tested = ["dynamo-deprecated-autoscaling", "dynamo-replica-ownership"];
+    let tested = [
+        "dynamo-adapter-target",
+        "dynamo-autoscaler-bounds",
+        "dynamo-deprecated-autoscaling",
+        "dynamo-replica-ownership",
+        "dynamo-single-autoscaler",
+    ];
     assert_eq!(policy_names(), tested);
     for policy in tested {
         assert!(

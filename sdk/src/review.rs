@@ -1,0 +1,565 @@
+//! What the autoscaler policies share: reading an HPA or ScaledObject out of a request, looking up the
+//! objects of its namespace (one host call per kind), resolving the adapter it targets to a DGD service,
+//! and turning findings into a decision that only denies what an UPDATE newly introduces.
+
+use std::cell::OnceCell;
+
+use serde::de::DeserializeOwned;
+
+use crate::adapter::{self, ScalingAdapter};
+use crate::admission::{AdmissionRequest, Operation};
+use crate::autoscaler::{
+    HPA_GROUP, HPA_KIND, HorizontalPodAutoscaler, KEDA_GROUP, SCALED_OBJECT_KIND, ScaleTargetRef,
+    ScaledObject,
+};
+use crate::cluster::{Cluster, LookupError, ResourceKind, list_typed};
+use crate::dgd::{self, DgdService, DynamoGraphDeployment, adapter_name};
+use crate::meta::ObjectMeta;
+use crate::parse::FieldError;
+use crate::response::{BAD_REQUEST, INTERNAL_ERROR, Verdict};
+
+/// DynamoGraphDeployments, as `contextAwareResources` names them.
+pub const DGD_RESOURCE: ResourceKind = ResourceKind {
+    api_version: dgd::API_VERSION,
+    kind: dgd::KIND,
+};
+/// Scaling adapters, as `contextAwareResources` names them.
+pub const ADAPTER_RESOURCE: ResourceKind = ResourceKind {
+    api_version: dgd::API_VERSION,
+    kind: adapter::KIND,
+};
+/// HorizontalPodAutoscalers (`autoscaling/v2` serves every HPA, whatever version created it).
+pub const HPA_RESOURCE: ResourceKind = ResourceKind {
+    api_version: "autoscaling/v2",
+    kind: HPA_KIND,
+};
+/// KEDA ScaledObjects.
+pub const SCALED_OBJECT_RESOURCE: ResourceKind = ResourceKind {
+    api_version: crate::autoscaler::KEDA_API_VERSION,
+    kind: SCALED_OBJECT_KIND,
+};
+
+/// An HPA or a KEDA ScaledObject.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Autoscaler {
+    /// A HorizontalPodAutoscaler.
+    Hpa(HorizontalPodAutoscaler),
+    /// A KEDA ScaledObject.
+    ScaledObject(ScaledObject),
+}
+
+impl Autoscaler {
+    /// `HorizontalPodAutoscaler` or `ScaledObject`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Hpa(_) => HPA_KIND,
+            Self::ScaledObject(_) => SCALED_OBJECT_KIND,
+        }
+    }
+
+    /// The object's metadata.
+    pub fn metadata(&self) -> &ObjectMeta {
+        match self {
+            Self::Hpa(hpa) => &hpa.metadata,
+            Self::ScaledObject(so) => &so.metadata,
+        }
+    }
+
+    /// The object's name.
+    pub fn name(&self) -> &str {
+        &self.metadata().name
+    }
+
+    /// `spec.scaleTargetRef`.
+    pub fn target(&self) -> &ScaleTargetRef {
+        match self {
+            Self::Hpa(hpa) => &hpa.spec.scale_target_ref,
+            Self::ScaledObject(so) => &so.spec.scale_target_ref,
+        }
+    }
+
+    /// The name of the adapter it scales, when it targets one.
+    pub fn adapter(&self) -> Option<&str> {
+        let target = self.target();
+        target.targets_adapter().then_some(target.name.as_str())
+    }
+
+    /// For an HPA KEDA created (`keda-hpa-<so>`): the name of its ScaledObject.
+    pub fn keda_owner(&self) -> Option<&str> {
+        match self {
+            Self::Hpa(hpa) => hpa.owning_scaled_object(),
+            Self::ScaledObject(_) => None,
+        }
+    }
+
+    /// `kind name`, as messages name an autoscaler.
+    pub fn describe(&self) -> String {
+        format!("{} {}", self.kind(), self.name())
+    }
+}
+
+/// An autoscaler under review: the request's object, and on UPDATE the object it replaces.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AutoscalerReview {
+    /// The submitted object.
+    pub object: Autoscaler,
+    /// The stored object, on UPDATE.
+    pub old_object: Option<Autoscaler>,
+    /// The namespace the autoscaler (and so its adapter) lives in.
+    pub namespace: String,
+}
+
+impl AutoscalerReview {
+    /// Reads the autoscaler out of `request`. `Err` is the verdict to answer right away: requests that are
+    /// not a CREATE or UPDATE of an HPA or ScaledObject, objects being deleted and autoscalers that target
+    /// anything but an adapter are accepted untouched; a malformed object is refused naming the field.
+    pub fn from_request(request: &AdmissionRequest) -> Result<Self, Verdict> {
+        if !matches!(request.operation, Operation::Create | Operation::Update) {
+            return Err(Verdict::accept());
+        }
+        let parsed = if request.is_kind(HPA_GROUP, HPA_KIND) {
+            Self::parse(request, Autoscaler::Hpa)
+        } else if request.is_kind(KEDA_GROUP, SCALED_OBJECT_KIND) {
+            Self::parse(request, Autoscaler::ScaledObject)
+        } else {
+            return Err(Verdict::accept());
+        };
+        let (object, old_object) = parsed.map_err(|error| {
+            Verdict::reject(
+                BAD_REQUEST,
+                format!("invalid {}: {error}", request.kind.kind),
+            )
+        })?;
+        if object.metadata().is_being_deleted() || object.adapter().is_none() {
+            return Err(Verdict::accept());
+        }
+        let namespace = match object.metadata().namespace.as_str() {
+            "" => request.namespace.clone(),
+            namespace => namespace.to_owned(),
+        };
+        Ok(Self {
+            object,
+            old_object,
+            namespace,
+        })
+    }
+
+    fn parse<T: DeserializeOwned>(
+        request: &AdmissionRequest,
+        wrap: fn(T) -> Autoscaler,
+    ) -> Result<(Autoscaler, Option<Autoscaler>), FieldError> {
+        let object = wrap(request.object_as()?);
+        let old_object = match request.operation {
+            Operation::Update => Some(wrap(request.old_object_as()?)),
+            _ => None,
+        };
+        Ok((object, old_object))
+    }
+
+    /// The adapter the submitted object scales.
+    pub fn adapter(&self) -> &str {
+        self.object.adapter().unwrap_or_default()
+    }
+}
+
+/// The objects of one namespace, listed on first use with one host call per kind. Kinds the cluster does
+/// not serve or the policy may not see read as empty.
+pub struct NamespaceObjects<'c> {
+    cluster: &'c dyn Cluster,
+    namespace: &'c str,
+    dgds: OnceCell<Result<Vec<DynamoGraphDeployment>, LookupError>>,
+    adapters: OnceCell<Result<Vec<ScalingAdapter>, LookupError>>,
+    hpas: OnceCell<Result<Vec<HorizontalPodAutoscaler>, LookupError>>,
+    scaled_objects: OnceCell<Result<Vec<ScaledObject>, LookupError>>,
+}
+
+impl<'c> NamespaceObjects<'c> {
+    /// Look-ups in `namespace` of `cluster`.
+    pub fn new(cluster: &'c dyn Cluster, namespace: &'c str) -> Self {
+        Self {
+            cluster,
+            namespace,
+            dgds: OnceCell::new(),
+            adapters: OnceCell::new(),
+            hpas: OnceCell::new(),
+            scaled_objects: OnceCell::new(),
+        }
+    }
+
+    /// The namespace looked at.
+    pub fn namespace(&self) -> &str {
+        self.namespace
+    }
+
+    /// The DynamoGraphDeployments of the namespace.
+    pub fn dgds(&self) -> Result<&[DynamoGraphDeployment], LookupError> {
+        self.cached(&self.dgds, DGD_RESOURCE)
+    }
+
+    /// The scaling adapters of the namespace.
+    pub fn adapters(&self) -> Result<&[ScalingAdapter], LookupError> {
+        self.cached(&self.adapters, ADAPTER_RESOURCE)
+    }
+
+    /// The HPAs of the namespace.
+    pub fn hpas(&self) -> Result<&[HorizontalPodAutoscaler], LookupError> {
+        self.cached(&self.hpas, HPA_RESOURCE)
+    }
+
+    /// The ScaledObjects of the namespace.
+    pub fn scaled_objects(&self) -> Result<&[ScaledObject], LookupError> {
+        self.cached(&self.scaled_objects, SCALED_OBJECT_RESOURCE)
+    }
+
+    /// Every HPA and ScaledObject of the namespace that targets `adapter`.
+    pub fn autoscalers_of(&self, adapter: &str) -> Result<Vec<Autoscaler>, LookupError> {
+        let hpas = self.hpas()?.iter().cloned().map(Autoscaler::Hpa);
+        let scaled_objects = self
+            .scaled_objects()?
+            .iter()
+            .cloned()
+            .map(Autoscaler::ScaledObject);
+        Ok(hpas
+            .chain(scaled_objects)
+            .filter(|autoscaler| autoscaler.adapter() == Some(adapter))
+            .collect())
+    }
+
+    /// Resolves `adapter` to its DGD service (see [`resolve_adapter`]).
+    pub fn resolve(&self, adapter: &str) -> Result<AdapterResolution<'_>, LookupError> {
+        Ok(resolve_adapter(adapter, self.adapters()?, self.dgds()?))
+    }
+
+    fn cached<'s, T: DeserializeOwned>(
+        &'s self,
+        cell: &'s OnceCell<Result<Vec<T>, LookupError>>,
+        kind: ResourceKind,
+    ) -> Result<&'s [T], LookupError> {
+        cell.get_or_init(|| {
+            list_typed(self.cluster, kind, self.namespace).map_err(|error| {
+                LookupError::Failed(format!(
+                    "listing {kind} in namespace {}: {error}",
+                    self.namespace
+                ))
+            })
+        })
+        .as_ref()
+        .map(Vec::as_slice)
+        .map_err(Clone::clone)
+    }
+}
+
+/// The answer to a failed look-up: the policy cannot decide, so it refuses with code 500 naming it.
+pub fn lookup_failed(error: &LookupError) -> Verdict {
+    Verdict::reject(INTERNAL_ERROR, format!("cluster look-up failed: {error}"))
+}
+
+/// A DGD service an adapter scales.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdapterTarget<'a> {
+    /// The DGD.
+    pub dgd: &'a DynamoGraphDeployment,
+    /// The service's name in `spec.services` (original case).
+    pub service_name: &'a str,
+    /// The service.
+    pub service: &'a DgdService,
+}
+
+/// Where an adapter name leads.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AdapterResolution<'a> {
+    /// Exactly one DGD service: through the existing adapter's `spec.dgdRef`, or as the only service whose
+    /// `<dgd>-<lowercased service>` is the adapter's name.
+    Found(AdapterTarget<'a>),
+    /// The adapter exists, but its `spec.dgdRef` names no service of a DGD in the namespace.
+    DanglingAdapter(&'a ScalingAdapter),
+    /// No adapter of that name exists, and several DGD services would produce the name (e.g. DGD `a-b` with
+    /// service `c`, and DGD `a` with service `b-c`).
+    Ambiguous(Vec<AdapterTarget<'a>>),
+    /// Neither an adapter nor a DGD service of that name.
+    NotFound,
+}
+
+impl<'a> AdapterResolution<'a> {
+    /// The DGD service, when the name resolves to exactly one.
+    pub fn target(&self) -> Option<AdapterTarget<'a>> {
+        match self {
+            Self::Found(target) => Some(*target),
+            _ => None,
+        }
+    }
+}
+
+/// Resolves adapter `name` to its DGD service: from the adapter's `spec.dgdRef` when the adapter exists,
+/// else from the DGD service whose adapter would carry that name (GitOps applies a DGD and its autoscalers
+/// together, before the operator creates the adapter).
+pub fn resolve_adapter<'a>(
+    name: &str,
+    adapters: &'a [ScalingAdapter],
+    dgds: &'a [DynamoGraphDeployment],
+) -> AdapterResolution<'a> {
+    if let Some(adapter) = adapters.iter().find(|a| a.metadata.name == name) {
+        let dgd_ref = &adapter.spec.dgd_ref;
+        return dgds
+            .iter()
+            .filter(|dgd| dgd.metadata.name == dgd_ref.name)
+            .find_map(|dgd| {
+                let (service_name, service) = dgd.spec.services.get_key_value(&dgd_ref.service_name)?;
+                Some(AdapterResolution::Found(AdapterTarget {
+                    dgd,
+                    service_name,
+                    service,
+                }))
+            })
+            .unwrap_or(AdapterResolution::DanglingAdapter(adapter));
+    }
+    let mut candidates: Vec<AdapterTarget<'a>> = dgds
+        .iter()
+        .flat_map(|dgd| {
+            dgd.spec
+                .services
+                .iter()
+                .filter(|(service_name, _)| adapter_name(&dgd.metadata.name, service_name) == name)
+                .map(move |(service_name, service)| AdapterTarget {
+                    dgd,
+                    service_name,
+                    service,
+                })
+        })
+        .collect();
+    match candidates.len() {
+        0 => AdapterResolution::NotFound,
+        1 => AdapterResolution::Found(candidates.remove(0)),
+        _ => AdapterResolution::Ambiguous(candidates),
+    }
+}
+
+/// One rule violation of an object. `key` identifies it across the old and the new object (e.g. the field
+/// path, or the conflicting autoscaler), so an UPDATE can tell new violations from pre-existing ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// What is violated, stable across edits of the same object.
+    pub key: String,
+    /// The sentence users see.
+    pub message: String,
+}
+
+impl Violation {
+    /// A violation whose key is its message.
+    pub fn new(message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self {
+            key: message.clone(),
+            message,
+        }
+    }
+
+    /// A violation identified by `key`.
+    pub fn keyed(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// What a rule found in one object: violations (denied) and advice (warnings).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Findings {
+    /// Violations, denied unless they predate the request.
+    pub violations: Vec<Violation>,
+    /// Warnings, never denied.
+    pub warnings: Vec<String>,
+}
+
+impl Findings {
+    /// The decision on the submitted object, given what the stored object (`before`, on UPDATE) already
+    /// violated: new violations are refused with `code`, all in one message joined by `; `; violations
+    /// the stored object already had become warnings, so objects that predate the policy stay editable.
+    pub fn verdict(self, before: Option<&Findings>, code: u16) -> Verdict {
+        let (kept, new): (Vec<Violation>, Vec<Violation>) =
+            self.violations.into_iter().partition(|violation| {
+                before.is_some_and(|before| before.violations.iter().any(|b| b.key == violation.key))
+            });
+        let mut warnings: Vec<String> = kept
+            .into_iter()
+            .map(|violation| format!("pre-existing violation: {}", violation.message))
+            .collect();
+        warnings.extend(self.warnings);
+        if new.is_empty() {
+            return Verdict::accept_with_warnings(warnings);
+        }
+        let message = new
+            .into_iter()
+            .map(|violation| violation.message)
+            .collect::<Vec<_>>()
+            .join("; ");
+        Verdict::Reject {
+            code,
+            message,
+            warnings,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::from_value;
+    use crate::response::FORBIDDEN;
+    use serde_json::{Value, json};
+
+    fn dgd(name: &str, services: Value) -> DynamoGraphDeployment {
+        from_value(&json!({"metadata": {"name": name}, "spec": {"services": services}})).unwrap()
+    }
+
+    fn adapter(name: &str, dgd: &str, service: &str) -> ScalingAdapter {
+        from_value(&json!({"metadata": {"name": name},
+            "spec": {"replicas": 1, "dgdRef": {"name": dgd, "serviceName": service}}}))
+        .unwrap()
+    }
+
+    fn found(resolution: &AdapterResolution<'_>) -> Option<(String, String)> {
+        resolution
+            .target()
+            .map(|t| (t.dgd.metadata.name.clone(), t.service_name.to_owned()))
+    }
+
+    #[test]
+    fn an_existing_adapter_resolves_through_its_dgd_ref() {
+        let dgds = [dgd("sglang-agg", json!({"decode": {}, "Frontend": {}}))];
+        let adapters = [adapter("renamed", "sglang-agg", "Frontend")];
+        let resolution = resolve_adapter("renamed", &adapters, &dgds);
+        assert_eq!(
+            found(&resolution),
+            Some(("sglang-agg".into(), "Frontend".into()))
+        );
+        let adapters = [adapter("renamed", "gone", "Frontend")];
+        assert_eq!(
+            resolve_adapter("renamed", &adapters, &dgds),
+            AdapterResolution::DanglingAdapter(&adapters[0])
+        );
+    }
+
+    #[test]
+    fn a_missing_adapter_resolves_by_name_to_the_unique_service() {
+        let dgds = [
+            dgd("sglang-agg", json!({"decode": {}, "Frontend": {}})),
+            dgd("other", json!({"decode": {}})),
+        ];
+        assert_eq!(
+            found(&resolve_adapter("sglang-agg-frontend", &[], &dgds)),
+            Some(("sglang-agg".into(), "Frontend".into()))
+        );
+        assert_eq!(
+            resolve_adapter("sglang-agg-prefill", &[], &dgds),
+            AdapterResolution::NotFound
+        );
+    }
+
+    #[test]
+    fn two_services_producing_one_name_are_ambiguous() {
+        let dgds = [dgd("a-b", json!({"c": {}})), dgd("a", json!({"b-c": {}}))];
+        let AdapterResolution::Ambiguous(targets) = resolve_adapter("a-b-c", &[], &dgds) else {
+            panic!("expected an ambiguity");
+        };
+        let names: Vec<_> = targets
+            .iter()
+            .map(|t| format!("{}/{}", t.dgd.metadata.name, t.service_name))
+            .collect();
+        assert_eq!(names, ["a-b/c", "a/b-c"]);
+    }
+
+    fn review(object: Value, operation: &str) -> Result<AutoscalerReview, Verdict> {
+        let kind = object["kind"].as_str().unwrap_or_default().to_owned();
+        let group = if kind == "ScaledObject" {
+            "keda.sh"
+        } else {
+            "autoscaling"
+        };
+        let request: AdmissionRequest = from_value(&json!({
+            "operation": operation, "namespace": "default",
+            "kind": {"group": group, "version": "v2", "kind": kind},
+            "object": object, "oldObject": object
+        }))
+        .unwrap();
+        AutoscalerReview::from_request(&request)
+    }
+
+    fn hpa(target_kind: &str) -> Value {
+        json!({"kind": "HorizontalPodAutoscaler", "metadata": {"name": "h"},
+            "spec": {"scaleTargetRef": {"apiVersion": "nvidia.com/v1alpha1", "kind": target_kind,
+            "name": "sglang-agg-decode"}, "maxReplicas": 3}})
+    }
+
+    #[test]
+    fn reviews_autoscalers_of_adapters_only() {
+        let reviewed = review(hpa("DynamoGraphDeploymentScalingAdapter"), "UPDATE").unwrap();
+        assert_eq!(reviewed.adapter(), "sglang-agg-decode");
+        assert_eq!(reviewed.namespace, "default");
+        assert_eq!(
+            reviewed.old_object.as_ref().map(Autoscaler::describe),
+            Some("HorizontalPodAutoscaler h".into())
+        );
+        assert_eq!(review(hpa("Deployment"), "CREATE"), Err(Verdict::accept()));
+        assert_eq!(
+            review(hpa("DynamoGraphDeploymentScalingAdapter"), "DELETE"),
+            Err(Verdict::accept())
+        );
+        let mut deleting = hpa("DynamoGraphDeploymentScalingAdapter");
+        deleting["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
+        assert_eq!(review(deleting, "UPDATE"), Err(Verdict::accept()));
+    }
+
+    #[test]
+    fn malformed_autoscalers_are_refused_with_the_path() {
+        let mut bad = hpa("DynamoGraphDeploymentScalingAdapter");
+        bad["spec"]["maxReplicas"] = json!("three");
+        let Err(Verdict::Reject { code, message, .. }) = review(bad, "CREATE") else {
+            panic!("expected a rejection");
+        };
+        assert_eq!(code, 400);
+        assert!(
+            message.starts_with("invalid HorizontalPodAutoscaler: spec.maxReplicas: "),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn updates_deny_only_new_violations() {
+        let before = Findings {
+            violations: vec![Violation::keyed("min", "min is 0")],
+            warnings: vec![],
+        };
+        let after = Findings {
+            violations: vec![
+                Violation::keyed("min", "min is 0 still"),
+                Violation::new("max is 1000"),
+            ],
+            warnings: vec!["short window".into()],
+        };
+        assert_eq!(
+            after.clone().verdict(Some(&before), FORBIDDEN),
+            Verdict::Reject {
+                code: FORBIDDEN,
+                message: "max is 1000".into(),
+                warnings: vec![
+                    "pre-existing violation: min is 0 still".into(),
+                    "short window".into()
+                ],
+            }
+        );
+        let only_old = Findings {
+            violations: vec![Violation::keyed("min", "min is 0")],
+            warnings: vec![],
+        };
+        assert_eq!(
+            only_old.verdict(Some(&before), FORBIDDEN),
+            Verdict::accept_with_warnings(vec!["pre-existing violation: min is 0".into()])
+        );
+        let Verdict::Reject { message, .. } = after.verdict(None, FORBIDDEN) else {
+            panic!("expected a rejection");
+        };
+        assert_eq!(message, "min is 0 still; max is 1000");
+    }
+}
