@@ -1,14 +1,16 @@
-//! `scaleguard`: run scaleguard's policy modules outside the cluster, like `kwctl run`.
+//! `scaleguard`: run, annotate, publish and describe scaleguard's Kubewarden policy modules, as `kwctl` does.
 #![forbid(unsafe_code)]
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+mod annotate;
+mod artifacthub;
+mod check;
+mod documents;
+mod inspect;
+mod oci;
+mod run;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::Result;
 use clap::{Parser, Subcommand};
-use scaleguard_host::admission::{AdmissionResponse, unwrap_review};
-use scaleguard_host::{InMemoryCluster, PolicyModule};
-use serde_json::Value;
 
 #[derive(Parser)]
 #[command(
@@ -21,139 +23,33 @@ struct Cli {
     command: Command,
 }
 
+/// One variant per subcommand; each module holds its arguments and its `run`.
 #[derive(Subcommand)]
 enum Command {
     /// Evaluate one admission request with a policy and print the AdmissionResponse.
-    Run {
-        /// A policy name (looked up in --policies-dir) or a path to a .wasm module.
-        #[arg(long)]
-        policy: String,
-        /// The request: YAML or JSON, a bare AdmissionRequest or a whole AdmissionReview.
-        #[arg(long)]
-        request: PathBuf,
-        /// Settings: a YAML/JSON file, or inline JSON.
-        #[arg(long)]
-        settings: Option<String>,
-        /// Objects the policy's cluster look-ups see (multi-document YAML or JSON).
-        #[arg(long)]
-        cluster: Option<PathBuf>,
-        /// `(apiVersion/kind)` pairs the policy may look up, e.g. `nvidia.com/v1alpha1/DynamoGraphDeployment`.
-        #[arg(long = "allow-context")]
-        allow_context: Vec<String>,
-        /// Where policy modules named by --policy live.
-        #[arg(long, env = "SCALEGUARD_POLICIES_DIR")]
-        policies_dir: Option<PathBuf>,
-    },
+    Run(run::Args),
+    /// Embed a policy's metadata.yml and README into its module, as `kwctl annotate` does.
+    Annotate(annotate::Args),
+    /// Print the metadata embedded in an annotated module.
+    Inspect(inspect::Args),
+    /// Push an annotated module to an OCI registry, as `kwctl push` does.
+    Push(oci::PushArgs),
+    /// Pull a policy module from an OCI registry into a file.
+    Pull(oci::PullArgs),
+    /// Generate artifacthub-pkg.yml files from the policies' metadata.
+    Artifacthub(artifacthub::Args),
+    /// Run the policies over a GitOps repository's manifests, the repository serving as the cluster.
+    Check(check::Args),
 }
 
 fn main() -> Result<()> {
     match Cli::parse().command {
-        Command::Run {
-            policy,
-            request,
-            settings,
-            cluster,
-            allow_context,
-            policies_dir,
-        } => {
-            let response = run(
-                &policy,
-                &request,
-                settings.as_deref(),
-                cluster.as_deref(),
-                &allow_context,
-                policies_dir,
-            )?;
-            println!("{}", serde_json::to_string_pretty(&response)?);
-            Ok(())
-        }
+        Command::Run(args) => run::run(args),
+        Command::Annotate(args) => annotate::run(args),
+        Command::Inspect(args) => inspect::run(args),
+        Command::Push(args) => oci::push(args),
+        Command::Pull(args) => oci::pull(args),
+        Command::Artifacthub(args) => artifacthub::run(args),
+        Command::Check(args) => check::run(args),
     }
-}
-
-fn run(
-    policy: &str,
-    request: &Path,
-    settings: Option<&str>,
-    cluster: Option<&Path>,
-    allow_context: &[String],
-    policies_dir: Option<PathBuf>,
-) -> Result<AdmissionResponse> {
-    let module_path = module_path(policy, policies_dir)?;
-    let granted = allow_context
-        .iter()
-        .map(|pair| {
-            pair.rsplit_once('/')
-                .map(|(api_version, kind)| (api_version.to_owned(), kind.to_owned()))
-                .with_context(|| format!("--allow-context {pair}: expected <apiVersion>/<kind>"))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let module = PolicyModule::load(&module_path)?.with_context_aware_resources(granted);
-    let request = unwrap_review(read_document(request)?);
-    let settings = match settings {
-        None => Value::Null,
-        Some(text) if Path::new(text).is_file() => read_document(Path::new(text))?,
-        Some(text) => serde_json::from_str(text)
-            .with_context(|| format!("--settings {text}: neither a file nor JSON"))?,
-    };
-    let objects = match cluster {
-        Some(path) => read_documents(path)?,
-        None => Vec::new(),
-    };
-    let mut instance = module.instantiate(Arc::new(InMemoryCluster::from_objects(objects)))?;
-    let response = instance.evaluate(&request, &settings);
-    let uid = request.get("uid").and_then(Value::as_str).unwrap_or("");
-    let object = request.get("object").unwrap_or(&Value::Null);
-    Ok(AdmissionResponse::new(uid, object, &response))
-}
-
-/// `policy` as a path, or `<dir>/<policy>.wasm` in the policies folder: `--policies-dir`, else
-/// `target/policies` here, else `../policies` beside the binary (`target/release/../policies`).
-fn module_path(policy: &str, policies_dir: Option<PathBuf>) -> Result<PathBuf> {
-    if policy.ends_with(".wasm") || policy.contains('/') {
-        return Ok(PathBuf::from(policy));
-    }
-    let beside_binary = std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent()?.parent().map(|dir| dir.join("policies")));
-    let candidates = policies_dir
-        .into_iter()
-        .chain([PathBuf::from("target/policies")])
-        .chain(beside_binary);
-    for dir in candidates {
-        let path = dir.join(format!("{policy}.wasm"));
-        if path.is_file() {
-            return Ok(path);
-        }
-    }
-    bail!("policy module {policy}.wasm not found: run `make policies` or pass --policies-dir")
-}
-
-fn read_document(path: &Path) -> Result<Value> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    serde_yaml_ng::from_str(&text).with_context(|| format!("{}: not YAML or JSON", path.display()))
-}
-
-fn read_documents(path: &Path) -> Result<Vec<Value>> {
-    use serde::Deserialize as _;
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut objects = Vec::new();
-    for document in serde_yaml_ng::Deserializer::from_str(&text) {
-        let value = Value::deserialize(document)
-            .with_context(|| format!("{}: not YAML or JSON", path.display()))?;
-        match value {
-            Value::Null => {}
-            Value::Object(ref map) if map.get("kind").and_then(Value::as_str) == Some("List") => {
-                objects.extend(
-                    map.get("items")
-                        .and_then(Value::as_array)
-                        .cloned()
-                        .unwrap_or_default(),
-                );
-            }
-            other => objects.push(other),
-        }
-    }
-    Ok(objects)
 }

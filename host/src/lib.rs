@@ -17,7 +17,9 @@
 pub mod admission;
 mod callbacks;
 pub mod cluster;
+pub mod metadata;
 mod module;
 
 pub use cluster::{ClusterError, ClusterView, InMemoryCluster};
+pub use metadata::{MetadataError, PolicyMetadata};
 pub use module::{HostError, Limits, PolicyInstance, PolicyModule};

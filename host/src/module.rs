@@ -15,6 +15,7 @@ use wasmtime_provider::{
 
 use crate::callbacks::{self, SharedView};
 use crate::cluster::{ClusterView, InMemoryCluster, KindKey};
+use crate::metadata::PolicyMetadata;
 
 /// How often the engine's epoch advances: the granularity of [`Limits::timeout`].
 const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -110,6 +111,7 @@ pub struct PolicyModule {
     pre: WasmtimeEngineProviderPre,
     limits: Limits,
     granted: BTreeSet<KindKey>,
+    metadata: Option<PolicyMetadata>,
 }
 
 impl std::fmt::Debug for PolicyModule {
@@ -136,12 +138,13 @@ impl PolicyModule {
         Self::from_bytes(&name, &bytes, Limits::default())
     }
 
-    /// Compiles module `bytes`.
+    /// Compiles module `bytes`, and reads the metadata of an annotated module.
     pub fn from_bytes(name: &str, bytes: &[u8], limits: Limits) -> Result<Self, HostError> {
         let load_error = |reason: String| HostError::Load {
             name: name.to_owned(),
             reason,
         };
+        let metadata = PolicyMetadata::from_module(bytes).map_err(|e| load_error(e.to_string()))?;
         let engine = engine().map_err(load_error)?;
         let module = Module::new(engine, bytes).map_err(|e| load_error(format!("{e:#}")))?;
         let pre = WasmtimeEngineProviderBuilder::new()
@@ -159,6 +162,7 @@ impl PolicyModule {
             pre,
             limits,
             granted: BTreeSet::new(),
+            metadata,
         })
     }
 
@@ -180,6 +184,12 @@ impl PolicyModule {
     /// The `(apiVersion, kind)` pairs the policy may look up.
     pub fn granted(&self) -> &BTreeSet<KindKey> {
         &self.granted
+    }
+
+    /// The metadata embedded in an annotated module (`None` for an unannotated one). Look-ups are
+    /// granted by [`Self::with_context_aware_resources`], never implicitly from the metadata.
+    pub fn metadata(&self) -> Option<&PolicyMetadata> {
+        self.metadata.as_ref()
     }
 
     /// A fresh instance whose host calls see `cluster`.

@@ -185,6 +185,51 @@ impl DgdService {
             .as_deref()
             .or(self.resources.requests.gpu.as_deref())
     }
+
+    /// GPUs per replica as a count (`resources.limits.gpu`, else `resources.requests.gpu`); `None` when
+    /// neither is set. Dynamo writes whole numbers as strings (`"1"`, `"2"`); anything else is an error.
+    pub fn gpu_count(&self) -> Result<Option<u32>, InvalidGpuQuantity> {
+        let (field, value) = match (&self.resources.limits.gpu, &self.resources.requests.gpu) {
+            (Some(limit), _) => ("resources.limits.gpu", limit),
+            (None, Some(request)) => ("resources.requests.gpu", request),
+            (None, None) => return Ok(None),
+        };
+        parse_gpu_quantity(value)
+            .map(Some)
+            .ok_or_else(|| InvalidGpuQuantity {
+                field,
+                value: value.clone(),
+            })
+    }
+}
+
+/// A service's GPU quantity that is not a whole, non-negative number of GPUs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidGpuQuantity {
+    /// The field, relative to the service: `resources.limits.gpu` or `resources.requests.gpu`.
+    pub field: &'static str,
+    /// The value as written.
+    pub value: String,
+}
+
+impl std::fmt::Display for InvalidGpuQuantity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} is {:?}, not a whole number of GPUs",
+            self.field, self.value
+        )
+    }
+}
+
+impl std::error::Error for InvalidGpuQuantity {}
+
+/// A GPU quantity as Dynamo writes it: ASCII digits only (`"2"`), no sign, unit or fraction.
+pub fn parse_gpu_quantity(value: &str) -> Option<u32> {
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    value.parse().ok()
 }
 
 /// Replicas with the DGD default applied: absent means [`DEFAULT_REPLICAS`].
@@ -321,6 +366,33 @@ mod tests {
         assert_eq!(dgd.spec.services["Frontend"].effective_replicas(), 2);
         assert_eq!(dgd.spec.services["decode"].effective_replicas(), 1);
         assert_eq!(dgd.spec.services["decode"].gpus_per_replica(), Some("1"));
+    }
+
+    #[test]
+    fn gpu_counts_prefer_limits_and_refuse_anything_but_whole_numbers() {
+        let dgd = dgd(json!({"spec": {"services": {
+            "both": {"resources": {"limits": {"gpu": "2"}, "requests": {"gpu": "1"}}},
+            "requests": {"resources": {"requests": {"gpu": "4"}}},
+            "none": {},
+            "fraction": {"resources": {"limits": {"gpu": "1.5"}}},
+            "negative": {"resources": {"requests": {"gpu": "-1"}}}
+        }}}));
+        let count = |name: &str| dgd.spec.services[name].gpu_count();
+        assert_eq!(count("both"), Ok(Some(2)));
+        assert_eq!(count("requests"), Ok(Some(4)));
+        assert_eq!(count("none"), Ok(None));
+        assert_eq!(
+            count("fraction").unwrap_err().to_string(),
+            r#"resources.limits.gpu is "1.5", not a whole number of GPUs"#
+        );
+        assert_eq!(
+            count("negative").unwrap_err().field,
+            "resources.requests.gpu"
+        );
+        for invalid in ["", "+1", "1k", "500m", " 1", "99999999999"] {
+            assert_eq!(parse_gpu_quantity(invalid), None, "{invalid:?}");
+        }
+        assert_eq!(parse_gpu_quantity("0"), Some(0));
     }
 
     #[test]

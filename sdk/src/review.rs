@@ -96,6 +96,15 @@ impl Autoscaler {
     pub fn describe(&self) -> String {
         format!("{} {}", self.kind(), self.name())
     }
+
+    /// The autoscaler this one stands for, as `(kind, name)`: KEDA's HPA is its ScaledObject (it *is* that
+    /// ScaledObject, not a second autoscaler); anything else stands for itself.
+    pub fn counts_as(&self) -> (&'static str, &str) {
+        match self.keda_owner() {
+            Some(scaled_object) => (SCALED_OBJECT_KIND, scaled_object),
+            None => (self.kind(), self.name()),
+        }
+    }
 }
 
 /// An autoscaler under review: the request's object, and on UPDATE the object it replaces.
@@ -213,6 +222,13 @@ impl<'c> NamespaceObjects<'c> {
 
     /// Every HPA and ScaledObject of the namespace that targets `adapter`.
     pub fn autoscalers_of(&self, adapter: &str) -> Result<Vec<Autoscaler>, LookupError> {
+        let mut autoscalers = self.adapter_autoscalers()?;
+        autoscalers.retain(|autoscaler| autoscaler.adapter() == Some(adapter));
+        Ok(autoscalers)
+    }
+
+    /// Every HPA and ScaledObject of the namespace that targets an adapter, HPAs first.
+    pub fn adapter_autoscalers(&self) -> Result<Vec<Autoscaler>, LookupError> {
         let hpas = self.hpas()?.iter().cloned().map(Autoscaler::Hpa);
         let scaled_objects = self
             .scaled_objects()?
@@ -221,7 +237,7 @@ impl<'c> NamespaceObjects<'c> {
             .map(Autoscaler::ScaledObject);
         Ok(hpas
             .chain(scaled_objects)
-            .filter(|autoscaler| autoscaler.adapter() == Some(adapter))
+            .filter(|autoscaler| autoscaler.adapter().is_some())
             .collect())
     }
 
@@ -265,6 +281,16 @@ pub struct AdapterTarget<'a> {
     pub service: &'a DgdService,
 }
 
+impl AdapterTarget<'_> {
+    /// Whether the DGD's Planner scales this service (the DGD has a Planner, and the service is one it
+    /// scales).
+    pub fn is_planner_scaled(&self) -> bool {
+        self.dgd
+            .planner_scaled_services()
+            .contains(&self.service_name)
+    }
+}
+
 /// Where an adapter name leads.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AdapterResolution<'a> {
@@ -288,6 +314,16 @@ impl<'a> AdapterResolution<'a> {
             _ => None,
         }
     }
+
+    /// Every DGD service the adapter may scale: the one found, or each candidate of an ambiguous name
+    /// (whichever DGD's operator creates the adapter first gets it); none for a dangling or unknown name.
+    pub fn candidates(&self) -> Vec<AdapterTarget<'a>> {
+        match self {
+            Self::Found(target) => vec![*target],
+            Self::Ambiguous(targets) => targets.clone(),
+            Self::DanglingAdapter(_) | Self::NotFound => Vec::new(),
+        }
+    }
 }
 
 /// Resolves adapter `name` to its DGD service: from the adapter's `spec.dgdRef` when the adapter exists,
@@ -304,7 +340,8 @@ pub fn resolve_adapter<'a>(
             .iter()
             .filter(|dgd| dgd.metadata.name == dgd_ref.name)
             .find_map(|dgd| {
-                let (service_name, service) = dgd.spec.services.get_key_value(&dgd_ref.service_name)?;
+                let (service_name, service) =
+                    dgd.spec.services.get_key_value(&dgd_ref.service_name)?;
                 Some(AdapterResolution::Found(AdapterTarget {
                     dgd,
                     service_name,
@@ -379,7 +416,8 @@ impl Findings {
     pub fn verdict(self, before: Option<&Findings>, code: u16) -> Verdict {
         let (kept, new): (Vec<Violation>, Vec<Violation>) =
             self.violations.into_iter().partition(|violation| {
-                before.is_some_and(|before| before.violations.iter().any(|b| b.key == violation.key))
+                before
+                    .is_some_and(|before| before.violations.iter().any(|b| b.key == violation.key))
             });
         let mut warnings: Vec<String> = kept
             .into_iter()
@@ -468,6 +506,44 @@ mod tests {
             .map(|t| format!("{}/{}", t.dgd.metadata.name, t.service_name))
             .collect();
         assert_eq!(names, ["a-b/c", "a/b-c"]);
+    }
+
+    #[test]
+    fn candidates_and_planner_scaled_services() {
+        let dgds = [
+            dgd("a-b", json!({"c": {}})),
+            dgd(
+                "a",
+                json!({"b-c": {}, "decode": {}, "Planner": {"componentType": "planner"}}),
+            ),
+        ];
+        let planner_scaled = |name: &str| -> Vec<bool> {
+            resolve_adapter(name, &[], &dgds)
+                .candidates()
+                .iter()
+                .map(AdapterTarget::is_planner_scaled)
+                .collect()
+        };
+        assert_eq!(planner_scaled("a-b-c"), [false, false]);
+        assert_eq!(planner_scaled("a-decode"), [true]);
+        assert_eq!(planner_scaled("a-prefill"), Vec::<bool>::new());
+        let adapters = [adapter("x", "gone", "decode")];
+        assert!(
+            resolve_adapter("x", &adapters, &dgds)
+                .candidates()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn kedas_hpa_counts_as_its_scaled_object() {
+        let mut keda_hpa = hpa("DynamoGraphDeploymentScalingAdapter");
+        keda_hpa["metadata"]["ownerReferences"] =
+            json!([{"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "name": "s"}]);
+        let keda_hpa = Autoscaler::Hpa(from_value(&keda_hpa).unwrap());
+        assert_eq!(keda_hpa.counts_as(), ("ScaledObject", "s"));
+        let plain = Autoscaler::Hpa(from_value(&hpa("Deployment")).unwrap());
+        assert_eq!(plain.counts_as(), ("HorizontalPodAutoscaler", "h"));
     }
 
     fn review(object: Value, operation: &str) -> Result<AutoscalerReview, Verdict> {

@@ -3,6 +3,7 @@
 //! that answer must be the one the table expects.
 #![forbid(unsafe_code)]
 
+pub mod generate;
 pub mod metadata;
 
 use std::path::{Path, PathBuf};
@@ -59,9 +60,15 @@ pub fn native_validate(
         "dynamo-deprecated-autoscaling" => {
             validate::<dynamo_deprecated_autoscaling::DeprecatedAutoscaling>(payload, cluster)
         }
-        "dynamo-single-autoscaler" => validate::<dynamo_single_autoscaler::SingleAutoscaler>(payload, cluster),
-        "dynamo-autoscaler-bounds" => validate::<dynamo_autoscaler_bounds::AutoscalerBounds>(payload, cluster),
-        "dynamo-adapter-target" => validate::<dynamo_adapter_target::AdapterTarget>(payload, cluster),
+        "dynamo-single-autoscaler" => {
+            validate::<dynamo_single_autoscaler::SingleAutoscaler>(payload, cluster)
+        }
+        "dynamo-autoscaler-bounds" => {
+            validate::<dynamo_autoscaler_bounds::AutoscalerBounds>(payload, cluster)
+        }
+        "dynamo-adapter-target" => {
+            validate::<dynamo_adapter_target::AdapterTarget>(payload, cluster)
+        }
         _ => return None,
     })
 }
@@ -78,9 +85,15 @@ pub fn native_validate_settings(
         "dynamo-deprecated-autoscaling" => {
             validate_settings::<dynamo_deprecated_autoscaling::DeprecatedAutoscaling>(payload)
         }
-        "dynamo-single-autoscaler" => validate_settings::<dynamo_single_autoscaler::SingleAutoscaler>(payload),
-        "dynamo-autoscaler-bounds" => validate_settings::<dynamo_autoscaler_bounds::AutoscalerBounds>(payload),
-        "dynamo-adapter-target" => validate_settings::<dynamo_adapter_target::AdapterTarget>(payload),
+        "dynamo-single-autoscaler" => {
+            validate_settings::<dynamo_single_autoscaler::SingleAutoscaler>(payload)
+        }
+        "dynamo-autoscaler-bounds" => {
+            validate_settings::<dynamo_autoscaler_bounds::AutoscalerBounds>(payload)
+        }
+        "dynamo-adapter-target" => {
+            validate_settings::<dynamo_adapter_target::AdapterTarget>(payload)
+        }
         _ => return None,
     })
 }

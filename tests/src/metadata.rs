@@ -1,69 +1,30 @@
-//! A policy's `metadata.yml`, as far as the tests need it.
+//! A policy's `metadata.yml`, read with `scaleguard-host`'s model: the one `scaleguard annotate`
+//! validates and embeds, and `scaleguard check` reads back from modules.
 
-use std::collections::BTreeSet;
+use std::ops::Deref;
 
-use serde::Deserialize;
+use scaleguard_host::metadata::PolicyMetadata;
 
 use crate::policy_dir;
 
-/// The fields of `metadata.yml` the host and the tests read.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Metadata {
-    /// The admission rules.
-    pub rules: Vec<Rule>,
-    /// Whether the policy may mutate.
-    pub mutating: bool,
-    /// Whether the audit scanner runs it.
-    #[serde(default)]
-    pub background_audit: bool,
-    /// Kinds it may look up.
-    #[serde(default)]
-    pub context_aware_resources: Vec<ContextAwareResource>,
-    /// `kubewarden-wapc`.
-    pub execution_mode: String,
-    /// Annotations (`io.kubewarden.policy.*`, `io.artifacthub.*`).
-    pub annotations: std::collections::BTreeMap<String, String>,
-}
-
-/// One admission rule.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Rule {
-    /// API groups.
-    pub api_groups: Vec<String>,
-    /// API versions.
-    pub api_versions: Vec<String>,
-    /// Plural resources.
-    pub resources: Vec<String>,
-    /// Operations.
-    pub operations: Vec<String>,
-}
-
-/// One `contextAwareResources` entry.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ContextAwareResource {
-    /// `apiVersion`.
-    pub api_version: String,
-    /// Kind.
-    pub kind: String,
-}
+/// `policies/<policy>/metadata.yml`; every field of [`PolicyMetadata`] (rules, `granted()`, annotations)
+/// is reachable through it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Metadata(PolicyMetadata);
 
 impl Metadata {
     /// Reads `policies/<policy>/metadata.yml`.
     pub fn load(policy: &str) -> Result<Self, String> {
-        let path = policy_dir(policy).join("metadata.yml");
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        serde_yaml_ng::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+        PolicyMetadata::load(policy_dir(policy).join("metadata.yml"))
+            .map(Self)
+            .map_err(|e| e.to_string())
     }
+}
 
-    /// The `(apiVersion, kind)` pairs the policy is granted.
-    pub fn granted(&self) -> BTreeSet<(String, String)> {
-        self.context_aware_resources
-            .iter()
-            .map(|r| (r.api_version.clone(), r.kind.clone()))
-            .collect()
+impl Deref for Metadata {
+    type Target = PolicyMetadata;
+
+    fn deref(&self) -> &PolicyMetadata {
+        &self.0
     }
 }

@@ -1,10 +1,13 @@
-//! Kubewarden policy `dynamo-adapter-target`: Autoscalers must target a real DynamoGraphDeploymentScalingAdapter and scope dynamo_namespace metric queries to their own deployment.
+//! Kubewarden policy `dynamo-adapter-target`: an HPA or KEDA ScaledObject must target a
+//! DynamoGraphDeploymentScalingAdapter that exists (or that a DGD service is about to create), and the
+//! Dynamo metrics it scales on must be scoped to that adapter's deployment through `dynamo_namespace`.
 #![deny(unsafe_code)]
 
 mod policy;
+mod scope;
 mod settings;
 
 pub use policy::AdapterTarget;
-pub use settings::Settings;
+pub use settings::{MissingTarget, Settings};
 
 scaleguard_sdk::wapc_entry_points!(AdapterTarget);

@@ -3,13 +3,88 @@
 use scaleguard_sdk::PolicySettings;
 use serde::{Deserialize, Serialize};
 
+/// What to do about an autoscaler whose adapter does not exist and that nothing in the namespace would
+/// create.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MissingTarget {
+    /// Accept with a warning: GitOps tools may apply the autoscaler before the DGD.
+    #[default]
+    Warn,
+    /// Refuse.
+    Deny,
+}
+
 /// Settings of the policy.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
-pub struct Settings {}
+pub struct Settings {
+    /// What to do about a target adapter that does not exist and that no DGD service would create.
+    pub missing_target: MissingTarget,
+    /// Whether a `dynamo_*`/`kvstats_*` metric without a `dynamo_namespace` filter is refused (else it is
+    /// a warning).
+    pub require_namespace_filter: bool,
+}
 
 impl PolicySettings for Settings {
     fn validate(&self) -> Result<(), String> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scaleguard_sdk::policy::parse_settings;
+    use serde_json::json;
+
+    #[test]
+    fn defaults_warn_about_missing_targets_and_unfiltered_metrics() {
+        for absent in [json!(null), json!({})] {
+            let settings: Settings = parse_settings(&absent).unwrap();
+            assert_eq!(
+                settings,
+                Settings {
+                    missing_target: MissingTarget::Warn,
+                    require_namespace_filter: false
+                },
+                "{absent}"
+            );
+        }
+        let settings: Settings =
+            parse_settings(&json!({"missingTarget": "deny", "requireNamespaceFilter": true}))
+                .unwrap();
+        assert_eq!(
+            settings,
+            Settings {
+                missing_target: MissingTarget::Deny,
+                require_namespace_filter: true
+            }
+        );
+    }
+
+    #[test]
+    fn invalid_settings_name_the_key() {
+        let cases = [
+            (
+                json!({"missingTarget": "ignore"}),
+                "invalid settings: missingTarget: unknown variant `ignore`, expected `warn` or `deny`",
+            ),
+            (
+                json!({"requireNamespaceFilter": "yes"}),
+                "invalid settings: requireNamespaceFilter: invalid type: string \"yes\", expected a boolean",
+            ),
+            (
+                json!({"missingTargets": "deny"}),
+                "invalid settings: missingTargets: unknown field `missingTargets`, expected `missingTarget` or `requireNamespaceFilter`",
+            ),
+        ];
+        for (settings, message) in cases {
+            assert_eq!(
+                parse_settings::<Settings>(&settings).unwrap_err(),
+                message,
+                "{settings}"
+            );
+        }
     }
 }

@@ -1,6 +1,20 @@
-//! The rule (work in progress: accepts everything).
+//! The rule: an HPA or ScaledObject that scales a Dynamo scaling adapter keeps sane replica bounds (no
+//! scale to zero unless allowed, a maximum at or above the minimum and set explicitly, an idle count below
+//! the minimum, a fallback within the bounds), stays under the replica ceiling and the GPU budget of the
+//! service behind its adapter, and is warned about a short scale-down stabilization window.
 
-use scaleguard_sdk::{AdmissionRequest, Cluster, Policy, Verdict};
+use std::fmt;
+
+use scaleguard_sdk::autoscaler::{
+    HPA_DEFAULT_MIN_REPLICAS, HorizontalPodAutoscaler, HpaBehavior, KEDA_DEFAULT_MAX_REPLICA_COUNT,
+    KEDA_DEFAULT_MIN_REPLICA_COUNT, ScaledObject,
+};
+use scaleguard_sdk::response::BAD_REQUEST;
+use scaleguard_sdk::review::{
+    AdapterResolution, Autoscaler, AutoscalerReview, Findings, NamespaceObjects, Violation,
+    lookup_failed,
+};
+use scaleguard_sdk::{AdmissionRequest, Cluster, LookupError, Policy, Verdict};
 
 use crate::settings::Settings;
 
@@ -8,10 +22,573 @@ use crate::settings::Settings;
 #[derive(Debug, Clone, Copy)]
 pub struct AutoscalerBounds;
 
+/// Why scaling to zero is refused, appended to each scale-to-zero violation.
+const SCALE_TO_ZERO_REASON: &str = "Dynamo workers at zero replicas drop the model from the frontend (allowScaleToZero: true allows it)";
+
 impl Policy for AutoscalerBounds {
     type Settings = Settings;
 
-    fn evaluate(_request: &AdmissionRequest, _settings: &Settings, _cluster: &dyn Cluster) -> Verdict {
-        Verdict::accept()
+    fn evaluate(request: &AdmissionRequest, settings: &Settings, cluster: &dyn Cluster) -> Verdict {
+        let review = match AutoscalerReview::from_request(request) {
+            Ok(review) => review,
+            Err(verdict) => return verdict,
+        };
+        if !is_judged(&review.object) {
+            // KEDA's own HPA is judged on its ScaledObject.
+            return Verdict::accept();
+        }
+        let objects = NamespaceObjects::new(cluster, &review.namespace);
+        decide(&review, settings, &objects).unwrap_or_else(|error| lookup_failed(&error))
+    }
+}
+
+/// The verdict on a reviewed autoscaler; on UPDATE, what the stored object already violated is only warned
+/// about.
+fn decide(
+    review: &AutoscalerReview,
+    settings: &Settings,
+    objects: &NamespaceObjects<'_>,
+) -> Result<Verdict, LookupError> {
+    let after = findings(&review.object, settings, objects)?;
+    let before = match review.old_object.as_ref().filter(|old| is_judged(old)) {
+        Some(old) => Some(findings(old, settings, objects)?),
+        None => None,
+    };
+    Ok(after.verdict(before.as_ref(), BAD_REQUEST))
+}
+
+/// Whether this policy judges `autoscaler`: it scales an adapter and is not KEDA's own HPA.
+fn is_judged(autoscaler: &Autoscaler) -> bool {
+    autoscaler.adapter().is_some() && autoscaler.keda_owner().is_none()
+}
+
+/// Everything `autoscaler` violates or deserves a warning for. Looks the namespace up only for the GPU
+/// budget (`maxGpusPerAdapter`).
+pub fn findings(
+    autoscaler: &Autoscaler,
+    settings: &Settings,
+    objects: &NamespaceObjects<'_>,
+) -> Result<Findings, LookupError> {
+    let Some(bounds) = ReplicaBounds::of(autoscaler) else {
+        return Ok(Findings {
+            violations: vec![Violation::keyed(
+                "spec.maxReplicas",
+                "spec.maxReplicas is not set: a HorizontalPodAutoscaler needs a maximum",
+            )],
+            warnings: Vec::new(),
+        });
+    };
+    let mut findings = Findings {
+        violations: bounds.violations(settings),
+        warnings: Vec::new(),
+    };
+    if let Some(budget) = settings.max_gpus_per_adapter {
+        let adapter = autoscaler.adapter().unwrap_or_default();
+        check_gpu_budget(adapter, bounds.max, budget, objects, &mut findings)?;
+    }
+    findings
+        .warnings
+        .extend(bounds.stabilization_warning(settings));
+    Ok(findings)
+}
+
+/// The value in effect for one field of an autoscaler: as written, or its default when not set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldValue {
+    /// The field's path, e.g. `spec.minReplicaCount`.
+    pub path: &'static str,
+    /// The value in effect.
+    pub value: i32,
+    /// Whether the field is not set and `value` is its default.
+    pub defaulted: bool,
+}
+
+impl FieldValue {
+    /// The field at `path`: `written`, or `default` when not set.
+    pub fn new(path: &'static str, written: Option<i32>, default: i32) -> Self {
+        Self {
+            path,
+            value: written.unwrap_or(default),
+            defaulted: written.is_none(),
+        }
+    }
+
+    /// A field that is set to `value`.
+    fn written(path: &'static str, value: i32) -> Self {
+        Self::new(path, Some(value), value)
+    }
+}
+
+impl fmt::Display for FieldValue {
+    /// `spec.minReplicaCount (1)`, or `spec.minReplicaCount (not set, so 0)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.defaulted {
+            write!(f, "{} (not set, so {})", self.path, self.value)
+        } else {
+            write!(f, "{} ({})", self.path, self.value)
+        }
+    }
+}
+
+/// The replica bounds and scale-down window of an autoscaler, with the HPA's and KEDA's defaults applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplicaBounds {
+    /// Who scales, as messages name it: `the HPA` or `KEDA`.
+    pub scaler: &'static str,
+    /// The minimum replicas.
+    pub min: FieldValue,
+    /// The maximum replicas.
+    pub max: FieldValue,
+    /// KEDA's `idleReplicaCount`, when set.
+    pub idle: Option<FieldValue>,
+    /// KEDA's `fallback.replicas`, when set.
+    pub fallback: Option<FieldValue>,
+    /// The scale-down stabilization window in seconds.
+    pub scale_down_stabilization: FieldValue,
+}
+
+impl ReplicaBounds {
+    /// The bounds of `autoscaler`; `None` for an HPA without `maxReplicas` (the API requires it).
+    pub fn of(autoscaler: &Autoscaler) -> Option<Self> {
+        match autoscaler {
+            Autoscaler::Hpa(hpa) => Self::of_hpa(hpa),
+            Autoscaler::ScaledObject(so) => Some(Self::of_scaled_object(so)),
+        }
+    }
+
+    fn of_hpa(hpa: &HorizontalPodAutoscaler) -> Option<Self> {
+        let spec = &hpa.spec;
+        Some(Self {
+            scaler: "the HPA",
+            min: FieldValue::new(
+                "spec.minReplicas",
+                spec.min_replicas,
+                HPA_DEFAULT_MIN_REPLICAS,
+            ),
+            max: FieldValue::written("spec.maxReplicas", spec.max_replicas?),
+            idle: None,
+            fallback: None,
+            scale_down_stabilization: FieldValue::new(
+                "spec.behavior.scaleDown.stabilizationWindowSeconds",
+                written_window(spec.behavior.as_ref()),
+                HpaBehavior::scale_down_stabilization_seconds(spec.behavior.as_ref()),
+            ),
+        })
+    }
+
+    fn of_scaled_object(so: &ScaledObject) -> Self {
+        let spec = &so.spec;
+        let behavior = spec
+            .advanced
+            .as_ref()
+            .and_then(|advanced| advanced.horizontal_pod_autoscaler_config.as_ref())
+            .and_then(|config| config.behavior.as_ref());
+        Self {
+            scaler: "KEDA",
+            min: FieldValue::new(
+                "spec.minReplicaCount",
+                spec.min_replica_count,
+                KEDA_DEFAULT_MIN_REPLICA_COUNT,
+            ),
+            max: FieldValue::new(
+                "spec.maxReplicaCount",
+                spec.max_replica_count,
+                KEDA_DEFAULT_MAX_REPLICA_COUNT,
+            ),
+            idle: spec
+                .idle_replica_count
+                .map(|idle| FieldValue::written("spec.idleReplicaCount", idle)),
+            fallback: spec
+                .fallback
+                .as_ref()
+                .and_then(|fallback| fallback.replicas)
+                .map(|replicas| FieldValue::written("spec.fallback.replicas", replicas)),
+            scale_down_stabilization: FieldValue::new(
+                "spec.advanced.horizontalPodAutoscalerConfig.behavior.scaleDown.stabilizationWindowSeconds",
+                written_window(behavior),
+                so.scale_down_stabilization_seconds(),
+            ),
+        }
+    }
+
+    /// The bound violations, each keyed by its field path and check so an UPDATE can tell new from old.
+    pub fn violations(&self, settings: &Settings) -> Vec<Violation> {
+        let Self {
+            scaler,
+            min,
+            max,
+            idle,
+            fallback,
+            scale_down_stabilization: _,
+        } = *self;
+        let mut violations = Vec::new();
+        let mut violate = |field: FieldValue, check: &str, message: String| {
+            violations.push(Violation::keyed(format!("{} {check}", field.path), message));
+        };
+        if !settings.allow_scale_to_zero {
+            if min.value <= 0 {
+                violate(
+                    min,
+                    "scale-to-zero",
+                    format!("{min} lets {scaler} scale to zero: {SCALE_TO_ZERO_REASON}"),
+                );
+            }
+            if let Some(idle) = idle {
+                violate(
+                    idle,
+                    "scale-to-zero",
+                    format!(
+                        "{idle} is set, and an idle replica count is how KEDA scales to zero (0 is the only value it supports): {SCALE_TO_ZERO_REASON}"
+                    ),
+                );
+            }
+        }
+        if max.value < min.value {
+            violate(max, "below-min", format!("{max} is below {min}"));
+        }
+        if max.defaulted && settings.require_explicit_max {
+            violate(
+                max,
+                "explicit",
+                format!(
+                    "{} is not set, so {scaler} may scale up to {} replicas: set an explicit maximum (or requireExplicitMax: false)",
+                    max.path, max.value
+                ),
+            );
+        }
+        if let Some(idle) = idle.filter(|idle| idle.value >= min.value) {
+            violate(
+                idle,
+                "not-below-min",
+                format!("{idle} must be lower than {min}"),
+            );
+        }
+        if let Some(fallback) =
+            fallback.filter(|fallback| fallback.value < min.value || fallback.value > max.value)
+        {
+            violate(
+                fallback,
+                "out-of-bounds",
+                format!("{fallback} must be between {min} and {max}"),
+            );
+        }
+        if let Some(ceiling) = settings
+            .max_replicas_ceiling
+            .filter(|&ceiling| i64::from(max.value) > i64::from(ceiling))
+        {
+            violate(
+                max,
+                "ceiling",
+                format!("{max} is above maxReplicasCeiling ({ceiling})"),
+            );
+        }
+        violations
+    }
+
+    /// The warning for a scale-down stabilization window shorter than the settings' minimum.
+    pub fn stabilization_warning(&self, settings: &Settings) -> Option<String> {
+        let window = self.scale_down_stabilization;
+        let minimum = settings.min_scale_down_stabilization_seconds;
+        (i64::from(window.value) < i64::from(minimum)).then(|| {
+            format!(
+                "{window} is shorter than minScaleDownStabilizationSeconds ({minimum}): {} may remove GPU workers on a brief dip in load and add them back moments later",
+                self.scaler
+            )
+        })
+    }
+}
+
+/// `scaleDown.stabilizationWindowSeconds` as written in `behavior`.
+fn written_window(behavior: Option<&HpaBehavior>) -> Option<i32> {
+    behavior
+        .and_then(|behavior| behavior.scale_down.as_ref())
+        .and_then(|rules| rules.stabilization_window_seconds)
+}
+
+/// Checks that `max` replicas of the service behind `adapter` need at most `budget` GPUs. When the service
+/// cannot be told, or its GPU quantity is not a whole number, the check is skipped with a warning.
+fn check_gpu_budget(
+    adapter: &str,
+    max: FieldValue,
+    budget: u32,
+    objects: &NamespaceObjects<'_>,
+    findings: &mut Findings,
+) -> Result<(), LookupError> {
+    let skipped = |reason: String| format!("GPU budget (maxGpusPerAdapter) not checked: {reason}");
+    let target = match objects.resolve(adapter)? {
+        AdapterResolution::Found(target) => target,
+        AdapterResolution::DanglingAdapter(found) => {
+            let dgd_ref = &found.spec.dgd_ref;
+            findings.warnings.push(skipped(format!(
+                "adapter {adapter} refers to service {:?} of DynamoGraphDeployment {:?}, which namespace {} does not have",
+                dgd_ref.service_name,
+                dgd_ref.name,
+                objects.namespace()
+            )));
+            return Ok(());
+        }
+        AdapterResolution::Ambiguous(targets) => {
+            let candidates: Vec<String> = targets
+                .iter()
+                .map(|t| format!("{}/{}", t.dgd.metadata.name, t.service_name))
+                .collect();
+            findings.warnings.push(skipped(format!(
+                "adapter {adapter} does not exist yet, and several DynamoGraphDeployment services would get its name: {}",
+                candidates.join(", ")
+            )));
+            return Ok(());
+        }
+        AdapterResolution::NotFound => {
+            findings.warnings.push(skipped(format!(
+                "namespace {} has neither adapter {adapter} nor a DynamoGraphDeployment service that would get its name",
+                objects.namespace()
+            )));
+            return Ok(());
+        }
+    };
+    let dgd = &target.dgd.metadata.name;
+    let service = target.service_name;
+    let gpus = match target.service.gpu_count() {
+        Ok(gpus) => gpus.unwrap_or(0),
+        Err(error) => {
+            findings.warnings.push(skipped(format!(
+                "in DynamoGraphDeployment {dgd}, spec.services[{service}].{error}"
+            )));
+            return Ok(());
+        }
+    };
+    let replicas = u64::try_from(max.value).unwrap_or(0);
+    let total = replicas * u64::from(gpus);
+    if total > u64::from(budget) {
+        let per_replica = if gpus == 1 { "GPU" } else { "GPUs" };
+        findings.violations.push(Violation::keyed(
+            format!("{} gpu-budget", max.path),
+            format!(
+                "{max} × {gpus} {per_replica} per replica of service {service} of DynamoGraphDeployment {dgd} is {total} GPUs, above maxGpusPerAdapter ({budget})"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+    use scaleguard_sdk::autoscaler::DEFAULT_SCALE_DOWN_STABILIZATION_SECONDS;
+    use scaleguard_sdk::parse::from_value;
+    use scaleguard_sdk::review::{ADAPTER_RESOURCE, DGD_RESOURCE};
+    use scaleguard_sdk::{ResourceKind, ValidationResponse};
+    use serde_json::{Value, json};
+
+    /// A namespace's objects that records every look-up; `failing` kinds answer with a host error.
+    #[derive(Default)]
+    struct RecordingCluster {
+        objects: Vec<Value>,
+        failing: Vec<ResourceKind>,
+        calls: RefCell<Vec<ResourceKind>>,
+    }
+
+    impl Cluster for RecordingCluster {
+        fn list(&self, kind: ResourceKind, namespace: &str) -> Result<Vec<Value>, LookupError> {
+            self.calls.borrow_mut().push(kind);
+            if self.failing.contains(&kind) {
+                return Err(LookupError::Failed("connection refused".into()));
+            }
+            Ok(self
+                .objects
+                .iter()
+                .filter(|o| o["apiVersion"] == kind.api_version && o["kind"] == kind.kind)
+                .filter(|o| o["metadata"]["namespace"] == namespace)
+                .cloned()
+                .collect())
+        }
+    }
+
+    fn decode_dgd(gpu: &str) -> Value {
+        json!({"apiVersion": "nvidia.com/v1alpha1", "kind": "DynamoGraphDeployment",
+            "metadata": {"name": "sglang-agg", "namespace": "default"},
+            "spec": {"services": {"decode": {"replicas": 1, "scalingAdapter": {"enabled": true},
+                "resources": {"limits": {"gpu": gpu}}}}}})
+    }
+
+    fn scaled_object(spec: Value) -> Value {
+        let mut object = json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
+            "metadata": {"name": "sglang-agg-decode-scaler", "namespace": "default"},
+            "spec": {"scaleTargetRef": {"apiVersion": "nvidia.com/v1alpha1",
+                "kind": "DynamoGraphDeploymentScalingAdapter", "name": "sglang-agg-decode"}}});
+        for (key, value) in spec.as_object().into_iter().flatten() {
+            object["spec"][key] = value.clone();
+        }
+        object
+    }
+
+    fn evaluate(
+        operation: &str,
+        object: Value,
+        old_object: Value,
+        settings: Value,
+        cluster: &dyn Cluster,
+    ) -> ValidationResponse {
+        let request: AdmissionRequest = from_value(&json!({
+            "operation": operation, "namespace": "default",
+            "kind": {"group": "keda.sh", "version": "v1alpha1", "kind": "ScaledObject"},
+            "object": object, "oldObject": old_object
+        }))
+        .unwrap();
+        let settings: Settings = from_value(&settings).unwrap();
+        AutoscalerBounds::evaluate(&request, &settings, cluster).into()
+    }
+
+    #[test]
+    fn without_a_gpu_budget_nothing_is_looked_up() {
+        let cluster = RecordingCluster {
+            objects: vec![decode_dgd("2")],
+            ..RecordingCluster::default()
+        };
+        let bad = scaled_object(json!({"maxReplicaCount": 10}));
+        let answer = evaluate("UPDATE", bad.clone(), bad, json!({}), &cluster);
+        assert!(answer.accepted);
+        assert_eq!(
+            answer.warnings.unwrap(),
+            [
+                "pre-existing violation: spec.minReplicaCount (not set, so 0) lets KEDA scale to zero: Dynamo workers at zero replicas drop the model from the frontend (allowScaleToZero: true allows it)"
+            ]
+        );
+        assert!(cluster.calls.borrow().is_empty());
+    }
+
+    #[test]
+    fn autoscalers_of_anything_but_an_adapter_are_not_looked_up() {
+        let cluster = RecordingCluster {
+            objects: vec![decode_dgd("2")],
+            ..RecordingCluster::default()
+        };
+        let mut object = scaled_object(json!({"maxReplicaCount": 1000}));
+        object["spec"]["scaleTargetRef"] = json!({"kind": "Deployment", "name": "web"});
+        let answer = evaluate(
+            "CREATE",
+            object,
+            Value::Null,
+            json!({"maxGpusPerAdapter": 1}),
+            &cluster,
+        );
+        assert_eq!(answer, ValidationResponse::from(Verdict::accept()));
+        assert!(cluster.calls.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_gpu_budget_lists_adapters_and_dgds_once_for_old_and_new_object() {
+        let cluster = RecordingCluster {
+            objects: vec![decode_dgd("2")],
+            ..RecordingCluster::default()
+        };
+        let old = scaled_object(json!({"minReplicaCount": 1, "maxReplicaCount": 4}));
+        let new = scaled_object(json!({"minReplicaCount": 1, "maxReplicaCount": 10}));
+        let answer = evaluate(
+            "UPDATE",
+            new,
+            old,
+            json!({"maxGpusPerAdapter": 16}),
+            &cluster,
+        );
+        assert_eq!(
+            answer.message.as_deref(),
+            Some(
+                "spec.maxReplicaCount (10) × 2 GPUs per replica of service decode of DynamoGraphDeployment sglang-agg is 20 GPUs, above maxGpusPerAdapter (16)"
+            )
+        );
+        assert_eq!(*cluster.calls.borrow(), [ADAPTER_RESOURCE, DGD_RESOURCE]);
+    }
+
+    #[test]
+    fn a_failed_look_up_is_a_500_naming_it() {
+        let cluster = RecordingCluster {
+            failing: vec![ADAPTER_RESOURCE],
+            ..RecordingCluster::default()
+        };
+        let object = scaled_object(json!({"minReplicaCount": 1, "maxReplicaCount": 4}));
+        let answer = evaluate(
+            "CREATE",
+            object,
+            Value::Null,
+            json!({"maxGpusPerAdapter": 16}),
+            &cluster,
+        );
+        assert!(!answer.accepted);
+        assert_eq!(answer.code, Some(500));
+        assert_eq!(
+            answer.message.as_deref(),
+            Some(
+                "cluster look-up failed: listing nvidia.com/v1alpha1/DynamoGraphDeploymentScalingAdapter in namespace default: connection refused"
+            )
+        );
+    }
+
+    #[test]
+    fn an_empty_scaled_object_gets_keda_defaults() {
+        let so: ScaledObject = from_value(&scaled_object(json!({}))).unwrap();
+        let bounds = ReplicaBounds::of(&Autoscaler::ScaledObject(so)).unwrap();
+        assert_eq!(
+            bounds.min.to_string(),
+            "spec.minReplicaCount (not set, so 0)"
+        );
+        assert_eq!(
+            bounds.max.to_string(),
+            "spec.maxReplicaCount (not set, so 100)"
+        );
+        assert_eq!(
+            bounds.scale_down_stabilization,
+            FieldValue::new(
+                "spec.advanced.horizontalPodAutoscalerConfig.behavior.scaleDown.stabilizationWindowSeconds",
+                None,
+                DEFAULT_SCALE_DOWN_STABILIZATION_SECONDS
+            )
+        );
+        assert_eq!((bounds.idle, bounds.fallback), (None, None));
+    }
+
+    #[test]
+    fn an_hpa_without_max_replicas_is_a_violation_not_a_crash() {
+        let hpa: HorizontalPodAutoscaler = from_value(&json!({"spec": {"scaleTargetRef": {
+            "apiVersion": "nvidia.com/v1alpha1", "kind": "DynamoGraphDeploymentScalingAdapter",
+            "name": "a"}, "minReplicas": 0}}))
+        .unwrap();
+        let cluster = RecordingCluster::default();
+        let objects = NamespaceObjects::new(&cluster, "default");
+        let found = findings(&Autoscaler::Hpa(hpa), &Settings::default(), &objects).unwrap();
+        assert_eq!(
+            found.violations,
+            [Violation::keyed(
+                "spec.maxReplicas",
+                "spec.maxReplicas is not set: a HorizontalPodAutoscaler needs a maximum"
+            )]
+        );
+    }
+
+    #[test]
+    fn a_fallback_is_checked_against_both_bounds() {
+        let settings = Settings::default();
+        let messages = |fallback: i32| {
+            let so: ScaledObject = from_value(&scaled_object(json!({"minReplicaCount": 2,
+                "maxReplicaCount": 4, "fallback": {"failureThreshold": 3, "replicas": fallback}})))
+            .unwrap();
+            ReplicaBounds::of(&Autoscaler::ScaledObject(so))
+                .unwrap()
+                .violations(&settings)
+                .into_iter()
+                .map(|v| v.message)
+                .collect::<Vec<_>>()
+        };
+        assert!(messages(2).is_empty());
+        assert!(messages(4).is_empty());
+        assert_eq!(
+            messages(1),
+            [
+                "spec.fallback.replicas (1) must be between spec.minReplicaCount (2) and spec.maxReplicaCount (4)"
+            ]
+        );
+        assert_eq!(messages(5).len(), 1);
     }
 }

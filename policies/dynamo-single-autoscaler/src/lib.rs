@@ -1,4 +1,6 @@
-//! Kubewarden policy `dynamo-single-autoscaler`: Denies a second autoscaler (HPA, KEDA ScaledObject or the Dynamo Planner) on one DynamoGraphDeploymentScalingAdapter.
+//! Kubewarden policy `dynamo-single-autoscaler`: one autoscaler per DynamoGraphDeploymentScalingAdapter.
+//! An HPA or KEDA ScaledObject may not target an adapter another HPA, ScaledObject or the Dynamo Planner
+//! already scales, and a DynamoGraphDeployment may not bring a Planner onto such an adapter.
 #![deny(unsafe_code)]
 
 mod policy;

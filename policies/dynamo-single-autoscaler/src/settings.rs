@@ -4,12 +4,65 @@ use scaleguard_sdk::PolicySettings;
 use serde::{Deserialize, Serialize};
 
 /// Settings of the policy.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
-pub struct Settings {}
+pub struct Settings {
+    /// Whether the Dynamo Planner counts as an autoscaler of the services it scales.
+    pub planner_conflicts: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            planner_conflicts: true,
+        }
+    }
+}
 
 impl PolicySettings for Settings {
     fn validate(&self) -> Result<(), String> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scaleguard_sdk::policy::parse_settings;
+    use serde_json::json;
+
+    #[test]
+    fn the_planner_counts_by_default() {
+        for absent in [json!(null), json!({})] {
+            let settings: Settings = parse_settings(&absent).unwrap();
+            assert!(settings.planner_conflicts, "{absent}");
+        }
+        let settings: Settings = parse_settings(&json!({"plannerConflicts": false})).unwrap();
+        assert!(!settings.planner_conflicts);
+    }
+
+    #[test]
+    fn invalid_settings_name_the_key() {
+        let cases = [
+            (
+                json!({"plannerConflicts": "no"}),
+                "invalid settings: plannerConflicts: invalid type: string \"no\", expected a boolean",
+            ),
+            (
+                json!({"plannerConflict": false}),
+                "invalid settings: plannerConflict: unknown field `plannerConflict`, expected `plannerConflicts`",
+            ),
+            (
+                json!(["plannerConflicts"]),
+                "invalid settings: expected an object, got an array",
+            ),
+        ];
+        for (settings, message) in cases {
+            assert_eq!(
+                parse_settings::<Settings>(&settings).unwrap_err(),
+                message,
+                "{settings}"
+            );
+        }
     }
 }

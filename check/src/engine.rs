@@ -1,0 +1,421 @@
+//! Evaluating documents: every object a policy's rules select is sent to it as an AdmissionRequest, with
+//! the other objects of its namespace as the cluster its look-ups see.
+
+use std::collections::{BTreeMap, HashMap};
+
+use scaleguard_sdk::{SettingsValidationResponse, UserInfo, ValidationResponse};
+use serde_json::Value;
+
+use crate::hint::{GITOPS_REPLICAS, replicas_warnings};
+use crate::input::{Document, Identity};
+use crate::report::Record;
+use crate::request::{RequestTarget, admission_request, validation_payload};
+
+/// Evaluates requests for one policy; one per worker thread (a wasm instance is not shared).
+pub trait Evaluator {
+    /// Answers a `validate` payload (`{"request", "settings"}`), its look-ups seeing `cluster`. A policy
+    /// that fails answers a rejection with code 500, as Kubewarden does.
+    fn validate(&mut self, payload: &Value, cluster: &[&Value]) -> ValidationResponse;
+
+    /// Answers `validate_settings` for `settings`.
+    fn validate_settings(&mut self, settings: &Value) -> SettingsValidationResponse;
+}
+
+/// A policy `check` can run: a wasm module under wasmtime, or (in a browser) the native function.
+pub trait Policy: Sync {
+    /// The policy's name, as reports show it.
+    fn name(&self) -> &str;
+
+    /// Whether the policy's `rules` (from its metadata) select a request for `target`.
+    fn selects(&self, target: &RequestTarget) -> bool;
+
+    /// A new evaluator.
+    fn evaluator(&self) -> Result<Box<dyn Evaluator + '_>, String>;
+}
+
+/// A policy with the settings it runs with.
+pub struct ConfiguredPolicy<'p> {
+    /// The policy.
+    pub policy: &'p dyn Policy,
+    /// Its settings (`null` for the defaults).
+    pub settings: Value,
+}
+
+impl std::fmt::Debug for ConfiguredPolicy<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfiguredPolicy")
+            .field("policy", &self.policy.name())
+            .field("settings", &self.settings)
+            .finish()
+    }
+}
+
+/// Checks every policy's settings with the policy itself; the errors name the policy.
+pub fn validate_settings(policies: &[ConfiguredPolicy<'_>]) -> Result<(), Vec<String>> {
+    let errors: Vec<String> = policies
+        .iter()
+        .filter_map(|configured| {
+            let name = configured.policy.name();
+            let answer = configured
+                .policy
+                .evaluator()
+                .map(|mut evaluator| evaluator.validate_settings(&configured.settings));
+            match answer {
+                Ok(answer) if answer.valid => None,
+                Ok(answer) => Some(format!(
+                    "policy {name}: {}",
+                    answer
+                        .message
+                        .unwrap_or_else(|| "invalid settings".to_owned())
+                )),
+                Err(error) => Some(format!("policy {name}: {error}")),
+            }
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+/// A prepared check: the documents, the objects they replace, and who the requests come from.
+pub struct Check<'a> {
+    documents: &'a [Document],
+    previous: Vec<Option<&'a Value>>,
+    by_namespace: HashMap<&'a str, Vec<usize>>,
+    policies: &'a [ConfiguredPolicy<'a>],
+    user_info: UserInfo,
+}
+
+impl std::fmt::Debug for Check<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Check")
+            .field("documents", &self.documents.len())
+            .field("policies", &self.policies)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Check<'a> {
+    /// Prepares a check of `documents` by `policies`. An object that `previous` (the objects at
+    /// `--against`, by identity) also holds is reviewed as an UPDATE from it, others as a CREATE.
+    pub fn new(
+        documents: &'a [Document],
+        previous: &'a BTreeMap<Identity, Value>,
+        policies: &'a [ConfiguredPolicy<'a>],
+        user_info: UserInfo,
+    ) -> Self {
+        let mut by_namespace: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (position, document) in documents.iter().enumerate() {
+            by_namespace
+                .entry(document.namespace())
+                .or_default()
+                .push(position);
+        }
+        let previous = if previous.is_empty() {
+            vec![None; documents.len()]
+        } else {
+            documents
+                .iter()
+                .map(|document| previous.get(&document.identity()))
+                .collect()
+        };
+        Self {
+            documents,
+            previous,
+            by_namespace,
+            policies,
+            user_info,
+        }
+    }
+
+    /// The number of documents.
+    pub fn len(&self) -> usize {
+        self.documents.len()
+    }
+
+    /// Whether there is nothing to check.
+    pub fn is_empty(&self) -> bool {
+        self.documents.is_empty()
+    }
+
+    /// One evaluator per policy, in policy order.
+    pub fn evaluators(&self) -> Result<Vec<Box<dyn Evaluator + 'a>>, String> {
+        self.policies
+            .iter()
+            .map(|configured| configured.policy.evaluator())
+            .collect()
+    }
+
+    /// What the policies' look-ups see while document `position` is reviewed: the objects of its
+    /// namespace and the cluster-scoped ones, minus itself (an object never conflicts with itself).
+    pub fn cluster_for(&self, position: usize) -> Vec<&'a Value> {
+        let namespace = self.documents[position].namespace();
+        let neighbours = self.by_namespace.get(namespace).into_iter().flatten();
+        let cluster_scoped = if namespace.is_empty() {
+            None
+        } else {
+            self.by_namespace.get("")
+        };
+        neighbours
+            .chain(cluster_scoped.into_iter().flatten())
+            .filter(|&&other| other != position)
+            .map(|&other| &self.documents[other].object)
+            .collect()
+    }
+
+    /// Reviews document `position` with each policy whose rules select it (`evaluators` from
+    /// [`Check::evaluators`]), and adds the GitOps replicas hint.
+    pub fn review(
+        &self,
+        position: usize,
+        evaluators: &mut [Box<dyn Evaluator + 'a>],
+    ) -> Vec<Record> {
+        let document = &self.documents[position];
+        let old_object = self.previous[position];
+        let request = admission_request(
+            &format!("scaleguard-check-{position}"),
+            document,
+            old_object,
+            &self.user_info,
+        );
+        let target = RequestTarget::of(&document.object, request.operation.clone());
+        let mut records = Vec::new();
+        let mut cluster = None;
+        for (configured, evaluator) in self.policies.iter().zip(evaluators.iter_mut()) {
+            if !configured.policy.selects(&target) {
+                continue;
+            }
+            let cluster = cluster.get_or_insert_with(|| self.cluster_for(position));
+            let payload = validation_payload(&request, &configured.settings);
+            let response = evaluator.validate(&payload, cluster);
+            records.push(Record::new(
+                document,
+                configured.policy.name(),
+                &request.operation,
+                response,
+            ));
+        }
+        let hints = replicas_warnings(&document.object);
+        if !hints.is_empty() {
+            let response = ValidationResponse {
+                accepted: true,
+                warnings: Some(hints),
+                ..ValidationResponse::default()
+            };
+            records.push(Record::new(
+                document,
+                GITOPS_REPLICAS,
+                &request.operation,
+                response,
+            ));
+        }
+        records
+    }
+
+    /// Reviews every document on this thread, calling `progress(done, total)` after each.
+    pub fn run(&self, progress: &mut dyn FnMut(usize, usize)) -> Result<Vec<Record>, String> {
+        let mut evaluators = self.evaluators()?;
+        let mut records = Vec::new();
+        for position in 0..self.len() {
+            records.extend(self.review(position, &mut evaluators));
+            progress(position + 1, self.len());
+        }
+        Ok(records)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::{Format, parse};
+    use crate::request::default_user;
+    use scaleguard_sdk::Operation;
+    use serde_json::json;
+
+    /// Denies an object whose namespace holds another object of the same name, and names what it
+    /// saw; selects CREATE and UPDATE of ConfigMaps.
+    struct UniqueNames;
+
+    struct UniqueNamesEvaluator;
+
+    impl Policy for UniqueNames {
+        fn name(&self) -> &str {
+            "unique-names"
+        }
+
+        fn selects(&self, target: &RequestTarget) -> bool {
+            target.resource == "configmaps"
+                && matches!(target.operation, Operation::Create | Operation::Update)
+        }
+
+        fn evaluator(&self) -> Result<Box<dyn Evaluator + '_>, String> {
+            Ok(Box::new(UniqueNamesEvaluator))
+        }
+    }
+
+    impl Evaluator for UniqueNamesEvaluator {
+        fn validate(&mut self, payload: &Value, cluster: &[&Value]) -> ValidationResponse {
+            let request = &payload["request"];
+            let seen: Vec<String> = cluster
+                .iter()
+                .map(|o| format!("{}/{}", o["metadata"]["namespace"], o["metadata"]["name"]))
+                .collect();
+            let clash = cluster
+                .iter()
+                .any(|o| o["metadata"]["name"] == request["object"]["metadata"]["name"]);
+            ValidationResponse {
+                accepted: !clash,
+                code: clash.then_some(409),
+                message: clash.then(|| "name taken".to_owned()),
+                warnings: Some(vec![format!(
+                    "{} by {} with {} old {}; saw {}",
+                    request["operation"].as_str().unwrap_or(""),
+                    request["userInfo"]["username"].as_str().unwrap_or(""),
+                    payload["settings"],
+                    request["oldObject"]["data"]["v"],
+                    seen.join(",")
+                )]),
+                ..ValidationResponse::default()
+            }
+        }
+
+        fn validate_settings(&mut self, settings: &Value) -> SettingsValidationResponse {
+            SettingsValidationResponse {
+                valid: settings.is_null(),
+                message: (!settings.is_null()).then(|| "no settings expected".to_owned()),
+            }
+        }
+    }
+
+    const INPUT: &str = "\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: a}
+data: {v: new}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: b}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: a, namespace: other}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: a}
+";
+
+    fn run(previous: &BTreeMap<Identity, Value>) -> Vec<Record> {
+        let documents = parse("in.yaml", INPUT, Format::Yaml, "default").documents;
+        let policies = [ConfiguredPolicy {
+            policy: &UniqueNames,
+            settings: Value::Null,
+        }];
+        let check = Check::new(&documents, previous, &policies, default_user());
+        let mut calls = 0;
+        let records = check.run(&mut |done, total| {
+            calls += 1;
+            assert_eq!((done, total), (calls, 4));
+        });
+        records.unwrap()
+    }
+
+    #[test]
+    fn each_selected_object_sees_its_namespace_minus_itself() {
+        let records = run(&BTreeMap::new());
+        let seen: Vec<(&str, &str, bool, &str)> = records
+            .iter()
+            .map(|r| {
+                (
+                    r.namespace.as_str(),
+                    r.name.as_str(),
+                    r.allowed,
+                    r.warnings[0].as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (
+                    "default",
+                    "a",
+                    false,
+                    "CREATE by scaleguard-check with null old null; saw \"default\"/\"b\",\"default\"/\"a\""
+                ),
+                (
+                    "default",
+                    "b",
+                    true,
+                    "CREATE by scaleguard-check with null old null; saw \"default\"/\"a\",\"default\"/\"a\""
+                ),
+                (
+                    "other",
+                    "a",
+                    true,
+                    "CREATE by scaleguard-check with null old null; saw "
+                ),
+            ],
+            "the Secret is not selected; ConfigMap a clashes with Secret a of its namespace"
+        );
+        assert_eq!(records[0].code, Some(409));
+        assert_eq!(records[0].message.as_deref(), Some("name taken"));
+        assert_eq!((records[0].index, records[0].line), (0, 1));
+    }
+
+    #[test]
+    fn objects_found_at_the_reference_are_updates_from_it() {
+        let old = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "b", "namespace": "default"}, "data": {"v": "old"}});
+        let previous = BTreeMap::from([(Identity::of(&old), old)]);
+        let records = run(&previous);
+        let operations: Vec<(&str, &str)> = records
+            .iter()
+            .map(|r| (r.name.as_str(), r.operation.as_str()))
+            .collect();
+        assert_eq!(
+            operations,
+            [("a", "CREATE"), ("b", "UPDATE"), ("a", "CREATE")]
+        );
+        assert!(
+            records[1].warnings[0].starts_with("UPDATE by scaleguard-check with null old \"old\""),
+            "{}",
+            records[1].warnings[0]
+        );
+    }
+
+    #[test]
+    fn settings_are_validated_by_the_policy() {
+        let policies = [
+            ConfiguredPolicy {
+                policy: &UniqueNames,
+                settings: Value::Null,
+            },
+            ConfiguredPolicy {
+                policy: &UniqueNames,
+                settings: json!({"x": 1}),
+            },
+        ];
+        assert_eq!(
+            validate_settings(&policies),
+            Err(vec!["policy unique-names: no settings expected".to_owned()])
+        );
+        assert_eq!(validate_settings(&policies[..1]), Ok(()));
+    }
+
+    #[test]
+    fn dgds_get_the_gitops_hint_even_without_policies() {
+        let text = "apiVersion: nvidia.com/v1alpha1\nkind: DynamoGraphDeployment\nmetadata: {name: d}\nspec:\n  services:\n    decode: {replicas: 2, scalingAdapter: {enabled: true}}\n";
+        let documents = parse("dgd.yaml", text, Format::Yaml, "default").documents;
+        let previous = BTreeMap::new();
+        let check = Check::new(&documents, &previous, &[], default_user());
+        let records = check.run(&mut |_, _| {}).unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].policy, GITOPS_REPLICAS);
+        assert!(records[0].allowed);
+        assert!(records[0].warnings[0].starts_with("spec.services[decode].replicas is set to 2"));
+    }
+}

@@ -1,0 +1,526 @@
+//! Reading manifests: a file's text becomes documents that know their file, index and line. Multi-document
+//! YAML is split the way `kubectl` splits it (at `---` lines), so one broken document is reported with its
+//! line while the others are still read; `kind: List` is expanded; objects without a namespace get the
+//! default one, as `kubectl apply` would give them.
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// Kinds Kubernetes (and Kubewarden) define as cluster-scoped: they get no default namespace.
+const CLUSTER_SCOPED_KINDS: &[&str] = &[
+    "APIService",
+    "CSIDriver",
+    "CertificateSigningRequest",
+    "ClusterAdmissionPolicy",
+    "ClusterAdmissionPolicyGroup",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "IngressClass",
+    "MutatingWebhookConfiguration",
+    "Namespace",
+    "Node",
+    "PersistentVolume",
+    "PolicyServer",
+    "PriorityClass",
+    "RuntimeClass",
+    "StorageClass",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+    "ValidatingWebhookConfiguration",
+];
+
+/// How a file's text is parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// A YAML stream of `---`-separated documents (JSON is YAML too).
+    Yaml,
+    /// One JSON value, or several concatenated.
+    Json,
+}
+
+impl Format {
+    /// The format of a file name: `.json` is JSON, everything else YAML.
+    pub fn of(file: &str) -> Self {
+        if file.to_ascii_lowercase().ends_with(".json") {
+            Self::Json
+        } else {
+            Self::Yaml
+        }
+    }
+}
+
+/// One Kubernetes object read from the input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    /// The file it came from, as named on the command line (`-` for stdin).
+    pub file: String,
+    /// The document's position in its file, from 0; the items of a `kind: List` share their List's.
+    pub index: usize,
+    /// The 1-based line where the document starts.
+    pub line: usize,
+    /// The object, its namespace defaulted.
+    pub object: Value,
+}
+
+impl Document {
+    /// `apiVersion`.
+    pub fn api_version(&self) -> &str {
+        text(&self.object, "/apiVersion")
+    }
+
+    /// `kind`.
+    pub fn kind(&self) -> &str {
+        text(&self.object, "/kind")
+    }
+
+    /// `metadata.namespace`; empty for cluster-scoped objects.
+    pub fn namespace(&self) -> &str {
+        text(&self.object, "/metadata/namespace")
+    }
+
+    /// `metadata.name`.
+    pub fn name(&self) -> &str {
+        text(&self.object, "/metadata/name")
+    }
+
+    /// What identifies the object in a cluster: API group, kind, namespace and name.
+    pub fn identity(&self) -> Identity {
+        Identity::of(&self.object)
+    }
+}
+
+/// API group, kind, namespace and name: the same object at another version of the repository.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Identity {
+    /// API group (`nvidia.com`; empty for the core group).
+    pub group: String,
+    /// Kind.
+    pub kind: String,
+    /// Namespace (empty for cluster-scoped objects).
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+}
+
+impl Identity {
+    /// The identity of `object`.
+    pub fn of(object: &Value) -> Self {
+        Self {
+            group: scaleguard_sdk::meta::api_group(text(object, "/apiVersion")).to_owned(),
+            kind: text(object, "/kind").to_owned(),
+            namespace: text(object, "/metadata/namespace").to_owned(),
+            name: text(object, "/metadata/name").to_owned(),
+        }
+    }
+}
+
+/// A document or file that could not be read; it is reported and the rest is still checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InputError {
+    /// The file (or path) it concerns.
+    pub file: String,
+    /// The document's index in the file, when the error concerns one document.
+    pub index: Option<usize>,
+    /// The 1-based line of the error, when known.
+    pub line: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl InputError {
+    /// An error about a whole file or path.
+    pub fn file(file: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            file: file.into(),
+            index: None,
+            line: None,
+            message: message.into(),
+        }
+    }
+}
+
+/// What one file held: its objects, and the documents that could not be used.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Parsed {
+    /// The objects, in file order.
+    pub documents: Vec<Document>,
+    /// The broken documents.
+    pub errors: Vec<InputError>,
+}
+
+impl Parsed {
+    /// Appends `other`.
+    pub fn extend(&mut self, other: Self) {
+        self.documents.extend(other.documents);
+        self.errors.extend(other.errors);
+    }
+}
+
+/// Reads the objects in `text`, the contents of `file`. Objects without `metadata.namespace` get
+/// `default_namespace`, unless their kind is cluster-scoped.
+pub fn parse(file: &str, text: &str, format: Format, default_namespace: &str) -> Parsed {
+    let mut parsed = Parsed::default();
+    let values = match format {
+        Format::Yaml => yaml_documents(text),
+        Format::Json => json_documents(text),
+    };
+    for (index, value) in values.into_iter().enumerate() {
+        match value {
+            Ok((line, value)) => {
+                parsed.add_objects(file, index, line, value, default_namespace);
+            }
+            Err((line, message)) => parsed.errors.push(InputError {
+                file: file.to_owned(),
+                index: Some(index),
+                line: Some(line),
+                message,
+            }),
+        }
+    }
+    parsed
+}
+
+impl Parsed {
+    /// Adds the object in document `index` of `file`, or each item of a List.
+    fn add_objects(
+        &mut self,
+        file: &str,
+        index: usize,
+        line: usize,
+        value: Value,
+        default_namespace: &str,
+    ) {
+        let (items, listed) = match value {
+            Value::Object(mut map) if is_list(&map) => match map.remove("items") {
+                Some(Value::Array(items)) => (items, true),
+                _ => (Vec::new(), true),
+            },
+            other => (vec![other], false),
+        };
+        for (position, mut object) in items.into_iter().enumerate() {
+            match check_object(&object) {
+                Ok(()) => {
+                    default_namespace_of(&mut object, default_namespace);
+                    self.documents.push(Document {
+                        file: file.to_owned(),
+                        index,
+                        line,
+                        object,
+                    });
+                }
+                Err(message) => self.errors.push(InputError {
+                    file: file.to_owned(),
+                    index: Some(index),
+                    line: Some(line),
+                    message: if listed {
+                        format!("items[{position}]: {message}")
+                    } else {
+                        message
+                    },
+                }),
+            }
+        }
+    }
+}
+
+/// Whether a map is a `kind: List` (or a typed `<Kind>List`) with `items`.
+fn is_list(map: &serde_json::Map<String, Value>) -> bool {
+    let kind = map.get("kind").and_then(Value::as_str).unwrap_or("");
+    kind.ends_with("List") && map.get("items").is_some_and(Value::is_array)
+}
+
+/// Why `object` is not a Kubernetes object a policy can review.
+fn check_object(object: &Value) -> Result<(), String> {
+    let Value::Object(map) = object else {
+        return Err(format!(
+            "not a Kubernetes object: expected a mapping, found {}",
+            type_name(object)
+        ));
+    };
+    for field in ["apiVersion", "kind"] {
+        match map.get(field) {
+            Some(Value::String(value)) if !value.is_empty() => {}
+            Some(Value::String(_)) | None | Some(Value::Null) => {
+                return Err(format!("not a Kubernetes object: {field} is missing"));
+            }
+            Some(other) => {
+                return Err(format!(
+                    "{field}: expected a string, found {}",
+                    type_name(other)
+                ));
+            }
+        }
+    }
+    match object.pointer("/metadata/name") {
+        Some(Value::String(name)) if !name.is_empty() => Ok(()),
+        Some(Value::String(_)) | None | Some(Value::Null) => {
+            Err("metadata.name is missing".to_owned())
+        }
+        Some(other) => Err(format!(
+            "metadata.name: expected a string, found {}",
+            type_name(other)
+        )),
+    }
+    .and_then(|()| match object.pointer("/metadata/namespace") {
+        None | Some(Value::Null | Value::String(_)) => Ok(()),
+        Some(other) => Err(format!(
+            "metadata.namespace: expected a string, found {}",
+            type_name(other)
+        )),
+    })
+}
+
+fn default_namespace_of(object: &mut Value, default_namespace: &str) {
+    let kind = text(object, "/kind");
+    if CLUSTER_SCOPED_KINDS.contains(&kind) || !text(object, "/metadata/namespace").is_empty() {
+        return;
+    }
+    if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        metadata.insert(
+            "namespace".to_owned(),
+            Value::String(default_namespace.to_owned()),
+        );
+    }
+}
+
+/// A document's value with the line it starts on, or the line and text of its parse error.
+type DocumentValue = Result<(usize, Value), (usize, String)>;
+
+/// The non-empty documents of a YAML stream. The stream is split at lines that are `---` (optionally
+/// followed by a comment), as Kubernetes' YAML reader splits it, so each document parses on its own.
+fn yaml_documents(text: &str) -> Vec<DocumentValue> {
+    let mut documents = Vec::new();
+    let mut chunk = String::new();
+    let mut chunk_start = 1;
+    let mut flush = |chunk: &mut String, chunk_start: usize| {
+        if let Some(first) = first_content_line(chunk) {
+            documents.push(parse_yaml_chunk(chunk, chunk_start, chunk_start + first));
+        }
+        chunk.clear();
+    };
+    for (number, line) in text.split_inclusive('\n').enumerate() {
+        if is_separator(line) {
+            flush(&mut chunk, chunk_start);
+            chunk_start = number + 2;
+        } else {
+            chunk.push_str(line);
+        }
+    }
+    flush(&mut chunk, chunk_start);
+    documents
+}
+
+/// Whether `line` separates two YAML documents: `---` at the start, then only blanks or a comment.
+fn is_separator(line: &str) -> bool {
+    line.strip_prefix("---").is_some_and(|rest| {
+        let rest = rest.trim();
+        rest.is_empty() || rest.starts_with('#')
+    })
+}
+
+/// The 0-based offset of the first line of `chunk` that is neither blank nor a comment.
+fn first_content_line(chunk: &str) -> Option<usize> {
+    chunk.lines().position(|line| {
+        let line = line.trim();
+        !line.is_empty() && !line.starts_with('#') && line != "..."
+    })
+}
+
+fn parse_yaml_chunk(chunk: &str, chunk_start: usize, first_line: usize) -> DocumentValue {
+    match serde_yaml_ng::from_str::<Value>(chunk) {
+        Ok(value) => Ok((first_line, value)),
+        Err(error) => {
+            // An error at the end of the document (an unclosed bracket) is reported on its last line.
+            let last_line = chunk_start + chunk.lines().count().max(1) - 1;
+            let line = error.location().map_or(first_line, |location| {
+                (chunk_start + location.line() - 1).min(last_line)
+            });
+            Err((line, format!("invalid YAML: {error}")))
+        }
+    }
+}
+
+/// The values of a JSON file; reading stops at the first syntax error, which is reported.
+fn json_documents(text: &str) -> Vec<DocumentValue> {
+    let mut documents = Vec::new();
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+    loop {
+        let start = stream.byte_offset();
+        match stream.next() {
+            None => break,
+            Some(Ok(value)) => {
+                let skipped = text[start..]
+                    .find(|c: char| !c.is_whitespace())
+                    .unwrap_or(0);
+                documents.push(Ok((line_at(text, start + skipped), value)));
+            }
+            Some(Err(error)) => {
+                documents.push(Err((error.line(), format!("invalid JSON: {error}"))));
+                break;
+            }
+        }
+    }
+    documents
+}
+
+/// The 1-based line of byte `offset` in `text`.
+fn line_at(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+fn text<'a>(object: &'a Value, pointer: &str) -> &'a str {
+    object
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a sequence",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn summary(parsed: &Parsed) -> Vec<(usize, usize, String, String)> {
+        parsed
+            .documents
+            .iter()
+            .map(|d| {
+                (
+                    d.index,
+                    d.line,
+                    format!("{}/{}", d.namespace(), d.name()),
+                    d.kind().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn multi_document_yaml_keeps_index_and_line() {
+        let text = "---\n# the frontend\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n\n--- # comment\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: team}\n";
+        let parsed = parse("cm.yaml", text, Format::Yaml, "default");
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        assert_eq!(
+            summary(&parsed),
+            [
+                (0, 3, "default/a".into(), "ConfigMap".into()),
+                (1, 9, "team/b".into(), "ConfigMap".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_broken_document_is_reported_at_its_line_and_the_rest_is_read() {
+        let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [b\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n";
+        let parsed = parse("cm.yaml", text, Format::Yaml, "default");
+        assert_eq!(
+            summary(&parsed)
+                .iter()
+                .map(|s| s.2.as_str())
+                .collect::<Vec<_>>(),
+            ["default/a", "default/c"]
+        );
+        assert_eq!(parsed.documents[1].index, 2);
+        assert_eq!(parsed.errors.len(), 1);
+        let error = &parsed.errors[0];
+        assert_eq!(
+            (error.index, error.line),
+            (Some(1), Some(8)),
+            "the unclosed line"
+        );
+        assert!(
+            error.message.starts_with("invalid YAML: "),
+            "{}",
+            error.message
+        );
+    }
+
+    #[test]
+    fn lists_are_expanded_and_cluster_scoped_kinds_get_no_namespace() {
+        let text = r#"{"apiVersion": "v1", "kind": "List", "items": [
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}},
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}},
+            {"apiVersion": "v1", "metadata": {"name": "no-kind"}}
+        ]}"#;
+        let parsed = parse("list.json", text, Format::of("list.json"), "ns");
+        assert_eq!(
+            summary(&parsed),
+            [
+                (0, 1, "/team".into(), "Namespace".into()),
+                (0, 1, "ns/x".into(), "ConfigMap".into()),
+            ]
+        );
+        assert_eq!(
+            parsed.errors,
+            [InputError {
+                file: "list.json".into(),
+                index: Some(0),
+                line: Some(1),
+                message: "items[2]: not a Kubernetes object: kind is missing".into(),
+            }]
+        );
+    }
+
+    #[test]
+    fn documents_that_are_not_objects_are_errors() {
+        let text = "just text\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {namespace: x}\n---\napiVersion: 1\nkind: ConfigMap\n";
+        let parsed = parse("bad.yaml", text, Format::Yaml, "default");
+        assert!(parsed.documents.is_empty());
+        let messages: Vec<_> = parsed
+            .errors
+            .iter()
+            .map(|e| (e.line, e.message.as_str()))
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                (
+                    Some(1),
+                    "not a Kubernetes object: expected a mapping, found a string"
+                ),
+                (Some(3), "metadata.name is missing"),
+                (Some(7), "apiVersion: expected a string, found a number"),
+            ]
+        );
+    }
+
+    #[test]
+    fn json_errors_carry_their_line() {
+        let parsed = parse(
+            "x.json",
+            "{\"apiVersion\": \"v1\",\n \"kind\": }",
+            Format::Json,
+            "default",
+        );
+        assert_eq!(parsed.errors[0].line, Some(2));
+        assert!(parsed.errors[0].message.starts_with("invalid JSON: "));
+    }
+
+    #[test]
+    fn identities_ignore_the_version() {
+        let object = |api_version: &str| {
+            json!({"apiVersion": api_version, "kind": "HorizontalPodAutoscaler",
+                "metadata": {"name": "h", "namespace": "n"}})
+        };
+        assert_eq!(
+            Identity::of(&object("autoscaling/v1")),
+            Identity::of(&object("autoscaling/v2"))
+        );
+    }
+}

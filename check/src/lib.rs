@@ -1,0 +1,39 @@
+//! `scaleguard-check`: the engine of `scaleguard check`. It runs scaleguard's admission policies over
+//! the manifests of a GitOps repository, the repository itself serving as the cluster the
+//! context-aware policies look at.
+//!
+//! * [`input`] turns a file's text into documents that know their file, index and line;
+//! * [`request`] builds the CREATE (or, against a git ref, UPDATE) AdmissionRequests;
+//! * [`engine`] sends each object to the policies whose rules select it, through the [`Evaluator`]
+//!   trait, with the other objects of its namespace as the cluster;
+//! * [`hint`] adds the GitOps replicas hint no admission policy can give;
+//! * [`report`] and [`render`] hold the findings and render them for people, as JSON or as JUnit.
+//!
+//! The core builds for any target (a browser playground runs it with the native policy functions).
+//! Feature `native` adds reading files and stdin ([`fs`]), `--against` through git ([`git`]) and
+//! evaluation on all cores ([`parallel`]); `wasmtime` adds the wasm policies ([`wasm`]);
+//! `embedded-policies` builds the modules of `target/policies` into the library ([`embedded`]).
+#![forbid(unsafe_code)]
+
+pub mod engine;
+pub mod hint;
+pub mod input;
+pub mod render;
+pub mod report;
+pub mod request;
+pub mod settings;
+
+#[cfg(feature = "embedded-policies")]
+pub mod embedded;
+#[cfg(feature = "native")]
+pub mod fs;
+#[cfg(feature = "native")]
+pub mod git;
+#[cfg(feature = "native")]
+pub mod parallel;
+#[cfg(feature = "wasmtime")]
+pub mod wasm;
+
+pub use engine::{Check, ConfiguredPolicy, Evaluator, Policy};
+pub use input::{Document, InputError};
+pub use report::{Record, Report};

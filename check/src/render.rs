@@ -1,0 +1,404 @@
+//! The human and JUnit renderings of a [`Report`] (the JSON one is [`Report::to_json`]).
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use crate::input::InputError;
+use crate::report::{Record, Report};
+
+/// How the human report looks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HumanStyle {
+    /// ANSI colours (only on a terminal).
+    pub colour: bool,
+    /// Also list evaluations that allowed without warnings.
+    pub verbose: bool,
+    /// Warnings fail the check (`--strict`): said in the summary.
+    pub strict: bool,
+}
+
+const RED: &str = "\x1b[1;31m";
+const YELLOW: &str = "\x1b[33m";
+const GREEN: &str = "\x1b[32m";
+const BOLD: &str = "\x1b[1m";
+const DIM: &str = "\x1b[2m";
+const RESET: &str = "\x1b[0m";
+
+/// One line of a file's group: a record or an input error, at its document.
+enum Entry<'r> {
+    Record(&'r Record),
+    Error(&'r InputError),
+}
+
+impl Entry<'_> {
+    fn position(&self) -> (usize, usize) {
+        match self {
+            Self::Record(record) => (record.index, record.line),
+            Self::Error(error) => (
+                error.index.unwrap_or(usize::MAX),
+                error.line.unwrap_or(usize::MAX),
+            ),
+        }
+    }
+}
+
+/// The records worth showing and the errors, grouped by file in the order files were read.
+fn by_file<'r>(report: &'r Report, all: bool) -> Vec<(&'r str, Vec<Entry<'r>>)> {
+    let mut groups: Vec<(&str, Vec<Entry<'_>>)> = Vec::new();
+    let mut add =
+        |file: &'r str, entry: Entry<'r>| match groups.iter_mut().find(|(f, _)| *f == file) {
+            Some((_, entries)) => entries.push(entry),
+            None => groups.push((file, vec![entry])),
+        };
+    for record in &report.results {
+        if all || record.is_finding() {
+            add(&record.file, Entry::Record(record));
+        }
+    }
+    for error in &report.errors {
+        add(&error.file, Entry::Error(error));
+    }
+    for (_, entries) in &mut groups {
+        entries.sort_by_key(Entry::position);
+    }
+    groups
+}
+
+/// The human report: findings grouped by file and document, then a summary line.
+pub fn human(report: &Report, style: HumanStyle) -> String {
+    let paint = |colour: &str, text: &str| {
+        if style.colour {
+            format!("{colour}{text}{RESET}")
+        } else {
+            text.to_owned()
+        }
+    };
+    let mut out = String::new();
+    for (file, entries) in by_file(report, style.verbose) {
+        let _ = writeln!(out, "{}", paint(BOLD, file));
+        let mut current = None;
+        for entry in entries {
+            match entry {
+                Entry::Record(record) => {
+                    let document = (record.index, &record.kind, &record.namespace, &record.name);
+                    if current != Some(document) {
+                        current = Some(document);
+                        let object = if record.namespace.is_empty() {
+                            format!("{} {}", record.kind, record.name)
+                        } else {
+                            format!("{} {}/{}", record.kind, record.namespace, record.name)
+                        };
+                        let _ = writeln!(
+                            out,
+                            "  {} {object}{}",
+                            paint(DIM, &format!("#{} line {}", record.index, record.line)),
+                            if record.operation == "UPDATE" {
+                                " (UPDATE)"
+                            } else {
+                                ""
+                            }
+                        );
+                    }
+                    write_record(&mut out, record, &paint);
+                }
+                Entry::Error(error) => {
+                    current = None;
+                    let place = match (error.index, error.line) {
+                        (Some(index), Some(line)) => format!("#{index} line {line} "),
+                        (None, Some(line)) => format!("line {line} "),
+                        _ => String::new(),
+                    };
+                    let _ = writeln!(
+                        out,
+                        "  {}{} {}",
+                        paint(DIM, &place),
+                        paint(RED, "error"),
+                        error.message
+                    );
+                }
+            }
+        }
+    }
+    let summary = report.summary;
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let _ = writeln!(
+        out,
+        "{}{}: {} denied, {} with warnings{}, {}{}",
+        if out.is_empty() { "" } else { "\n" },
+        format_args!(
+            "{} in {}, {}",
+            plural(summary.documents, "object", "objects"),
+            plural(summary.files, "file", "files"),
+            plural(summary.evaluations, "evaluation", "evaluations"),
+        ),
+        summary.denied,
+        summary.warned,
+        if style.strict {
+            " (failing: --strict)"
+        } else {
+            ""
+        },
+        plural(summary.mutated, "patch", "patches"),
+        match summary.errors {
+            0 => String::new(),
+            n => format!(
+                ", {}",
+                paint(RED, &plural(n, "input error", "input errors"))
+            ),
+        }
+    );
+    out
+}
+
+fn write_record(out: &mut String, record: &Record, paint: &dyn Fn(&str, &str) -> String) {
+    if !record.allowed {
+        let code = record.code.map(|c| format!(" ({c})")).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "    {} {}{code}: {}",
+            paint(RED, "denied "),
+            record.policy,
+            record.message.as_deref().unwrap_or("")
+        );
+    } else if record.warnings.is_empty() && record.patch.is_none() {
+        let _ = writeln!(out, "    {} {}", paint(GREEN, "allowed"), record.policy);
+    }
+    for warning in &record.warnings {
+        let _ = writeln!(
+            out,
+            "    {} {}: {warning}",
+            paint(YELLOW, "warning"),
+            record.policy
+        );
+    }
+    if let Some(patch) = &record.patch {
+        let _ = writeln!(
+            out,
+            "    {} {}: {}",
+            paint(YELLOW, "patch  "),
+            record.policy,
+            describe_patch(patch)
+        );
+    }
+}
+
+/// `remove /spec/services/decode/autoscaling, ...`.
+fn describe_patch(patch: &Value) -> String {
+    patch
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|operation| {
+            let text = |key: &str| operation.get(key).and_then(Value::as_str).unwrap_or("");
+            format!("{} {}", text("op"), text("path"))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The JUnit XML report: one test suite per file, one test case per (document, policy) evaluated and
+/// per input error. Denials are failures (and, when `strict`, warnings too); input errors are errors.
+pub fn junit(report: &Report, strict: bool) -> String {
+    let fails = |record: &Record| !record.allowed || (strict && !record.warnings.is_empty());
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let failures = report.results.iter().filter(|r| fails(r)).count();
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"scaleguard check\" tests=\"{}\" failures=\"{failures}\" errors=\"{}\">",
+        report.results.len() + report.errors.len(),
+        report.errors.len()
+    );
+    for (file, entries) in by_file(report, true) {
+        let records = entries.iter().filter_map(|entry| match entry {
+            Entry::Record(record) => Some(*record),
+            Entry::Error(_) => None,
+        });
+        let suite_failures = records.filter(|r| fails(r)).count();
+        let suite_errors = entries
+            .iter()
+            .filter(|entry| matches!(entry, Entry::Error(_)))
+            .count();
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{suite_failures}\" errors=\"{suite_errors}\">",
+            xml(file),
+            entries.len()
+        );
+        for entry in entries {
+            match entry {
+                Entry::Record(record) => write_test_case(&mut out, file, record, fails(record)),
+                Entry::Error(error) => {
+                    let place = match (error.index, error.line) {
+                        (Some(index), Some(line)) => format!("document #{index} (line {line})"),
+                        _ => "file".to_owned(),
+                    };
+                    let _ = writeln!(
+                        out,
+                        "    <testcase classname=\"{}\" name=\"{}\">\n      <error type=\"input\" message=\"{}\"/>\n    </testcase>",
+                        xml(file),
+                        xml(&place),
+                        xml(&error.message)
+                    );
+                }
+            }
+        }
+        out.push_str("  </testsuite>\n");
+    }
+    out.push_str("</testsuites>\n");
+    out
+}
+
+fn write_test_case(out: &mut String, file: &str, record: &Record, failed: bool) {
+    let object = if record.namespace.is_empty() {
+        format!("{} {}", record.kind, record.name)
+    } else {
+        format!("{} {}/{}", record.kind, record.namespace, record.name)
+    };
+    let _ = writeln!(
+        out,
+        "    <testcase classname=\"{}\" name=\"{}\">",
+        xml(file),
+        xml(&format!(
+            "#{} line {} {object}: {}",
+            record.index, record.line, record.policy
+        ))
+    );
+    if failed {
+        let (kind, message) = if record.allowed {
+            ("warning", record.warnings.join("; "))
+        } else {
+            ("denied", record.message.clone().unwrap_or_default())
+        };
+        let code = record
+            .code
+            .map(|c| format!("code {c}: "))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "      <failure type=\"{kind}\" message=\"{}\">{}</failure>",
+            xml(&message),
+            xml(&format!("{code}{message}"))
+        );
+    }
+    if !record.warnings.is_empty() {
+        let _ = writeln!(
+            out,
+            "      <system-out>{}</system-out>",
+            xml(&record
+                .warnings
+                .iter()
+                .map(|w| format!("warning: {w}"))
+                .collect::<Vec<_>>()
+                .join("\n"))
+        );
+    }
+    out.push_str("    </testcase>\n");
+}
+
+/// `text` escaped for XML text and attributes, without the characters XML 1.0 forbids.
+fn xml(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&apos;"),
+            '\n' => escaped.push_str("&#10;"),
+            '\t' | '\r' => escaped.push(' '),
+            c if (c as u32) < 0x20 => {}
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::{Format, parse};
+    use scaleguard_sdk::{Operation, ValidationResponse};
+
+    fn report() -> Report {
+        let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\nkind: [\n";
+        let parsed = parse("cm.yaml", text, Format::Yaml, "default");
+        let denied = ValidationResponse {
+            accepted: false,
+            code: Some(403),
+            message: Some("a <b> & \"c\"".into()),
+            warnings: Some(vec!["careful".into()]),
+            ..ValidationResponse::default()
+        };
+        let allowed = ValidationResponse {
+            accepted: true,
+            ..ValidationResponse::default()
+        };
+        let document = &parsed.documents[0];
+        Report::new(
+            1,
+            1,
+            vec![
+                Record::new(document, "strict-policy", &Operation::Create, denied),
+                Record::new(document, "lenient-policy", &Operation::Create, allowed),
+            ],
+            parsed.errors,
+        )
+    }
+
+    #[test]
+    fn the_human_report_groups_findings_by_file_and_document() {
+        let report = report();
+        assert_eq!(report.exit_code(false), crate::report::EXIT_ERRORS);
+        let text = human(&report, HumanStyle::default());
+        let expected = "cm.yaml\n  #0 line 1 ConfigMap default/a\n    denied  strict-policy (403): a <b> & \"c\"\n    warning strict-policy: careful\n  #1 line 5 error invalid YAML: ";
+        assert!(text.starts_with(expected), "{text}");
+        assert!(text.ends_with(
+            "\n\n1 object in 1 file, 2 evaluations: 1 denied, 0 with warnings, 0 patches, 1 input error\n"
+        ));
+        let verbose = human(
+            &report,
+            HumanStyle {
+                verbose: true,
+                ..HumanStyle::default()
+            },
+        );
+        assert!(
+            verbose.contains("    allowed lenient-policy\n"),
+            "{verbose}"
+        );
+        let coloured = human(
+            &report,
+            HumanStyle {
+                colour: true,
+                ..HumanStyle::default()
+            },
+        );
+        assert!(coloured.contains("\x1b[1;31mdenied \x1b[0m strict-policy"));
+    }
+
+    #[test]
+    fn junit_escapes_and_counts() {
+        let xml_text = junit(&report(), false);
+        assert!(xml_text.contains(
+            "<testsuites name=\"scaleguard check\" tests=\"3\" failures=\"1\" errors=\"1\">"
+        ));
+        assert!(xml_text.contains(
+            "<failure type=\"denied\" message=\"a &lt;b&gt; &amp; &quot;c&quot;\">code 403: a &lt;b&gt; &amp; &quot;c&quot;</failure>"
+        ));
+        assert!(xml_text.contains("<error type=\"input\" message=\"invalid YAML: "));
+    }
+
+    #[test]
+    fn strict_counts_warnings_as_failures() {
+        let mut report = report();
+        report.errors.clear();
+        report.results[0].allowed = true;
+        report = Report::new(1, 1, report.results, Vec::new());
+        assert_eq!(report.exit_code(false), crate::report::EXIT_OK);
+        assert_eq!(report.exit_code(true), crate::report::EXIT_FINDINGS);
+        assert!(junit(&report, true).contains("<failure type=\"warning\" message=\"careful\">"));
+    }
+}

@@ -1,0 +1,169 @@
+//! What a check found: one flat [`Record`] per (document, policy) evaluated, the input errors, and a
+//! summary; and the exit code they call for. The JSON rendering is this model, serialized (its schema is
+//! documented in the README, `schemaVersion` 1).
+
+use scaleguard_sdk::{Operation, ValidationResponse};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::input::{Document, InputError};
+
+/// The version of the JSON report's schema.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Exit code: nothing denied (and, with `--strict`, nothing warned).
+pub const EXIT_OK: u8 = 0;
+/// Exit code: something was denied (or warned, with `--strict`).
+pub const EXIT_FINDINGS: u8 = 1;
+/// Exit code: usage or input errors, whatever else was found.
+pub const EXIT_ERRORS: u8 = 2;
+
+/// A policy's answer for one document.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Record {
+    /// The file, as named on the command line (`-` for stdin).
+    pub file: String,
+    /// The document's index in the file, from 0.
+    pub index: usize,
+    /// The 1-based line where the document starts.
+    pub line: usize,
+    /// The object's `apiVersion`.
+    pub api_version: String,
+    /// The object's kind.
+    pub kind: String,
+    /// The object's namespace (empty for cluster-scoped objects).
+    pub namespace: String,
+    /// The object's name.
+    pub name: String,
+    /// The policy's name, or `gitops-replicas` for the GitOps hint.
+    pub policy: String,
+    /// `CREATE`, or `UPDATE` for an object that exists at `--against`.
+    pub operation: String,
+    /// Whether the policy admits the object.
+    pub allowed: bool,
+    /// The refusal's code.
+    pub code: Option<u16>,
+    /// The refusal's message.
+    pub message: Option<String>,
+    /// The warnings the API server would show.
+    pub warnings: Vec<String>,
+    /// The JSONPatch a mutating policy applies, as JSON.
+    pub patch: Option<Value>,
+}
+
+impl Record {
+    /// The record of `policy`'s `response` to `operation` on `document`.
+    pub fn new(
+        document: &Document,
+        policy: &str,
+        operation: &Operation,
+        response: ValidationResponse,
+    ) -> Self {
+        let patch = response
+            .mutated_object
+            .as_ref()
+            .map(|mutated| json_patch::diff(&document.object, mutated))
+            .filter(|patch| !patch.0.is_empty())
+            .and_then(|patch| serde_json::to_value(patch).ok());
+        Self {
+            file: document.file.clone(),
+            index: document.index,
+            line: document.line,
+            api_version: document.api_version().to_owned(),
+            kind: document.kind().to_owned(),
+            namespace: document.namespace().to_owned(),
+            name: document.name().to_owned(),
+            policy: policy.to_owned(),
+            operation: operation.to_string(),
+            allowed: response.accepted,
+            code: response.code.filter(|_| !response.accepted),
+            message: response.message,
+            warnings: response.warnings.unwrap_or_default(),
+            patch,
+        }
+    }
+
+    /// Whether the record is worth showing: denied, warned or mutated.
+    pub fn is_finding(&self) -> bool {
+        !self.allowed || !self.warnings.is_empty() || self.patch.is_some()
+    }
+}
+
+/// Counts over a report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    /// Files read.
+    pub files: usize,
+    /// Objects read.
+    pub documents: usize,
+    /// Records (policy evaluations and hints).
+    pub evaluations: usize,
+    /// Records that deny.
+    pub denied: usize,
+    /// Records that allow with warnings.
+    pub warned: usize,
+    /// Records that allow with a patch.
+    pub mutated: usize,
+    /// Input errors.
+    pub errors: usize,
+}
+
+/// Everything a check found.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// Always [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// One record per (document, policy) evaluated, in input order.
+    pub results: Vec<Record>,
+    /// The counts.
+    pub summary: Summary,
+    /// Files and documents that could not be read.
+    pub errors: Vec<InputError>,
+}
+
+impl Report {
+    /// The report of `results` and `errors` over `files` files holding `documents` objects.
+    pub fn new(
+        files: usize,
+        documents: usize,
+        results: Vec<Record>,
+        errors: Vec<InputError>,
+    ) -> Self {
+        let count = |keep: fn(&Record) -> bool| results.iter().filter(|r| keep(r)).count();
+        let summary = Summary {
+            files,
+            documents,
+            evaluations: results.len(),
+            denied: count(|r| !r.allowed),
+            warned: count(|r| r.allowed && !r.warnings.is_empty()),
+            mutated: count(|r| r.allowed && r.patch.is_some()),
+            errors: errors.len(),
+        };
+        Self {
+            schema_version: SCHEMA_VERSION,
+            results,
+            summary,
+            errors,
+        }
+    }
+
+    /// The process's exit code: [`EXIT_ERRORS`] when anything could not be read, else
+    /// [`EXIT_FINDINGS`] when anything was denied (or, when `strict`, warned), else [`EXIT_OK`].
+    pub fn exit_code(&self, strict: bool) -> u8 {
+        if !self.errors.is_empty() {
+            EXIT_ERRORS
+        } else if self.summary.denied > 0 || (strict && self.summary.warned > 0) {
+            EXIT_FINDINGS
+        } else {
+            EXIT_OK
+        }
+    }
+
+    /// The JSON rendering.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}

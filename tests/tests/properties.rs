@@ -1,0 +1,644 @@
+//! Properties over generated DGDs, autoscalers, requests and clusters (proptest):
+//!
+//! * the SDK's DGD model reads the watched fields as the guide defines them, names the path of a wrong
+//!   type, and no JSON makes a parser panic;
+//! * an adapter name resolves to the unique (DGD, service) producing it, or to the ambiguity;
+//! * no policy panics, and every refusal carries a code and a message;
+//! * `dynamo-replica-ownership` decides the same whatever the order of `spec.services` and whatever the
+//!   fields it does not watch, and denies exactly the unauthorized changes of adapter-owned replicas;
+//! * `dynamo-deprecated-autoscaling` in `remove` mode returns the object without its deprecated fields
+//!   and with nothing else changed.
+//!
+//! Failing inputs are kept in `proptest-regressions/` next to this file and replayed first.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, LazyLock};
+
+use proptest::prelude::*;
+use proptest::sample::{Index, select};
+use scaleguard_host::admission::{patch, request_for};
+use scaleguard_host::{ClusterView, InMemoryCluster};
+use scaleguard_sdk::adapter::ScalingAdapter;
+use scaleguard_sdk::autoscaler::{HorizontalPodAutoscaler, ScaledObject};
+use scaleguard_sdk::dgd::DynamoGraphDeployment;
+use scaleguard_sdk::parse::{from_slice, from_value};
+use scaleguard_sdk::review::{AdapterResolution, AdapterTarget, resolve_adapter};
+use scaleguard_sdk::{AdmissionRequest, ValidationResponse};
+use scaleguard_tests::generate::{
+    SERVICE_NAMES, any_json, cluster_objects, dgd, operation, reviewed_object, service,
+    service_name, services, sometimes_broken, unknown_fields, user_info,
+};
+use scaleguard_tests::metadata::Metadata;
+use scaleguard_tests::{CaseTable, native_validate, policy_names};
+use serde_json::{Value, json};
+
+// ---- the SDK's models ----
+
+/// Watched fields of a service, a value of the wrong type for it, and the path the error must name.
+fn wrong_type() -> impl Strategy<Value = (&'static str, Value, &'static str)> {
+    select(vec![
+        ("replicas", json!("3"), "replicas"),
+        ("replicas", json!(1.5), "replicas"),
+        ("replicas", json!(4_294_967_296_i64), "replicas"),
+        ("scalingAdapter", json!(true), "scalingAdapter"),
+        (
+            "scalingAdapter",
+            json!({"enabled": "yes"}),
+            "scalingAdapter.enabled",
+        ),
+        ("componentType", json!(["worker"]), "componentType"),
+        ("subComponentType", json!(7), "subComponentType"),
+        (
+            "globalDynamoNamespace",
+            json!("true"),
+            "globalDynamoNamespace",
+        ),
+        (
+            "resources",
+            json!({"limits": {"gpu": 1}}),
+            "resources.limits.gpu",
+        ),
+        (
+            "resources",
+            json!({"requests": "lots"}),
+            "resources.requests",
+        ),
+    ])
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Replicas (absent -> 1), the adapter opt-in and the deprecated field's presence read as the guide
+    /// defines them, whatever unknown fields the DGD carries; the model survives a round trip.
+    #[test]
+    fn the_dgd_model_reads_the_watched_fields_as_the_guide_defines_them(services in services()) {
+        let model: DynamoGraphDeployment = from_value(&dgd("llm", &services)).unwrap();
+        prop_assert_eq!(model.spec.services.len(), services.len());
+        for (name, raw) in &services {
+            let service = &model.spec.services[name];
+            let replicas = raw.get("replicas").and_then(Value::as_i64).unwrap_or(1);
+            prop_assert_eq!(i64::from(service.effective_replicas()), replicas);
+            prop_assert_eq!(
+                service.adapter_enabled(),
+                raw.pointer("/scalingAdapter/enabled") == Some(&json!(true))
+            );
+            let deprecated = raw.get("autoscaling").is_some_and(|v| !v.is_null());
+            prop_assert_eq!(service.has_deprecated_autoscaling(), deprecated);
+        }
+        let again: DynamoGraphDeployment =
+            from_value(&serde_json::to_value(&model).unwrap()).unwrap();
+        prop_assert_eq!(again, model);
+    }
+
+    /// A watched field of the wrong type is refused with its full path, the service name in brackets.
+    #[test]
+    fn a_wrong_type_names_its_path(
+        mut services in services(),
+        name in service_name(),
+        (field, bad, path) in wrong_type(),
+    ) {
+        let mut broken = services.remove(&name).unwrap_or_else(|| json!({}));
+        broken[field] = bad;
+        services.insert(name.clone(), broken);
+        let error = from_value::<DynamoGraphDeployment>(&dgd("llm", &services)).unwrap_err();
+        prop_assert_eq!(error.path, format!("spec.services[{name}].{path}"));
+    }
+
+    /// No JSON value makes a model panic.
+    #[test]
+    fn models_never_panic_on_any_json(value in any_json()) {
+        let _ = from_value::<DynamoGraphDeployment>(&value);
+        let _ = from_value::<ScalingAdapter>(&value);
+        let _ = from_value::<HorizontalPodAutoscaler>(&value);
+        let _ = from_value::<ScaledObject>(&value);
+        let _ = from_value::<AdmissionRequest>(&value);
+    }
+
+    /// No byte string makes the request parser panic.
+    #[test]
+    fn the_request_parser_never_panics_on_any_bytes(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+        let _ = from_slice::<AdmissionRequest>(&bytes);
+    }
+}
+
+// ---- adapter resolution ----
+
+/// DGD and service names whose adapter names collide: `a` + `b-c` and `a-b` + `c` both give `a-b-c`;
+/// `prefill` and `Prefill` in one DGD both give `<dgd>-prefill`.
+const COLLIDING_DGDS: &[&str] = &["a", "a-b", "llm", "llm-prefill", "x"];
+const COLLIDING_SERVICES: &[&str] = &[
+    "b",
+    "b-c",
+    "c",
+    "B-C",
+    "prefill",
+    "Prefill",
+    "decode",
+    "prefill-decode",
+];
+
+/// The adapter name of a service by the guide's rule, written out independently of the SDK.
+fn produced_name(dgd: &str, service: &str) -> String {
+    format!("{dgd}-{}", service.to_lowercase())
+}
+
+fn colliding_dgds() -> impl Strategy<Value = Vec<DynamoGraphDeployment>> {
+    prop::collection::btree_map(
+        select(COLLIDING_DGDS),
+        prop::collection::btree_set(select(COLLIDING_SERVICES), 0..5),
+        0..5,
+    )
+    .prop_map(|dgds| {
+        dgds.into_iter()
+            .map(|(name, names)| {
+                let services: BTreeMap<String, Value> = names
+                    .into_iter()
+                    .map(|s| (s.to_owned(), json!({})))
+                    .collect();
+                from_value(&dgd(name, &services)).unwrap()
+            })
+            .collect()
+    })
+}
+
+/// Existing adapters: a name, and the (DGD, service) their `dgdRef` names, which may not exist.
+fn existing_adapters() -> impl Strategy<Value = Vec<ScalingAdapter>> {
+    prop::collection::btree_map(
+        probe_name(),
+        (select(COLLIDING_DGDS), select(COLLIDING_SERVICES)),
+        0..3,
+    )
+    .prop_map(|adapters| {
+        adapters
+            .into_iter()
+            .map(|(name, (dgd, service))| {
+                from_value(&json!({"metadata": {"name": name},
+                    "spec": {"replicas": 1, "dgdRef": {"name": dgd, "serviceName": service}}}))
+                .unwrap()
+            })
+            .collect()
+    })
+}
+
+fn probe_name() -> impl Strategy<Value = String> {
+    (select(COLLIDING_DGDS), select(COLLIDING_SERVICES)).prop_map(|(d, s)| produced_name(d, s))
+}
+
+type Target = (String, String);
+
+/// A resolution as plain data, comparable across orderings of the input.
+#[derive(Debug, PartialEq, Eq)]
+enum Resolved {
+    Found(Target),
+    Dangling(String),
+    Ambiguous(BTreeSet<Target>),
+    NotFound,
+}
+
+fn resolved(resolution: &AdapterResolution<'_>) -> Resolved {
+    let target = |t: &AdapterTarget<'_>| (t.dgd.metadata.name.clone(), t.service_name.to_owned());
+    match resolution {
+        AdapterResolution::Found(t) => Resolved::Found(target(t)),
+        AdapterResolution::DanglingAdapter(a) => Resolved::Dangling(a.metadata.name.clone()),
+        AdapterResolution::Ambiguous(targets) => {
+            Resolved::Ambiguous(targets.iter().map(target).collect())
+        }
+        AdapterResolution::NotFound => Resolved::NotFound,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// With no adapter of that name, a name resolves to the one (DGD, service) producing it, to all of
+    /// them when several do, or to nothing; an existing adapter resolves through its `dgdRef` or dangles.
+    #[test]
+    fn an_adapter_name_resolves_to_its_unique_producer_or_the_ambiguity(
+        dgds in colliding_dgds(),
+        adapters in existing_adapters(),
+        name in probe_name(),
+    ) {
+        let producers: BTreeSet<Target> = dgds
+            .iter()
+            .flat_map(|d| d.spec.services.keys().map(move |s| (d.metadata.name.clone(), s.clone())))
+            .filter(|(dgd, service)| produced_name(dgd, service) == name)
+            .collect();
+        let expected = match adapters.iter().find(|a| a.metadata.name == name) {
+            Some(adapter) => {
+                let dgd_ref = &adapter.spec.dgd_ref;
+                let exists = dgds.iter().any(|d| {
+                    d.metadata.name == dgd_ref.name && d.spec.services.contains_key(&dgd_ref.service_name)
+                });
+                if exists {
+                    Resolved::Found((dgd_ref.name.clone(), dgd_ref.service_name.clone()))
+                } else {
+                    Resolved::Dangling(name.clone())
+                }
+            }
+            None => match producers.len() {
+                0 => Resolved::NotFound,
+                1 => Resolved::Found(producers.into_iter().next().unwrap()),
+                _ => Resolved::Ambiguous(producers),
+            },
+        };
+        prop_assert_eq!(resolved(&resolve_adapter(&name, &adapters, &dgds)), expected);
+    }
+
+    /// The order in which the cluster lists DGDs and adapters does not change the resolution.
+    #[test]
+    fn resolution_does_not_depend_on_list_order(
+        dgds in colliding_dgds(),
+        adapters in existing_adapters(),
+        name in probe_name(),
+    ) {
+        let forward = resolved(&resolve_adapter(&name, &adapters, &dgds));
+        let (mut dgds, mut adapters) = (dgds, adapters);
+        dgds.reverse();
+        adapters.reverse();
+        prop_assert_eq!(resolved(&resolve_adapter(&name, &adapters, &dgds)), forward);
+    }
+}
+
+// ---- every policy ----
+
+/// Per policy: every settings value its case table uses (valid and invalid ones), plus no settings.
+static SETTINGS: LazyLock<BTreeMap<String, Vec<Value>>> = LazyLock::new(|| {
+    policy_names()
+        .into_iter()
+        .map(|policy| {
+            let table = CaseTable::load(&policy).unwrap();
+            let mut settings: Vec<Value> = vec![Value::Null];
+            settings.extend(table.cases.iter().map(|case| case.settings.clone()));
+            settings.extend(table.settings.iter().map(|case| case.settings.clone()));
+            (policy, settings)
+        })
+        .collect()
+});
+
+/// Per policy: the kinds its metadata grants it.
+static GRANTED: LazyLock<BTreeMap<String, BTreeSet<(String, String)>>> = LazyLock::new(|| {
+    policy_names()
+        .into_iter()
+        .map(|policy| {
+            let granted = Metadata::load(&policy).unwrap().granted();
+            (policy, granted)
+        })
+        .collect()
+});
+
+/// A decision Kubewarden can pass on: an admission carries no code or message; a refusal carries a code
+/// scaleguard uses and a message.
+fn check_decision(policy: &str, response: &ValidationResponse) -> Result<(), TestCaseError> {
+    if response.accepted {
+        prop_assert!(
+            response.code.is_none() && response.message.is_none(),
+            "{policy} admitted with a code or message: {response:?}"
+        );
+    } else {
+        prop_assert!(
+            matches!(response.code, Some(400 | 403 | 500)),
+            "{policy} refused with code {:?}",
+            response.code
+        );
+        prop_assert!(
+            response
+                .message
+                .as_deref()
+                .is_some_and(|m| !m.trim().is_empty()),
+            "{policy} refused without a message"
+        );
+        prop_assert!(
+            response.mutated_object.is_none(),
+            "{policy} refused and mutated"
+        );
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// Whatever the request, settings and cluster, no policy panics, and each answers a proper decision.
+    #[test]
+    fn no_policy_panics_and_every_refusal_says_why(
+        object in sometimes_broken(reviewed_object()),
+        other in sometimes_broken(reviewed_object()),
+        old_choice in 0..4u8,
+        operation in operation(),
+        user in user_info(),
+        cluster in cluster_objects(),
+        settings_pick in any::<Index>(),
+        junk_settings in prop::option::weighted(0.15, any_json()),
+    ) {
+        // The stored object of an UPDATE is mostly the same object, else another one, or missing.
+        let old = match old_choice {
+            0 | 1 => object.clone(),
+            2 => other,
+            _ => Value::Null,
+        };
+        let request = request_for("property", operation, &object, &old, user.as_ref());
+        let cluster = Arc::new(InMemoryCluster::from_objects(cluster));
+        for policy in policy_names() {
+            let settings = junk_settings
+                .clone()
+                .unwrap_or_else(|| settings_pick.get(&SETTINGS[&policy]).clone());
+            let payload = serde_json::to_vec(&json!({"request": request, "settings": settings})).unwrap();
+            let view = ClusterView::new(Arc::clone(&cluster), GRANTED[&policy].clone());
+            let response = native_validate(&policy, &payload, &view).unwrap();
+            check_decision(&policy, &response)?;
+        }
+    }
+}
+
+// ---- dynamo-replica-ownership ----
+
+const REPLICA_OWNERSHIP: &str = "dynamo-replica-ownership";
+
+/// Service maps whose keys overlap (so UPDATEs change services that exist on both sides).
+fn pool_services() -> impl Strategy<Value = BTreeMap<String, Value>> {
+    prop::collection::btree_map(
+        select(SERVICE_NAMES).prop_map(str::to_owned),
+        service(),
+        0..6,
+    )
+}
+
+/// Named services in the order a map was written with.
+type ServiceEntries = Vec<(String, Value)>;
+
+/// A service map, and the same entries in a shuffled order.
+fn shuffled(
+    services: BTreeMap<String, Value>,
+) -> impl Strategy<Value = (ServiceEntries, ServiceEntries)> {
+    let entries: Vec<(String, Value)> = services.into_iter().collect();
+    (Just(entries.clone()), Just(entries).prop_shuffle())
+}
+
+/// The DGD `llm` without services: what [`UnrelatedEdit`]s change around them.
+fn bare_dgd() -> Value {
+    json!({"apiVersion": "nvidia.com/v1alpha1", "kind": "DynamoGraphDeployment",
+        "metadata": {"name": "llm", "namespace": "default"}, "spec": {}})
+}
+
+/// `dgd` as JSON text with `spec.services` written with its entries in exactly the given order.
+fn dgd_text_with(dgd: &Value, services: &[(String, Value)]) -> String {
+    const PLACEHOLDER: &str = "\"__services__\"";
+    let entries: Vec<String> = services
+        .iter()
+        .map(|(name, service)| format!("{}:{service}", Value::from(name.as_str())))
+        .collect();
+    let mut dgd = dgd.clone();
+    dgd["spec"]["services"] = json!("__services__");
+    dgd.to_string()
+        .replacen(PLACEHOLDER, &format!("{{{}}}", entries.join(",")), 1)
+}
+
+fn dgd_text(services: &[(String, Value)]) -> String {
+    dgd_text_with(&bare_dgd(), services)
+}
+
+/// The `validate` payload of an UPDATE of `llm` from `old` to `new` (JSON texts) by `user`.
+fn update_payload(old: &str, new: &str, user: Option<&Value>) -> Vec<u8> {
+    let user = user.map_or_else(String::new, |user| format!(r#","userInfo":{user}"#));
+    format!(
+        r#"{{"request":{{"uid":"p","kind":{{"group":"nvidia.com","version":"v1alpha1","kind":"DynamoGraphDeployment"}},"operation":"UPDATE","name":"llm","namespace":"default"{user},"object":{new},"oldObject":{old}}},"settings":null}}"#
+    )
+    .into_bytes()
+}
+
+fn replica_ownership(payload: &[u8]) -> ValidationResponse {
+    native_validate(REPLICA_OWNERSHIP, payload, &scaleguard_sdk::EmptyCluster).unwrap()
+}
+
+/// Users whose authorization under the default settings is known: `(userInfo, authorized)`.
+fn known_user() -> impl Strategy<Value = (Option<Value>, bool)> {
+    select(vec![
+        (
+            Some(json!({"username": "alice", "groups": ["system:authenticated"]})),
+            false,
+        ),
+        (
+            Some(json!({"username": "system:serviceaccount:default:planner-serviceaccount"})),
+            true,
+        ),
+        (
+            Some(json!({"username": "system:serviceaccount:team-b:planner-serviceaccount"})),
+            false,
+        ),
+        (
+            Some(
+                json!({"username": "system:serviceaccount:scaleguard-system:scaleguard-controller"}),
+            ),
+            true,
+        ),
+        (None, false),
+    ])
+}
+
+/// A change of a field the rule does not watch.
+#[derive(Debug, Clone)]
+enum UnrelatedEdit {
+    /// `metadata.labels` / `metadata.annotations`.
+    Metadata(&'static str, BTreeMap<String, String>),
+    /// `spec.backendFramework` and other spec fields.
+    Spec(&'static str, Value),
+    /// `status`, well-typed.
+    Status(u8, String),
+    /// A service's `componentType`, `subComponentType`, GPUs or unknown fields.
+    Service(Index, &'static str, Value),
+}
+
+fn unrelated_edit() -> impl Strategy<Value = UnrelatedEdit> {
+    prop_oneof![
+        (
+            select(vec!["labels", "annotations"]),
+            prop::collection::btree_map("[a-z./]{1,12}", "[a-z0-9]{0,8}", 0..3)
+        )
+            .prop_map(|(field, map)| UnrelatedEdit::Metadata(field, map)),
+        (select(vec!["backendFramework", "pvcs", "envs"]), any_json())
+            .prop_map(|(field, value)| UnrelatedEdit::Spec(field, value)),
+        (0..9u8, "[a-z]{0,10}").prop_map(|(ready, state)| UnrelatedEdit::Status(ready, state)),
+        (
+            any::<Index>(),
+            select(vec!["componentType", "subComponentType"]),
+            "[a-z]{0,10}".prop_map(Value::from)
+        )
+            .prop_map(|(at, field, value)| UnrelatedEdit::Service(at, field, value)),
+        (
+            any::<Index>(),
+            "[0-8]".prop_map(|gpu| json!({"limits": {"gpu": gpu}}))
+        )
+            .prop_map(|(at, resources)| UnrelatedEdit::Service(at, "resources", resources)),
+        (any::<Index>(), unknown_fields()).prop_map(|(at, fields)| UnrelatedEdit::Service(
+            at,
+            "extraPodSpec",
+            Value::Object(fields)
+        )),
+    ]
+}
+
+impl UnrelatedEdit {
+    fn apply(&self, services: &mut [(String, Value)], dgd: &mut Value) {
+        match self {
+            Self::Metadata(field, map) => dgd["metadata"][*field] = json!(map),
+            Self::Spec(field, value) => dgd["spec"][*field] = value.clone(),
+            Self::Status(ready, state) => {
+                dgd["status"] = json!({"state": state, "services": {"decode": {"replicas": 1, "readyReplicas": ready}}});
+            }
+            Self::Service(at, field, value) => {
+                if !services.is_empty() {
+                    let (_, service) = &mut services[at.index(services.len())];
+                    service[*field] = value.clone();
+                }
+            }
+        }
+    }
+}
+
+/// The DGD `llm` as JSON text after `edits`, its services in the given order.
+fn edited_dgd_text(services: &[(String, Value)], edits: &[UnrelatedEdit]) -> String {
+    let mut services = services.to_vec();
+    let mut dgd = bare_dgd();
+    for edit in edits {
+        edit.apply(&mut services, &mut dgd);
+    }
+    dgd_text_with(&dgd, &services)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Listing `spec.services` in another order changes nothing in the decision.
+    #[test]
+    fn replica_ownership_ignores_the_order_of_services(
+        ((old, old_shuffled), (new, new_shuffled)) in (pool_services().prop_flat_map(shuffled), pool_services().prop_flat_map(shuffled)),
+        (user, _) in known_user(),
+    ) {
+        let ordered = replica_ownership(&update_payload(&dgd_text(&old), &dgd_text(&new), user.as_ref()));
+        let reordered = replica_ownership(&update_payload(&dgd_text(&old_shuffled), &dgd_text(&new_shuffled), user.as_ref()));
+        prop_assert_eq!(ordered, reordered);
+    }
+
+    /// Fields the rule does not watch (labels, annotations, other spec fields, status, a service's
+    /// component types, GPUs and unknown fields) change nothing in the decision, on either side.
+    #[test]
+    fn replica_ownership_ignores_unrelated_fields(
+        old in pool_services(),
+        new in pool_services(),
+        (user, _) in known_user(),
+        old_edits in prop::collection::vec(unrelated_edit(), 0..4),
+        new_edits in prop::collection::vec(unrelated_edit(), 1..4),
+    ) {
+        let old: Vec<(String, Value)> = old.into_iter().collect();
+        let new: Vec<(String, Value)> = new.into_iter().collect();
+        let plain = replica_ownership(&update_payload(&dgd_text(&old), &dgd_text(&new), user.as_ref()));
+        let edited = replica_ownership(&update_payload(
+            &edited_dgd_text(&old, &old_edits),
+            &edited_dgd_text(&new, &new_edits),
+            user.as_ref(),
+        ));
+        prop_assert_eq!(plain, edited);
+    }
+
+    /// An UPDATE is denied exactly when an unauthorized writer changes the effective replicas (absent -> 1)
+    /// of a service that has its adapter enabled in the new object and exists in the old one; the denial
+    /// names each such service with the `kubectl scale` command that would do it.
+    #[test]
+    fn replica_ownership_denies_exactly_unauthorized_replica_changes(
+        old in pool_services(),
+        new in pool_services(),
+        (user, authorized) in known_user(),
+    ) {
+        let effective = |service: &Value| service.get("replicas").and_then(Value::as_i64).unwrap_or(1);
+        let changes: Vec<(&String, i64)> = new
+            .iter()
+            .filter(|(_, service)| service.pointer("/scalingAdapter/enabled") == Some(&json!(true)))
+            .filter_map(|(name, service)| {
+                let before = old.get(name)?;
+                (effective(service) != effective(before)).then(|| (name, effective(service)))
+            })
+            .collect();
+        let old: Vec<(String, Value)> = old.clone().into_iter().collect();
+        let new_entries: Vec<(String, Value)> = new.clone().into_iter().collect();
+        let response = replica_ownership(&update_payload(&dgd_text(&old), &dgd_text(&new_entries), user.as_ref()));
+        let denied = !changes.is_empty() && !authorized;
+        prop_assert_eq!(response.accepted, !denied, "{:?}", response);
+        if denied {
+            prop_assert_eq!(response.code, Some(403));
+            let message = response.message.unwrap_or_default();
+            prop_assert_eq!(message.matches("cannot be modified directly").count(), changes.len());
+            for (service, replicas) in changes {
+                let expected = format!(
+                    "spec.services[{service}].replicas cannot be modified directly when scaling adapter is enabled; use 'kubectl scale dgdsa/llm-{} --replicas={replicas}'",
+                    service.to_lowercase()
+                );
+                prop_assert!(message.contains(&expected), "{} lacks {}", message, expected);
+            }
+        }
+    }
+}
+
+// ---- dynamo-deprecated-autoscaling, remove mode ----
+
+/// Service names with the characters a JSON pointer must escape.
+fn awkward_service_name() -> impl Strategy<Value = String> {
+    prop_oneof![service_name(), "[A-Za-z~/.][A-Za-z0-9~/.-]{0,8}"]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// `remove` mode answers the submitted object minus exactly its deprecated fields (`autoscaling` unless
+    /// `null`, and `dynamoNamespace` unless `null` when checked): none is left, nothing else changes, and the
+    /// JSONPatch only removes them; an object without any is admitted unchanged.
+    #[test]
+    fn remove_mode_removes_the_deprecated_fields_and_nothing_else(
+        services in prop::collection::btree_map(awkward_service_name(), service(), 0..8),
+        check_dynamo_namespace in any::<bool>(),
+        operation in select(vec!["CREATE", "UPDATE"]),
+    ) {
+        let object = dgd("llm", &services);
+        let mut expected = object.clone();
+        let mut removed = Vec::new();
+        for (name, service) in &services {
+            let mut fields = vec!["autoscaling"];
+            if check_dynamo_namespace {
+                fields.push("dynamoNamespace");
+            }
+            for field in fields {
+                if service.get(field).is_some_and(|v| !v.is_null()) {
+                    expected["spec"]["services"][name].as_object_mut().unwrap().remove(field);
+                    let escaped = name.replace('~', "~0").replace('/', "~1");
+                    removed.push(format!("/spec/services/{escaped}/{field}"));
+                }
+            }
+        }
+        let settings = json!({"mode": "remove", "checkDynamoNamespace": check_dynamo_namespace});
+        let request = request_for("p", operation, &object, &object, Some(&json!({"username": "alice"})));
+        let payload = serde_json::to_vec(&json!({"request": request, "settings": settings})).unwrap();
+        let response = native_validate("dynamo-deprecated-autoscaling", &payload, &scaleguard_sdk::EmptyCluster).unwrap();
+        prop_assert!(response.accepted);
+        if removed.is_empty() {
+            prop_assert_eq!(response.mutated_object, None);
+            prop_assert_eq!(response.warnings, None);
+            return Ok(());
+        }
+        let mutated = response.mutated_object.expect("a mutation");
+        prop_assert_eq!(&mutated, &expected);
+        prop_assert_eq!(response.warnings.map(|w| w.len()), Some(removed.len()));
+        let operations = serde_json::to_value(patch(&object, &mutated)).unwrap();
+        let mut paths: Vec<String> = operations
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|op| {
+                assert_eq!(op["op"], "remove", "{op}");
+                op["path"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        paths.sort();
+        removed.sort();
+        prop_assert_eq!(paths, removed);
+    }
+}
