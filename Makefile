@@ -6,7 +6,7 @@ POLICIES := $(notdir $(wildcard policies/*))
 POLICY_DIR := target/policies
 
 .PHONY: all policies wasm-target cli demo test fmt-check clippy test-native clean release-cli bench-gitops \
-	artifacthub release-artifacts release registry-test
+	artifacthub release-artifacts release registry-test playground playground-test fuzz
 
 all: policies cli
 
@@ -18,8 +18,12 @@ wasm-target:
 policies: wasm-target cli
 	$(CARGO) build --release --target $(WASM_TARGET) $(addprefix -p ,$(POLICIES))
 	@mkdir -p $(POLICY_DIR)
+	@command -v wasm-opt > /dev/null || (apt-get update -qq && apt-get install -y -qq binaryen > /dev/null)
 	@for p in $(POLICIES); do \
-		target/debug/scaleguard annotate target/$(WASM_TARGET)/release/$${p//-/_}.wasm \
+		wasm-opt -Oz --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
+			--enable-nontrapping-float-to-int target/$(WASM_TARGET)/release/$${p//-/_}.wasm \
+			-o target/$(WASM_TARGET)/release/$${p//-/_}.opt.wasm || exit 1; \
+		target/debug/scaleguard annotate target/$(WASM_TARGET)/release/$${p//-/_}.opt.wasm \
 			--metadata-path policies/$$p/metadata.yml --usage-path policies/$$p/README.md \
 			--output-path $(POLICY_DIR)/$$p.wasm > /dev/null || exit 1; \
 		printf '%-40s %8d bytes\n' $(POLICY_DIR)/$$p.wasm $$(stat -c %s $(POLICY_DIR)/$$p.wasm); \
@@ -43,6 +47,16 @@ release:
 registry-test: policies
 	bash scripts/registry-test.sh
 
+## playground: the browser playground (wasm32-unknown-unknown + wasm-bindgen, wasm-opt -Oz when binaryen is
+## installed) as a static site in target/playground/
+playground:
+	bash scripts/playground-build.sh
+
+## playground-test: builds the playground, then its wasm tests in headless Chromium and the end-to-end test
+## of the page (installs chromium, chromium-driver, nodejs, npm and binaryen when missing)
+playground-test:
+	bash scripts/playground-test.sh
+
 ## cli: build the scaleguard binary (dev profile: dependencies are optimised, and shared with the tests)
 cli:
 	$(CARGO) build -p scaleguard
@@ -58,7 +72,21 @@ release-cli: policies
 
 ## bench-gitops: scaleguard check over 10,000 generated manifests, beside one process per request
 bench-gitops: policies release-cli
-	SCALEGUARD_BIN=target/release-cli/scaleguard $(CARGO) bench --profile release-cli -p scaleguard-check --features wasmtime --bench gitops
+	SCALEGUARD_BIN=$(CURDIR)/target/release-cli/scaleguard $(CARGO) bench --profile release-cli -p scaleguard-check --features wasmtime --bench gitops
+
+## fuzz: seed fuzz/corpus/ from the case tables, then run every libFuzzer target of fuzz/ for FUZZ_SECONDS
+## each (nightly with the address sanitizer where installed, else stable without one); a crash stops the run
+## with its input in fuzz/artifacts/<target>/ (copy it to fuzz/regressions/<target>/, replayed by make test)
+FUZZ_SECONDS ?= 60
+FUZZ_CARGO := $(if $(shell rustup toolchain list 2>/dev/null | grep ^nightly),cargo +nightly fuzz,cargo fuzz)
+FUZZ_FLAGS := $(if $(shell rustup toolchain list 2>/dev/null | grep ^nightly),,--sanitizer none)
+fuzz:
+	python3 fuzz/seed_corpus.py
+	cd fuzz && $(FUZZ_CARGO) build $(FUZZ_FLAGS)
+	cd fuzz && for t in $$($(FUZZ_CARGO) list); do \
+		$(FUZZ_CARGO) run $(FUZZ_FLAGS) $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+			-print_final_stats=1 || exit 1; \
+	done
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -66,11 +94,13 @@ fmt-check:
 clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-## test: formatting, lints, every native test and every case through the wasm modules under wasmtime
+## test: formatting, lints, every native test, every case through the wasm modules under wasmtime, the
+## registry round trip and the playground in headless Chromium
 test: fmt-check clippy policies
 	$(CARGO) nextest run --workspace --no-fail-fast
 	$(CARGO) test --workspace --doc
 	bash scripts/registry-test.sh
+	bash scripts/playground-test.sh
 
 clean:
 	$(CARGO) clean

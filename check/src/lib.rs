@@ -12,7 +12,8 @@
 //! The core builds for any target (a browser playground runs it with the native policy functions).
 //! Feature `native` adds reading files and stdin ([`fs`]), `--against` through git ([`git`]) and
 //! evaluation on all cores ([`parallel`]); `wasmtime` adds the wasm policies ([`wasm`]);
-//! `embedded-policies` builds the modules of `target/policies` into the library ([`embedded`]).
+//! `embedded-policies` builds the modules of `target/policies` into the library ([`embedded`]);
+//! `linked-policies` links the policies' decision functions in, run natively ([`linked`]).
 #![forbid(unsafe_code)]
 
 pub mod engine;
@@ -29,6 +30,8 @@ pub mod embedded;
 pub mod fs;
 #[cfg(feature = "native")]
 pub mod git;
+#[cfg(feature = "linked-policies")]
+pub mod linked;
 #[cfg(feature = "native")]
 pub mod parallel;
 #[cfg(feature = "wasmtime")]

@@ -2,6 +2,7 @@
 //! object at `--against`, by the user `--user`/`--group` name.
 
 use scaleguard_sdk::admission::{GroupVersionKind, GroupVersionResource};
+use scaleguard_sdk::metadata::{Operation as RuleOperation, PolicyMetadata};
 use scaleguard_sdk::{AdmissionRequest, Operation, UserInfo};
 use serde_json::{Value, json};
 
@@ -59,6 +60,16 @@ impl RequestTarget {
             resource: format!("{}s", kind.to_lowercase()),
             operation,
         }
+    }
+
+    /// Whether the `rules` of a policy's `metadata` select a request for this target.
+    pub fn is_selected_by(&self, metadata: &PolicyMetadata) -> bool {
+        self.operation
+            .to_string()
+            .parse::<RuleOperation>()
+            .is_ok_and(|operation| {
+                metadata.matches(&self.group, &self.version, &self.resource, operation)
+            })
     }
 }
 

@@ -4,7 +4,6 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use scaleguard_host::metadata::Operation as RuleOperation;
 use scaleguard_host::{InMemoryCluster, Limits, PolicyInstance, PolicyMetadata, PolicyModule};
 use scaleguard_sdk::{SettingsValidationResponse, ValidationResponse};
 use serde_json::Value;
@@ -50,14 +49,7 @@ impl Policy for WasmPolicy {
     }
 
     fn selects(&self, target: &RequestTarget) -> bool {
-        target
-            .operation
-            .to_string()
-            .parse::<RuleOperation>()
-            .is_ok_and(|operation| {
-                self.metadata
-                    .matches(&target.group, &target.version, &target.resource, operation)
-            })
+        target.is_selected_by(&self.metadata)
     }
 
     fn evaluator(&self) -> Result<Box<dyn Evaluator + '_>, String> {

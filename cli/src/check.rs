@@ -76,6 +76,14 @@ pub struct Args {
     /// Evaluation threads (default: one per core).
     #[arg(short = 'j', long)]
     jobs: Option<usize>,
+    /// Directory of wasmtime's compilation cache, so later runs load the compiled modules instead of
+    /// compiling them again (default: $XDG_CACHE_HOME/scaleguard/modules, else
+    /// ~/.cache/scaleguard/modules).
+    #[arg(long, env = "SCALEGUARD_MODULE_CACHE", value_name = "DIR")]
+    module_cache: Option<PathBuf>,
+    /// Compile every module afresh; read and write no cache.
+    #[arg(long, conflicts_with = "module_cache")]
+    no_module_cache: bool,
 }
 
 /// Runs the check and exits: 0 when everything is allowed, 1 when anything is denied (or warned, with
@@ -92,6 +100,7 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 fn check(args: &Args) -> Result<u8> {
+    turn_module_cache_on(args);
     let policies = load_policies(args)?;
     let inputs = fs::read_paths(&args.paths, &args.namespace, &mut std::io::stdin().lock());
     let configured = configure(args, &policies, &inputs.parsed.documents)?;
@@ -128,6 +137,25 @@ fn check(args: &Args) -> Result<u8> {
     };
     print!("{text}");
     Ok(report.exit_code(args.strict))
+}
+
+/// Turns wasmtime's compilation cache on, unless `--no-module-cache`. The cache only saves time: when
+/// it cannot be used (no home directory, a read-only one), the modules are compiled, with a warning.
+fn turn_module_cache_on(args: &Args) {
+    if args.no_module_cache {
+        return;
+    }
+    let directory = args.module_cache.clone().or_else(|| {
+        let cache_home = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
+        Some(cache_home.join("scaleguard").join("modules"))
+    });
+    if let Some(directory) = directory
+        && let Err(error) = scaleguard_host::use_module_cache(&directory)
+    {
+        eprintln!("warning: compiling without a module cache: {error}");
+    }
 }
 
 /// The policies to run: `--policy` files and registry references, plus the policies named by `--policy`

@@ -23,6 +23,7 @@ fn check_in(directory: &Path, args: &[&str], stdin: &str) -> Output {
         .args(args)
         .arg("--policies")
         .arg(policies_dir())
+        .arg("--no-module-cache")
         .current_dir(directory)
         .env_remove("SCALEGUARD_POLICIES_DIR")
         .stdin(Stdio::piped())
@@ -456,5 +457,75 @@ fn an_unannotated_module_is_refused() {
         stderr
             .starts_with("error: policy bare is not annotated: its io.kubewarden.metadata section"),
         "{stderr}"
+    );
+}
+
+/// Files under `directory`, recursively.
+fn files_under(directory: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(directory).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
+fn a_module_compiled_once_is_loaded_from_the_module_cache() {
+    let cache = tempfile::tempdir().unwrap();
+    let module = policies_dir().join("dynamo-deprecated-autoscaling.wasm");
+    scaleguard_host::use_module_cache(cache.path()).unwrap();
+    scaleguard_host::PolicyModule::load(&module).unwrap();
+    assert_eq!(scaleguard_host::module_cache_counts(), Some((0, 1)));
+    assert!(!files_under(cache.path()).is_empty(), "nothing was stored");
+    scaleguard_host::PolicyModule::load(&module).unwrap();
+    assert_eq!(
+        scaleguard_host::module_cache_counts(),
+        Some((1, 1)),
+        "the second load compiled again"
+    );
+    let late = scaleguard_host::use_module_cache(cache.path()).unwrap_err();
+    assert!(
+        late.to_string()
+            .ends_with("the engine already runs: turn the cache on before loading a module"),
+        "{late}"
+    );
+}
+
+#[test]
+fn check_stores_the_compiled_modules_for_the_next_run() {
+    let cache = tempfile::tempdir().unwrap();
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_scaleguard"))
+            .args(["check", "examples/gitops", "--output", "json", "--policies"])
+            .arg(policies_dir())
+            .arg("--module-cache")
+            .arg(cache.path())
+            .current_dir(workspace())
+            .env_remove("SCALEGUARD_POLICIES_DIR")
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    let modules = std::fs::read_dir(policies_dir())
+        .unwrap()
+        .filter(|entry| entry.as_ref().unwrap().path().extension() == Some("wasm".as_ref()))
+        .count();
+    assert!(
+        files_under(cache.path()).len() >= modules,
+        "{modules} modules, cached: {:?}\nstderr: {}",
+        files_under(cache.path()),
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let second = run();
+    assert_eq!(first.status.code(), Some(1));
+    assert_eq!(second.status.code(), Some(1));
+    assert_eq!(json_report(&first), json_report(&second));
+    assert!(
+        second.stderr.is_empty() || !String::from_utf8_lossy(&second.stderr).contains("warning")
     );
 }

@@ -16,10 +16,15 @@
 
 pub mod admission;
 mod callbacks;
-pub mod cluster;
-pub mod metadata;
 mod module;
+
+/// The in-memory cluster (from `scaleguard-sdk`, which the wasm-free tools share).
+pub use scaleguard_sdk::in_memory as cluster;
+/// Policy metadata (from `scaleguard-sdk`, which the wasm-free tools share).
+pub use scaleguard_sdk::metadata;
 
 pub use cluster::{ClusterError, ClusterView, InMemoryCluster};
 pub use metadata::{MetadataError, PolicyMetadata};
 pub use module::{HostError, Limits, PolicyInstance, PolicyModule};
+#[cfg(feature = "module-cache")]
+pub use module::{module_cache_counts, use_module_cache};

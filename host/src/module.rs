@@ -81,12 +81,51 @@ impl Default for Limits {
 }
 
 /// The process-wide engine: epoch interruption on, its epoch advanced by a ticker thread.
+static ENGINE: OnceLock<Result<Engine, String>> = OnceLock::new();
+
+/// wasmtime's compilation cache, when [`use_module_cache`] turned it on before the engine started.
+#[cfg(feature = "module-cache")]
+static MODULE_CACHE: OnceLock<wasmtime::Cache> = OnceLock::new();
+
+/// Turns on wasmtime's on-disk compilation cache in `directory` (created when missing) for this
+/// process: a module compiled by an earlier process is loaded from there instead of compiled again.
+/// Must be called before the first module is loaded.
+#[cfg(feature = "module-cache")]
+pub fn use_module_cache(directory: &Path) -> Result<(), HostError> {
+    let cache_error = |reason: String| HostError::Load {
+        name: format!("(module cache {})", directory.display()),
+        reason,
+    };
+    if ENGINE.get().is_some() {
+        return Err(cache_error(
+            "the engine already runs: turn the cache on before loading a module".into(),
+        ));
+    }
+    std::fs::create_dir_all(directory).map_err(|e| cache_error(e.to_string()))?;
+    let mut config = wasmtime::CacheConfig::new();
+    config.with_directory(directory);
+    let cache = wasmtime::Cache::new(config).map_err(|e| cache_error(format!("{e:#}")))?;
+    MODULE_CACHE
+        .set(cache)
+        .map_err(|_| cache_error("the module cache is already on".into()))
+}
+
+/// Modules found in the module cache and modules compiled (and stored) since it was turned on;
+/// `None` when [`use_module_cache`] was not called.
+#[cfg(feature = "module-cache")]
+pub fn module_cache_counts() -> Option<(usize, usize)> {
+    MODULE_CACHE
+        .get()
+        .map(|cache| (cache.cache_hits(), cache.cache_misses()))
+}
+
 fn engine() -> Result<&'static Engine, String> {
-    static ENGINE: OnceLock<Result<Engine, String>> = OnceLock::new();
     ENGINE
         .get_or_init(|| {
             let mut config = Config::default();
             config.epoch_interruption(true);
+            #[cfg(feature = "module-cache")]
+            config.cache(MODULE_CACHE.get().cloned());
             let engine = Engine::new(&config).map_err(|e| e.to_string())?;
             let ticker = engine.weak();
             std::thread::Builder::new()

@@ -79,24 +79,3 @@ pub fn validate_settings<P: Policy>(payload: &[u8]) -> CallResult {
 pub fn protocol_version(payload: &[u8]) -> CallResult {
     kubewarden_policy_sdk::protocol_version_guest(payload)
 }
-
-/// Defines `wapc_init`, registering exactly `validate`, `validate_settings` and `protocol_version` for
-/// policy type `$policy`. Compiled only for wasm, so policies also link as native libraries.
-#[macro_export]
-macro_rules! wapc_entry_points {
-    ($policy:ty) => {
-        /// waPC entry point: registers the functions Kubewarden calls.
-        #[cfg(target_arch = "wasm32")]
-        #[allow(unsafe_code)]
-        #[unsafe(no_mangle)]
-        pub extern "C" fn wapc_init() {
-            use $crate::guest::wapc_guest::register_function;
-            register_function("validate", $crate::guest::validate::<$policy>);
-            register_function(
-                "validate_settings",
-                $crate::guest::validate_settings::<$policy>,
-            );
-            register_function("protocol_version", $crate::guest::protocol_version);
-        }
-    };
-}

@@ -9,6 +9,9 @@
 //!   [`Cluster`] look-up to a [`Verdict`]; [`policy::validate`] and [`policy::validate_settings`] are the
 //!   entry logic shared by the wasm module and native callers, so both answer byte for byte the same.
 //! * `guest` (feature `guest`) is the thin waPC glue a policy's `lib.rs` uses.
+//! * `metadata` and `in_memory` (feature `host`) are the host side without a wasm runtime: a policy's
+//!   metadata (rules, `contextAwareResources`, annotated modules) and the in-memory cluster its look-ups
+//!   see natively.
 #![deny(unsafe_code)]
 
 pub mod adapter;
@@ -18,7 +21,11 @@ pub mod cluster;
 pub mod dgd;
 #[cfg(feature = "guest")]
 pub mod guest;
+#[cfg(feature = "host")]
+pub mod in_memory;
 pub mod meta;
+#[cfg(feature = "host")]
+pub mod metadata;
 pub mod parse;
 pub mod policy;
 pub mod principal;
@@ -30,3 +37,25 @@ pub use cluster::{Cluster, EmptyCluster, LookupError, ResourceKind};
 pub use parse::FieldError;
 pub use policy::{Policy, PolicySettings};
 pub use response::{SettingsValidationResponse, ValidationResponse, Verdict};
+
+/// Defines `wapc_init`, registering exactly `validate`, `validate_settings` and `protocol_version` for
+/// policy type `$policy` with the glue of module `guest` (feature `guest`). Compiled only for WASI (the
+/// module Kubewarden runs), so policies also link as native libraries and into the browser playground.
+#[macro_export]
+macro_rules! wapc_entry_points {
+    ($policy:ty) => {
+        /// waPC entry point: registers the functions Kubewarden calls.
+        #[cfg(target_os = "wasi")]
+        #[allow(unsafe_code)]
+        #[unsafe(no_mangle)]
+        pub extern "C" fn wapc_init() {
+            use $crate::guest::wapc_guest::register_function;
+            register_function("validate", $crate::guest::validate::<$policy>);
+            register_function(
+                "validate_settings",
+                $crate::guest::validate_settings::<$policy>,
+            );
+            register_function("protocol_version", $crate::guest::protocol_version);
+        }
+    };
+}

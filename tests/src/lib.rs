@@ -9,9 +9,9 @@ pub mod metadata;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use scaleguard_check::linked::LinkedPolicy;
 use scaleguard_host::admission::{patch, request_for};
 use scaleguard_host::{ClusterView, InMemoryCluster};
-use scaleguard_sdk::policy::{validate, validate_settings};
 use scaleguard_sdk::{Cluster, SettingsValidationResponse, ValidationResponse};
 use serde::Deserialize;
 use serde_json::Value;
@@ -47,30 +47,15 @@ pub fn modules_dir() -> PathBuf {
         .map_or_else(|| workspace_root().join("target/policies"), PathBuf::from)
 }
 
-/// The native `validate` of `policy`, exactly the entry logic its module runs.
+/// The native `validate` of `policy`, exactly the entry logic its module runs (the policy linked in by
+/// `scaleguard-check`, as the browser playground runs it).
 pub fn native_validate(
     policy: &str,
     payload: &[u8],
     cluster: &dyn Cluster,
 ) -> Option<ValidationResponse> {
-    Some(match policy {
-        "dynamo-replica-ownership" => {
-            validate::<dynamo_replica_ownership::ReplicaOwnership>(payload, cluster)
-        }
-        "dynamo-deprecated-autoscaling" => {
-            validate::<dynamo_deprecated_autoscaling::DeprecatedAutoscaling>(payload, cluster)
-        }
-        "dynamo-single-autoscaler" => {
-            validate::<dynamo_single_autoscaler::SingleAutoscaler>(payload, cluster)
-        }
-        "dynamo-autoscaler-bounds" => {
-            validate::<dynamo_autoscaler_bounds::AutoscalerBounds>(payload, cluster)
-        }
-        "dynamo-adapter-target" => {
-            validate::<dynamo_adapter_target::AdapterTarget>(payload, cluster)
-        }
-        _ => return None,
-    })
+    let policy = LinkedPolicy::named(policy)?.ok()?;
+    Some(policy.validate_payload(payload, cluster))
 }
 
 /// The native `validate_settings` of `policy`.
@@ -78,24 +63,8 @@ pub fn native_validate_settings(
     policy: &str,
     payload: &[u8],
 ) -> Option<SettingsValidationResponse> {
-    Some(match policy {
-        "dynamo-replica-ownership" => {
-            validate_settings::<dynamo_replica_ownership::ReplicaOwnership>(payload)
-        }
-        "dynamo-deprecated-autoscaling" => {
-            validate_settings::<dynamo_deprecated_autoscaling::DeprecatedAutoscaling>(payload)
-        }
-        "dynamo-single-autoscaler" => {
-            validate_settings::<dynamo_single_autoscaler::SingleAutoscaler>(payload)
-        }
-        "dynamo-autoscaler-bounds" => {
-            validate_settings::<dynamo_autoscaler_bounds::AutoscalerBounds>(payload)
-        }
-        "dynamo-adapter-target" => {
-            validate_settings::<dynamo_adapter_target::AdapterTarget>(payload)
-        }
-        _ => return None,
-    })
+    let policy = LinkedPolicy::named(policy)?.ok()?;
+    Some(policy.validate_settings_payload(payload))
 }
 
 /// A policy's case table.

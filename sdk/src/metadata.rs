@@ -3,7 +3,7 @@
 //! exactly as `kwctl annotate` writes them and Kubewarden reads them (the first section of that name).
 //!
 //! ```
-//! use scaleguard_host::metadata::{Operation, PolicyMetadata, embed};
+//! use scaleguard_sdk::metadata::{Operation, PolicyMetadata, embed};
 //! let metadata = PolicyMetadata::from_yaml(
 //!     r#"
 //! rules:
@@ -19,7 +19,7 @@
 //! let empty_module = b"\0asm\x01\0\0\0";
 //! let annotated = embed(empty_module, &metadata)?;
 //! assert_eq!(PolicyMetadata::from_module(&annotated)?, Some(metadata));
-//! # Ok::<(), scaleguard_host::metadata::MetadataError>(())
+//! # Ok::<(), scaleguard_sdk::metadata::MetadataError>(())
 //! ```
 
 use std::borrow::Cow;
@@ -31,7 +31,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use wasmparser::{Encoding, Parser, Payload};
 
-use crate::cluster::KindKey;
+use crate::in_memory::KindKey;
 
 /// Name of the custom section Kubewarden reads a module's metadata from.
 pub const METADATA_SECTION: &str = "io.kubewarden.metadata";
@@ -911,38 +911,6 @@ annotations:
             .unwrap()
             .unwrap();
         assert_eq!(read.title(), Some("first"));
-    }
-
-    #[test]
-    fn policy_modules_expose_their_metadata() {
-        let plain = module_with_sections();
-        let module =
-            crate::PolicyModule::from_bytes("plain", &plain, crate::Limits::default()).unwrap();
-        assert_eq!(module.metadata(), None);
-        let annotated = embed(&plain, &metadata()).unwrap();
-        let module =
-            crate::PolicyModule::from_bytes("annotated", &annotated, crate::Limits::default())
-                .unwrap();
-        assert_eq!(module.metadata(), Some(&metadata()));
-        assert!(
-            module.granted().is_empty(),
-            "look-ups are granted explicitly"
-        );
-        let mut broken = wasm_encoder::Module::new();
-        broken.section(&wasm_encoder::CustomSection {
-            name: Cow::Borrowed(METADATA_SECTION),
-            data: Cow::Borrowed(b"{"),
-        });
-        let error =
-            crate::PolicyModule::from_bytes("broken", &broken.finish(), crate::Limits::default())
-                .unwrap_err()
-                .to_string();
-        assert!(
-            error.starts_with(
-                "cannot load policy module broken: custom section io.kubewarden.metadata: "
-            ),
-            "{error}"
-        );
     }
 
     #[test]

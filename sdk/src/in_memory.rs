@@ -1,9 +1,10 @@
-//! An in-memory Kubernetes cluster answering Kubewarden's context-aware look-ups.
+//! An in-memory Kubernetes cluster answering Kubewarden's context-aware look-ups: what the native
+//! hosts (wasmtime's, the tests', the browser playground's) give a policy as its cluster.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use scaleguard_sdk::cluster::{Cluster, LookupError, ResourceKind};
+use crate::cluster::{Cluster, LookupError, ResourceKind};
 use serde_json::{Value, json};
 
 /// `(apiVersion, kind)`, owned.

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Builds the browser playground into target/playground/: the scaleguard-playground cdylib (release profile,
+# wasm32-unknown-unknown), its JavaScript bindings by wasm-bindgen (--target web) of the version the crate
+# pins, `wasm-opt -Oz` when Debian's binaryen is installed, and the static site (playground/site/).
+# Used by `make playground`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+target=wasm32-unknown-unknown
+out=target/playground
+# The one place the version is pinned: the workspace's `wasm-bindgen = "=X.Y.Z"`.
+version=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)"$/\1/p' Cargo.toml)
+[ -n "$version" ] || { echo "no pinned wasm-bindgen version in Cargo.toml" >&2; exit 1; }
+
+rustup target list --installed | grep -qx "$target" || rustup target add "$target"
+
+if [ "$(wasm-bindgen --version 2> /dev/null)" != "wasm-bindgen $version" ]; then
+    echo "installing wasm-bindgen-cli $version (wasm-bindgen and wasm-bindgen-test-runner)"
+    # --locked takes the CLI's own lock file; when the registry no longer serves one of its pinned
+    # versions, fall back to the newest compatible ones.
+    cargo install wasm-bindgen-cli --version "=$version" --locked \
+        || cargo install wasm-bindgen-cli --version "=$version"
+fi
+
+# Unstripped, so wasm-bindgen reads the module's target_features section (the symbols go below).
+CARGO_PROFILE_RELEASE_STRIP=false cargo build --release --target "$target" -p scaleguard-playground
+module="target/$target/release/scaleguard_playground.wasm"
+if command -v wasm-opt > /dev/null; then
+    # Before wasm-bindgen: binaryen 108 (Debian 12) mistypes the externref table wasm-bindgen adds, so
+    # it optimises cargo's module, whose exports (wasm-bindgen's descriptors among them) it keeps.
+    optimised=target/playground-opt/scaleguard_playground.wasm
+    mkdir -p "$(dirname "$optimised")"
+    # The features Rust's wasm32 targets turn on by default.
+    wasm-opt -Oz --strip-debug --strip-producers --enable-bulk-memory --enable-mutable-globals \
+        --enable-nontrapping-float-to-int --enable-sign-ext --enable-reference-types \
+        --enable-multivalue "$module" -o "$optimised"
+    echo "wasm-opt -Oz: $(stat -c %s "$module") -> $(stat -c %s "$optimised") bytes"
+    module=$optimised
+else
+    echo "wasm-opt not found (Debian package binaryen): the module is left as cargo built it"
+fi
+rm -rf "$out"
+mkdir -p "$out"
+wasm-bindgen --target web --no-typescript --out-dir "$out" "$module"
+wasm="$out/scaleguard_playground_bg.wasm"
+cp -r playground/site/. "$out/"
+printf '%-45s %8d bytes\n' "$wasm" "$(stat -c %s "$wasm")"
+echo "the site is in $out/: serve it, e.g. python3 -m http.server -d $out 8000 --bind 127.0.0.1"
