@@ -6,7 +6,7 @@ POLICIES := $(notdir $(wildcard policies/*))
 POLICY_DIR := target/policies
 
 .PHONY: all policies wasm-target cli demo test fmt-check clippy test-native clean release-cli bench-gitops \
-	artifacthub release-artifacts release registry-test playground playground-test fuzz
+	artifacthub release-artifacts release registry-test playground playground-test fuzz bench-check
 
 all: policies cli
 
@@ -73,6 +73,12 @@ release-cli: policies
 ## bench-gitops: scaleguard check over 10,000 generated manifests, beside one process per request
 bench-gitops: policies release-cli
 	SCALEGUARD_BIN=$(CURDIR)/target/release-cli/scaleguard $(CARGO) bench --profile release-cli -p scaleguard-check --features wasmtime --bench gitops
+
+## bench-check: every module's compile, instantiate and validate times under wasmtime beside the native
+## call (profile release-cli), written to target/bench/policies.json; fails when a budget is exceeded: module
+## under 450,000 bytes (dynamo-adapter-target: 1,500,000), wasm median at most 3x native, one host call per kind
+bench-check: policies
+	$(CARGO) bench --profile release-cli -p scaleguard-tests --bench policies
 
 ## fuzz: seed fuzz/corpus/ from the case tables, then run every libFuzzer target of fuzz/ for FUZZ_SECONDS
 ## each (nightly with the address sanitizer where installed, else stable without one); a crash stops the run

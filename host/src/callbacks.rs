@@ -1,14 +1,26 @@
 //! The host calls a policy may make, answered like Kubewarden's evaluator answers them.
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::cluster::ClusterView;
+use crate::cluster::{ClusterView, KindKey};
 
 /// The cluster a policy instance currently sees; swapped between evaluations.
 pub(crate) type SharedView = Arc<RwLock<ClusterView>>;
+
+/// The `kubewarden/kubernetes/*` host calls of an instance's current (or last) waPC call.
+pub(crate) type CallLog = Arc<Mutex<Vec<KubernetesCall>>>;
+
+/// One `kubewarden/kubernetes/*` host call a policy made, as the host received it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KubernetesCall {
+    /// The operation: `list_resources_by_namespace`, `list_resources_all`, `get_resource` or `can_i`.
+    pub operation: String,
+    /// The `(apiVersion, kind)` looked up; `None` for `can_i`.
+    pub kind: Option<KindKey>,
+}
 
 #[derive(Deserialize)]
 struct ListRequest {
@@ -47,6 +59,7 @@ struct LogRecord {
 /// Answers one waPC host call: `(binding, namespace, operation, payload)`.
 pub(crate) fn answer(
     view: &SharedView,
+    calls: &CallLog,
     policy: &str,
     binding: &str,
     namespace: &str,
@@ -56,6 +69,7 @@ pub(crate) fn answer(
     match (binding, namespace, operation) {
         ("kubewarden", "kubernetes", "list_resources_by_namespace") => {
             let request: ListRequest = parse(operation, payload)?;
+            note_call(calls, operation, Some(request.kind_key()));
             let Some(namespace) = request.namespace.as_deref() else {
                 return Err(format!("{operation}: missing field `namespace`"));
             };
@@ -63,10 +77,16 @@ pub(crate) fn answer(
         }
         ("kubewarden", "kubernetes", "list_resources_all") => {
             let request: ListRequest = parse(operation, payload)?;
+            note_call(calls, operation, Some(request.kind_key()));
             list(view, &request, None)
         }
         ("kubewarden", "kubernetes", "get_resource") => {
             let request: GetRequest = parse(operation, payload)?;
+            note_call(
+                calls,
+                operation,
+                Some((request.api_version.clone(), request.kind.clone())),
+            );
             let view = view.read().map_err(|e| e.to_string())?;
             view.check_granted(&request.api_version, &request.kind)
                 .map_err(|e| e.to_string())?;
@@ -83,6 +103,7 @@ pub(crate) fn answer(
         }
         ("kubewarden", "kubernetes", "can_i") => {
             let request: CanIRequest = parse(operation, payload)?;
+            note_call(calls, operation, None);
             tracing::debug!(policy, review = %request.subject_access_review, "can_i: the in-memory cluster grants nothing");
             serde_json::to_vec(&json!({"allowed": false, "denied": false, "reason": "scaleguard-host has no RBAC"}))
                 .map_err(|e| e.to_string())
@@ -103,22 +124,38 @@ pub(crate) fn answer(
     }
 }
 
+impl ListRequest {
+    fn kind_key(&self) -> KindKey {
+        (self.api_version.clone(), self.kind.clone())
+    }
+}
+
+/// Notes a `kubernetes` host call in the instance's log.
+fn note_call(calls: &CallLog, operation: &str, kind: Option<KindKey>) {
+    let call = KubernetesCall {
+        operation: operation.to_owned(),
+        kind,
+    };
+    calls
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(call);
+}
+
 fn list(
     view: &SharedView,
     request: &ListRequest,
     namespace: Option<&str>,
 ) -> Result<Vec<u8>, String> {
     let view = view.read().map_err(|e| e.to_string())?;
-    let list = view
-        .list_json(
-            &request.api_version,
-            &request.kind,
-            namespace,
-            request.label_selector.as_deref(),
-            request.field_selector.as_deref(),
-        )
-        .map_err(|e| e.to_string())?;
-    serde_json::to_vec(&list).map_err(|e| e.to_string())
+    view.list_json(
+        &request.api_version,
+        &request.kind,
+        namespace,
+        request.label_selector.as_deref(),
+        request.field_selector.as_deref(),
+    )
+    .map_err(|e| e.to_string())
 }
 
 fn parse<'a, T: Deserialize<'a>>(operation: &str, payload: &'a [u8]) -> Result<T, String> {

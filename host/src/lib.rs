@@ -1,6 +1,8 @@
 //! `scaleguard-host`: runs Kubewarden policy modules the way Kubewarden does — `wapc` on
 //! `wasmtime-provider` with WASI — and answers their `kubewarden/kubernetes/*` host calls from an
 //! in-memory set of Kubernetes objects, with the errors Kubewarden's evaluator gives.
+//! [`PolicyInstance::last_host_calls`] lists the `kubernetes` host calls of the last evaluation (how
+//! many API round trips it would cost under Kubewarden).
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -23,6 +25,7 @@ pub use scaleguard_sdk::in_memory as cluster;
 /// Policy metadata (from `scaleguard-sdk`, which the wasm-free tools share).
 pub use scaleguard_sdk::metadata;
 
+pub use callbacks::KubernetesCall;
 pub use cluster::{ClusterError, ClusterView, InMemoryCluster};
 pub use metadata::{MetadataError, PolicyMetadata};
 pub use module::{HostError, Limits, PolicyInstance, PolicyModule};

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, MutexGuard, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 
 use scaleguard_sdk::response::{INTERNAL_ERROR, SettingsValidationResponse, ValidationResponse};
@@ -13,7 +13,7 @@ use wasmtime_provider::{
     EpochDeadlines, ResourceLimits, WasmtimeEngineProviderBuilder, WasmtimeEngineProviderPre,
 };
 
-use crate::callbacks::{self, SharedView};
+use crate::callbacks::{self, CallLog, KubernetesCall, SharedView};
 use crate::cluster::{ClusterView, InMemoryCluster, KindKey};
 use crate::metadata::PolicyMetadata;
 
@@ -238,15 +238,17 @@ impl PolicyModule {
     ) -> Result<PolicyInstance<'_>, HostError> {
         let view: SharedView =
             Arc::new(RwLock::new(ClusterView::new(cluster, self.granted.clone())));
-        let host = self.host(&view)?;
+        let calls = CallLog::default();
+        let host = self.host(&view, &calls)?;
         Ok(PolicyInstance {
             module: self,
             view,
+            calls,
             host,
         })
     }
 
-    fn host(&self, view: &SharedView) -> Result<WapcHost, HostError> {
+    fn host(&self, view: &SharedView, calls: &CallLog) -> Result<WapcHost, HostError> {
         let ticks = u64::try_from(self.limits.timeout.as_millis() / EPOCH_TICK.as_millis())
             .unwrap_or(u64::MAX)
             .max(1);
@@ -258,13 +260,16 @@ impl PolicyModule {
             }))
             .map_err(|e| self.call_error("instantiate", e.to_string()))?;
         let view = Arc::clone(view);
+        let calls = Arc::clone(calls);
         let policy = self.name.clone();
         WapcHost::new(
             Box::new(provider),
             Some(Box::new(
                 move |_id, binding, namespace, operation, payload| {
-                    callbacks::answer(&view, &policy, binding, namespace, operation, payload)
-                        .map_err(Into::into)
+                    callbacks::answer(
+                        &view, &calls, &policy, binding, namespace, operation, payload,
+                    )
+                    .map_err(Into::into)
                 },
             )),
         )
@@ -284,6 +289,7 @@ impl PolicyModule {
 pub struct PolicyInstance<'m> {
     module: &'m PolicyModule,
     view: SharedView,
+    calls: CallLog,
     host: WapcHost,
 }
 
@@ -308,14 +314,26 @@ impl PolicyInstance<'_> {
     /// Calls waPC `operation`. After a failure the instance is replaced by a fresh one, as its memory
     /// may be left in any state.
     pub fn call(&mut self, operation: &str, payload: &[u8]) -> Result<Vec<u8>, HostError> {
+        self.calls_log().clear();
         match self.host.call(operation, payload) {
             Ok(answer) => Ok(answer),
             Err(error) => {
                 let failure = self.module.call_error(operation, error.to_string());
-                self.host = self.module.host(&self.view)?;
+                self.host = self.module.host(&self.view, &self.calls)?;
                 Err(failure)
             }
         }
+    }
+
+    /// The `kubewarden/kubernetes/*` host calls (look-ups, `can_i`) the last waPC call made, in order:
+    /// how many round trips to the API server one evaluation would cost under Kubewarden. Each
+    /// [`Self::call`] starts a new log, so it never holds more than one evaluation's calls.
+    pub fn last_host_calls(&self) -> Vec<KubernetesCall> {
+        self.calls_log().clone()
+    }
+
+    fn calls_log(&self) -> MutexGuard<'_, Vec<KubernetesCall>> {
+        self.calls.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// `validate` of a raw payload, parsed.

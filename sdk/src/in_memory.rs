@@ -181,7 +181,8 @@ impl ClusterView {
         }
     }
 
-    /// The List JSON `list_resources_by_namespace` / `list_resources_all` return.
+    /// The List JSON `list_resources_by_namespace` / `list_resources_all` return, serialized straight
+    /// from the stored objects (no copy of them is made).
     pub fn list_json(
         &self,
         api_version: &str,
@@ -189,37 +190,46 @@ impl ClusterView {
         namespace: Option<&str>,
         label_selector: Option<&str>,
         field_selector: Option<&str>,
-    ) -> Result<Value, ClusterError> {
+    ) -> Result<Vec<u8>, ClusterError> {
         self.check_granted(api_version, kind)?;
         let items =
             self.cluster
                 .list(api_version, kind, namespace, label_selector, field_selector)?;
-        Ok(json!({
-            "apiVersion": api_version,
-            "kind": format!("{kind}List"),
-            "metadata": {"resourceVersion": ""},
-            "items": items,
-        }))
+        let list = ListAnswer {
+            api_version,
+            kind: format!("{kind}List"),
+            metadata: json!({"resourceVersion": ""}),
+            items,
+        };
+        Ok(serde_json::to_vec(&list).expect("a list of JSON values always serializes"))
     }
+}
+
+/// A Kubernetes List as the host sends it, borrowing its items from the cluster.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ListAnswer<'a> {
+    api_version: &'a str,
+    kind: String,
+    metadata: Value,
+    items: Vec<&'a Value>,
 }
 
 /// The native twin of the guest's host-call [`Cluster`]: the same objects, grants and errors.
 impl Cluster for ClusterView {
     fn list(&self, kind: ResourceKind, namespace: &str) -> Result<Vec<Value>, LookupError> {
-        let list = self
-            .list_json(kind.api_version, kind.kind, Some(namespace), None, None)
-            .map_err(|error| match error {
-                ClusterError::NotGranted { .. } => LookupError::NotGranted(error.to_string()),
-                ClusterError::NotServed { .. } => LookupError::NotServed(error.to_string()),
-                _ => LookupError::Failed(error.to_string()),
-            })?;
-        match list {
-            Value::Object(mut map) => match map.remove("items") {
-                Some(Value::Array(items)) => Ok(items),
-                _ => Ok(Vec::new()),
-            },
-            _ => Ok(Vec::new()),
-        }
+        let lookup_error = |error: ClusterError| match error {
+            ClusterError::NotGranted { .. } => LookupError::NotGranted(error.to_string()),
+            ClusterError::NotServed { .. } => LookupError::NotServed(error.to_string()),
+            _ => LookupError::Failed(error.to_string()),
+        };
+        self.check_granted(kind.api_version, kind.kind)
+            .map_err(lookup_error)?;
+        let items = self
+            .cluster
+            .list(kind.api_version, kind.kind, Some(namespace), None, None)
+            .map_err(lookup_error)?;
+        Ok(items.into_iter().cloned().collect())
     }
 }
 

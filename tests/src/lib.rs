@@ -5,6 +5,7 @@
 
 pub mod generate;
 pub mod metadata;
+pub mod workload;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -1,0 +1,548 @@
+//! `make bench-check`: every policy module of `target/policies/` measured through `scaleguard-host`
+//! (wasmtime, as Kubewarden runs it) beside the same entry logic called natively, on the requests of
+//! `scaleguard_tests::workload` (the guide's DGD, a 25-service DGD, the guide's HPA and ScaledObject in a
+//! namespace of 500 autoscalers).
+//!
+//! Per module: its size, compile time (`PolicyModule::from_bytes`, wasmtime's compilation cache off),
+//! instantiate time; per request the policy's rules select: `validate` latency (median and p99) through
+//! wasmtime and natively — iterations interleaved, alternating which side goes first, so machine noise
+//! hits both — their ratio, and the `kubernetes` host calls one evaluation makes. The native side is
+//! `LinkedPolicy::validate_payload` fed the same payload bytes, each look-up answered with the List JSON
+//! bytes the host sends the module for it (made once by the host's code, `ClusterView::list_json`),
+//! parsed as the module parses them. The wasm side's time includes the host making those bytes at every
+//! call; that cost is also timed on its own (`listAnswer`), and the ratio without it on the wasm side is
+//! reported beside the budgeted one.
+//!
+//! Prints a table, writes `target/bench/policies.json`, then checks the budgets and exits non-zero,
+//! naming each budget exceeded: module size, wasm/native ratio, one host call per kind looked up.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::hint::black_box;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use scaleguard_check::linked::LinkedPolicy;
+use scaleguard_host::{
+    ClusterError, ClusterView, InMemoryCluster, KubernetesCall, Limits, PolicyModule,
+};
+use scaleguard_sdk::{Cluster, LookupError, ResourceKind, ValidationResponse};
+use scaleguard_tests::workload::{AUTOSCALERS, Scenario, autoscaler_cluster, scenarios};
+use scaleguard_tests::{modules_dir, policy_names, workspace_root};
+use serde_json::{Value, json};
+
+/// Compilations timed per module (each compiles afresh: the compilation cache is never turned on).
+const COMPILE_RUNS: usize = 3;
+/// Instantiations timed per module.
+const INSTANTIATE_RUNS: usize = 50;
+/// Untimed evaluations per side before timing a request.
+const WARM_UP: usize = 20;
+/// Timed iterations per request and side, at least.
+const MIN_ITERATIONS: usize = 300;
+/// Timed iterations per request and side, at most.
+const MAX_ITERATIONS: usize = 5_000;
+/// Past [`MIN_ITERATIONS`], timing a request stops after this long.
+const TIME_PER_REQUEST: Duration = Duration::from_secs(3);
+
+/// Size budget of an annotated module, in bytes.
+const MODULE_BYTES_BUDGET: u64 = 450_000;
+/// Size budget of the module with a PromQL parser inside.
+const PROMQL_MODULE: (&str, u64) = ("dynamo-adapter-target", 1_500_000);
+/// Largest allowed ratio of the wasm median `validate` latency to the native one.
+const WASM_TO_NATIVE_BUDGET: f64 = 3.0;
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(violations) if violations.is_empty() => {
+            println!("\nbench-check: every budget holds");
+            ExitCode::SUCCESS
+        }
+        Ok(violations) => {
+            eprintln!("\nbench-check: {} budget(s) exceeded:", violations.len());
+            for violation in &violations {
+                eprintln!("  - {violation}");
+            }
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("bench-check: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Measures everything, prints and writes the report; returns the budgets exceeded.
+fn run() -> Result<Vec<String>, String> {
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "warning: an unoptimised build; run `make bench-check` for figures that mean something"
+        );
+    }
+    let cluster = Arc::new(autoscaler_cluster()?);
+    let scenarios = scenarios()?;
+    let mut reports = Vec::new();
+    for policy in policy_names() {
+        reports.push(measure_policy(&policy, &cluster, &scenarios)?);
+    }
+    print_tables(&reports);
+    let violations: Vec<String> = reports.iter().flat_map(PolicyReport::violations).collect();
+    let report = json!({
+        "machine": machine(),
+        "optimised": !cfg!(debug_assertions),
+        "autoscalersInCluster": AUTOSCALERS,
+        "budgets": {
+            "moduleBytes": MODULE_BYTES_BUDGET,
+            "moduleBytesOf": {PROMQL_MODULE.0: PROMQL_MODULE.1},
+            "wasmToNativeMedianRatio": WASM_TO_NATIVE_BUDGET,
+            "hostCallsPerKind": 1,
+        },
+        "policies": reports.iter().map(PolicyReport::to_json).collect::<Vec<_>>(),
+        "violations": violations,
+    });
+    let path = workspace_root().join("target/bench/policies.json");
+    std::fs::create_dir_all(path.parent().unwrap_or(&path))
+        .and_then(|()| std::fs::write(&path, format!("{report:#}\n")))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    println!("\nreport: {}", path.display());
+    Ok(violations)
+}
+
+/// Latency samples.
+struct Samples(Vec<Duration>);
+
+impl Samples {
+    fn new(mut samples: Vec<Duration>) -> Self {
+        samples.sort_unstable();
+        Self(samples)
+    }
+
+    /// The value at quantile `q` (nearest rank).
+    fn quantile(&self, q: f64) -> Duration {
+        let rank = (q * self.0.len() as f64).ceil() as usize;
+        self.0
+            .get(rank.clamp(1, self.0.len().max(1)) - 1)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    fn median(&self) -> Duration {
+        self.quantile(0.5)
+    }
+
+    fn p99(&self) -> Duration {
+        self.quantile(0.99)
+    }
+
+    fn to_json(&self) -> Value {
+        json!({"medianUs": micros(self.median()), "p99Us": micros(self.p99()), "samples": self.0.len()})
+    }
+}
+
+fn round2(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0
+}
+
+fn micros(duration: Duration) -> f64 {
+    (duration.as_secs_f64() * 1e7).round() / 10.0
+}
+
+/// One module's figures.
+struct PolicyReport {
+    name: String,
+    module_bytes: u64,
+    annotated: bool,
+    compile: Samples,
+    instantiate: Samples,
+    requests: Vec<RequestReport>,
+}
+
+/// One request's figures for one policy.
+struct RequestReport {
+    scenario: &'static str,
+    decision: String,
+    wasm: Samples,
+    native: Samples,
+    /// Time the host takes to make the List JSON of one evaluation's look-ups.
+    list_answer: Samples,
+    host_calls: Vec<KubernetesCall>,
+}
+
+impl RequestReport {
+    /// Median wasm latency over median native latency: the budgeted ratio.
+    fn ratio(&self) -> f64 {
+        self.wasm.median().as_secs_f64() / self.native.median().as_secs_f64().max(1e-9)
+    }
+
+    /// The same ratio with the host's median time of making the List JSON taken off the wasm side: the
+    /// module's own slowdown, parsing the lists included.
+    fn ratio_without_list_answer(&self) -> f64 {
+        let answer = self.list_answer.median().as_secs_f64();
+        (self.wasm.median().as_secs_f64() - answer) / self.native.median().as_secs_f64().max(1e-9)
+    }
+
+    /// The distinct `(apiVersion, kind)` pairs the evaluation looked up.
+    fn kinds_looked_up(&self) -> BTreeSet<&(String, String)> {
+        self.host_calls
+            .iter()
+            .filter_map(|call| call.kind.as_ref())
+            .collect()
+    }
+}
+
+impl PolicyReport {
+    fn size_budget(&self) -> u64 {
+        if self.name == PROMQL_MODULE.0 {
+            PROMQL_MODULE.1
+        } else {
+            MODULE_BYTES_BUDGET
+        }
+    }
+
+    fn violations(&self) -> Vec<String> {
+        let mut violations = Vec::new();
+        if !self.annotated {
+            violations.push(format!(
+                "{}: target/policies/{}.wasm is not annotated (run `make policies`)",
+                self.name, self.name
+            ));
+        }
+        if self.module_bytes >= self.size_budget() {
+            violations.push(format!(
+                "{}: module size budget: {} bytes, budget under {} bytes",
+                self.name,
+                self.module_bytes,
+                self.size_budget()
+            ));
+        }
+        for request in &self.requests {
+            if request.ratio() > WASM_TO_NATIVE_BUDGET {
+                violations.push(format!(
+                    "{} on {}: wasm/native latency budget: wasm median {} µs is {:.2}x the native {} µs, budget {WASM_TO_NATIVE_BUDGET}x",
+                    self.name,
+                    request.scenario,
+                    micros(request.wasm.median()),
+                    request.ratio(),
+                    micros(request.native.median()),
+                ));
+            }
+            let kinds = request.kinds_looked_up().len();
+            if request.host_calls.len() > kinds {
+                violations.push(format!(
+                    "{} on {}: host-call budget (one call per kind looked up): {} kubernetes host calls for {kinds} kinds: {}",
+                    self.name,
+                    request.scenario,
+                    request.host_calls.len(),
+                    describe_calls(&request.host_calls),
+                ));
+            }
+        }
+        violations
+    }
+
+    fn to_json(&self) -> Value {
+        json!({
+            "name": self.name,
+            "moduleBytes": self.module_bytes,
+            "moduleBytesBudget": self.size_budget(),
+            "annotated": self.annotated,
+            "compileMs": {
+                "medianMs": round2(self.compile.median().as_secs_f64() * 1000.0),
+                "runs": self.compile.0.len(),
+            },
+            "instantiate": self.instantiate.to_json(),
+            "validate": self.requests.iter().map(|request| json!({
+                "request": request.scenario,
+                "decision": request.decision,
+                "wasm": request.wasm.to_json(),
+                "native": request.native.to_json(),
+                "listAnswer": request.list_answer.to_json(),
+                "wasmToNativeMedianRatio": round2(request.ratio()),
+                "wasmToNativeMedianRatioWithoutListAnswer": round2(request.ratio_without_list_answer()),
+                "hostCalls": request.host_calls.iter().map(|call| json!({
+                    "operation": call.operation,
+                    "apiVersion": call.kind.as_ref().map(|kind| &kind.0),
+                    "kind": call.kind.as_ref().map(|kind| &kind.1),
+                })).collect::<Vec<_>>(),
+                "kindsLookedUp": request.kinds_looked_up().len(),
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+fn measure_policy(
+    policy: &str,
+    cluster: &Arc<InMemoryCluster>,
+    scenarios: &[Scenario],
+) -> Result<PolicyReport, String> {
+    let path = modules_dir().join(format!("{policy}.wasm"));
+    let bytes = std::fs::read(&path)
+        .map_err(|e| format!("{}: {e} (run `make policies` first)", path.display()))?;
+    let linked = LinkedPolicy::named(policy)
+        .ok_or_else(|| format!("{policy} is not linked into scaleguard-check"))??;
+    let granted = linked.metadata().granted();
+
+    let mut compile = Vec::new();
+    let mut module = None;
+    for _ in 0..COMPILE_RUNS {
+        let started = Instant::now();
+        let compiled = PolicyModule::from_bytes(policy, &bytes, Limits::default())
+            .map_err(|e| e.to_string())?;
+        compile.push(started.elapsed());
+        module = Some(compiled);
+    }
+    let module = module
+        .ok_or("no compile run")?
+        .with_context_aware_resources(granted);
+    let annotated = module.metadata().is_some();
+
+    let mut instantiate = Vec::new();
+    for _ in 0..INSTANTIATE_RUNS {
+        let started = Instant::now();
+        let instance = module
+            .instantiate(Arc::clone(cluster))
+            .map_err(|e| e.to_string())?;
+        instantiate.push(started.elapsed());
+        drop(black_box(instance));
+    }
+
+    let mut instance = module
+        .instantiate(Arc::clone(cluster))
+        .map_err(|e| e.to_string())?;
+    let mut requests = Vec::new();
+    for scenario in scenarios
+        .iter()
+        .filter(|s| s.is_selected_by(linked.metadata()))
+    {
+        let payload = scenario.payload(policy);
+        let native_cluster = ListJsonCluster::new(linked.cluster_view(Arc::clone(cluster)));
+        let mut wasm_call = || {
+            instance
+                .validate_payload(&payload)
+                .map_err(|e| e.to_string())
+        };
+        let native_call = || linked.validate_payload(&payload, &native_cluster);
+        let (mut wasm, mut native) = (wasm_call()?, native_call());
+        for _ in 1..WARM_UP {
+            (wasm, native) = (wasm_call()?, native_call());
+        }
+        if wasm != native {
+            return Err(format!(
+                "{policy} on {}: wasm and native answers differ:\n  wasm   {wasm:?}\n  native {native:?}",
+                scenario.name
+            ));
+        }
+        let (mut wasm_times, mut native_times, mut answer_times) =
+            (Vec::new(), Vec::new(), Vec::new());
+        let started = Instant::now();
+        for iteration in 0..MAX_ITERATIONS {
+            if iteration >= MIN_ITERATIONS && started.elapsed() > TIME_PER_REQUEST {
+                break;
+            }
+            let mut time_wasm = || -> Result<(), String> {
+                let start = Instant::now();
+                black_box(wasm_call()?);
+                wasm_times.push(start.elapsed());
+                Ok(())
+            };
+            let mut time_native = || {
+                let start = Instant::now();
+                black_box(native_call());
+                native_times.push(start.elapsed());
+            };
+            if iteration % 2 == 0 {
+                time_wasm()?;
+                time_native();
+            } else {
+                time_native();
+                time_wasm()?;
+            }
+            answer_times.push(native_cluster.time_host_answers());
+        }
+        requests.push(RequestReport {
+            scenario: scenario.name,
+            decision: decision(&wasm),
+            wasm: Samples::new(wasm_times),
+            native: Samples::new(native_times),
+            list_answer: Samples::new(answer_times),
+            host_calls: instance.last_host_calls(),
+        });
+    }
+    Ok(PolicyReport {
+        name: policy.to_owned(),
+        module_bytes: bytes.len() as u64,
+        annotated,
+        compile: Samples::new(compile),
+        instantiate: Samples::new(instantiate),
+        requests,
+    })
+}
+
+/// The native side's cluster: each look-up is answered with the List JSON bytes `scaleguard-host`
+/// sends the module for it (made by the host's code the first time it is asked, during warm-up), parsed
+/// as the module's `HostCluster` parses them.
+struct ListJsonCluster {
+    view: ClusterView,
+    /// The answers made so far, by `(apiVersion, kind, namespace)`.
+    answers: RefCell<BTreeMap<ListKey, ListAnswer>>,
+}
+
+/// `(apiVersion, kind, namespace)` of a look-up.
+type ListKey = (String, String, String);
+/// The List JSON the host answers a look-up with, or the error it gives.
+type ListAnswer = Result<Vec<u8>, LookupError>;
+
+impl ListJsonCluster {
+    fn new(view: ClusterView) -> Self {
+        Self {
+            view,
+            answers: RefCell::default(),
+        }
+    }
+
+    /// What the host answers `list_resources_by_namespace`, or the error it gives.
+    fn host_answer(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+    ) -> Result<Vec<u8>, LookupError> {
+        self.view
+            .list_json(api_version, kind, Some(namespace), None, None)
+            .map_err(|error| match error {
+                ClusterError::NotGranted { .. } => LookupError::NotGranted(error.to_string()),
+                ClusterError::NotServed { .. } => LookupError::NotServed(error.to_string()),
+                _ => LookupError::Failed(error.to_string()),
+            })
+    }
+
+    /// How long the host takes to make the answers of one evaluation: every answer made so far, again.
+    fn time_host_answers(&self) -> Duration {
+        let started = Instant::now();
+        for (api_version, kind, namespace) in self.answers.borrow().keys() {
+            let _ = black_box(self.host_answer(api_version, kind, namespace));
+        }
+        started.elapsed()
+    }
+}
+
+impl Cluster for ListJsonCluster {
+    fn list(&self, kind: ResourceKind, namespace: &str) -> Result<Vec<Value>, LookupError> {
+        let key = (
+            kind.api_version.to_owned(),
+            kind.kind.to_owned(),
+            namespace.to_owned(),
+        );
+        let mut answers = self.answers.borrow_mut();
+        let answer = answers
+            .entry(key)
+            .or_insert_with(|| self.host_answer(kind.api_version, kind.kind, namespace));
+        let mut list: Value = serde_json::from_slice(answer.as_ref().map_err(Clone::clone)?)
+            .map_err(|e| LookupError::Failed(format!("list of {kind} in {namespace}: {e}")))?;
+        match list.get_mut("items").map(Value::take) {
+            Some(Value::Array(items)) => Ok(items),
+            _ => Ok(Vec::new()),
+        }
+    }
+}
+
+fn decision(response: &ValidationResponse) -> String {
+    let mut decision = if response.accepted {
+        "accepted".to_owned()
+    } else {
+        format!("denied {}", response.code.unwrap_or_default())
+    };
+    let warnings = response.warnings.as_ref().map_or(0, Vec::len);
+    if warnings > 0 {
+        decision.push_str(&format!(", {warnings} warnings"));
+    }
+    if response.mutated_object.is_some() {
+        decision.push_str(", patch");
+    }
+    decision
+}
+
+/// `list_resources_by_namespace HorizontalPodAutoscaler, ...`, counted.
+fn describe_calls(calls: &[KubernetesCall]) -> String {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for call in calls {
+        let kind = call.kind.as_ref().map_or("", |kind| kind.1.as_str());
+        *counts
+            .entry(format!("{} {kind}", call.operation))
+            .or_default() += 1;
+    }
+    counts
+        .iter()
+        .map(|(call, count)| format!("{count}x {call}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn print_tables(reports: &[PolicyReport]) {
+    println!(
+        "{:<31} {:>9} {:>10} {:>11} {:>16}",
+        "module", "bytes", "budget", "compile ms", "instantiate µs"
+    );
+    for report in reports {
+        println!(
+            "{:<31} {:>9} {:>10} {:>11.1} {:>7.1} (p99 {:.1})",
+            report.name,
+            report.module_bytes,
+            report.size_budget(),
+            micros(report.compile.median()) / 1000.0,
+            micros(report.instantiate.median()),
+            micros(report.instantiate.p99()),
+        );
+    }
+    println!(
+        "\nvalidate, µs: median (p99); {AUTOSCALERS} autoscalers in the namespace the look-ups list; ratio: \
+         wasm/native medians (budget {WASM_TO_NATIVE_BUDGET}x); -lists: the same with the host's making of the List JSON taken off wasm"
+    );
+    println!(
+        "{:<30} {:<26} {:<22} {:>18} {:>18} {:>6} {:>8} {:>5}",
+        "policy", "request", "decision", "wasm", "native", "ratio", "-lists", "calls"
+    );
+    for report in reports {
+        for request in &report.requests {
+            println!(
+                "{:<30} {:<26} {:<22} {:>18} {:>18} {:>5.2}x {:>7.2}x {:>5}",
+                report.name,
+                request.scenario,
+                request.decision,
+                format!(
+                    "{:.1} ({:.1})",
+                    micros(request.wasm.median()),
+                    micros(request.wasm.p99())
+                ),
+                format!(
+                    "{:.1} ({:.1})",
+                    micros(request.native.median()),
+                    micros(request.native.p99())
+                ),
+                request.ratio(),
+                request.ratio_without_list_answer(),
+                request.host_calls.len(),
+            );
+        }
+    }
+}
+
+/// The machine the figures come from: cores, CPU model, memory.
+fn machine() -> Value {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|line| line.strip_prefix("model name")?.split_once(':'))
+        .map(|(_, model)| model.trim().to_owned());
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let memory_kib = meminfo
+        .lines()
+        .find_map(|line| line.strip_prefix("MemTotal:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kib| kib.parse::<u64>().ok());
+    json!({
+        "cpus": std::thread::available_parallelism().map_or(0, usize::from),
+        "cpuModel": model,
+        "memoryGiB": memory_kib.map(|kib| (kib as f64 / (1 << 20) as f64 * 10.0).round() / 10.0),
+    })
+}
