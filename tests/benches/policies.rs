@@ -17,17 +17,19 @@
 //! naming each budget exceeded: module size, wasm/native ratio, one host call per kind looked up.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use scaleguard_check::linked::LinkedPolicy;
-use scaleguard_host::{
-    ClusterError, ClusterView, InMemoryCluster, KubernetesCall, Limits, PolicyModule,
-};
+use scaleguard_host::{ClusterError, ClusterView, InMemoryCluster, Limits, PolicyModule};
 use scaleguard_sdk::{Cluster, LookupError, ResourceKind, ValidationResponse};
+use scaleguard_tests::bench_report::{
+    MODULE_BYTES_BUDGET, PROMQL_MODULE, PolicyReport, RequestReport, Samples,
+    WASM_TO_NATIVE_BUDGET, micros,
+};
 use scaleguard_tests::workload::{AUTOSCALERS, Scenario, autoscaler_cluster, scenarios};
 use scaleguard_tests::{modules_dir, policy_names, workspace_root};
 use serde_json::{Value, json};
@@ -44,13 +46,6 @@ const MIN_ITERATIONS: usize = 300;
 const MAX_ITERATIONS: usize = 5_000;
 /// Past [`MIN_ITERATIONS`], timing a request stops after this long.
 const TIME_PER_REQUEST: Duration = Duration::from_secs(3);
-
-/// Size budget of an annotated module, in bytes.
-const MODULE_BYTES_BUDGET: u64 = 450_000;
-/// Size budget of the module with a PromQL parser inside.
-const PROMQL_MODULE: (&str, u64) = ("dynamo-adapter-target", 1_500_000);
-/// Largest allowed ratio of the wasm median `validate` latency to the native one.
-const WASM_TO_NATIVE_BUDGET: f64 = 3.0;
 
 fn main() -> ExitCode {
     match run() {
@@ -106,168 +101,6 @@ fn run() -> Result<Vec<String>, String> {
         .map_err(|e| format!("{}: {e}", path.display()))?;
     println!("\nreport: {}", path.display());
     Ok(violations)
-}
-
-/// Latency samples.
-struct Samples(Vec<Duration>);
-
-impl Samples {
-    fn new(mut samples: Vec<Duration>) -> Self {
-        samples.sort_unstable();
-        Self(samples)
-    }
-
-    /// The value at quantile `q` (nearest rank).
-    fn quantile(&self, q: f64) -> Duration {
-        let rank = (q * self.0.len() as f64).ceil() as usize;
-        self.0
-            .get(rank.clamp(1, self.0.len().max(1)) - 1)
-            .copied()
-            .unwrap_or_default()
-    }
-
-    fn median(&self) -> Duration {
-        self.quantile(0.5)
-    }
-
-    fn p99(&self) -> Duration {
-        self.quantile(0.99)
-    }
-
-    fn to_json(&self) -> Value {
-        json!({"medianUs": micros(self.median()), "p99Us": micros(self.p99()), "samples": self.0.len()})
-    }
-}
-
-fn round2(value: f64) -> f64 {
-    (value * 100.0).round() / 100.0
-}
-
-fn micros(duration: Duration) -> f64 {
-    (duration.as_secs_f64() * 1e7).round() / 10.0
-}
-
-/// One module's figures.
-struct PolicyReport {
-    name: String,
-    module_bytes: u64,
-    annotated: bool,
-    compile: Samples,
-    instantiate: Samples,
-    requests: Vec<RequestReport>,
-}
-
-/// One request's figures for one policy.
-struct RequestReport {
-    scenario: &'static str,
-    decision: String,
-    wasm: Samples,
-    native: Samples,
-    /// Time the host takes to make the List JSON of one evaluation's look-ups.
-    list_answer: Samples,
-    host_calls: Vec<KubernetesCall>,
-}
-
-impl RequestReport {
-    /// Median wasm latency over median native latency: the budgeted ratio.
-    fn ratio(&self) -> f64 {
-        self.wasm.median().as_secs_f64() / self.native.median().as_secs_f64().max(1e-9)
-    }
-
-    /// The same ratio with the host's median time of making the List JSON taken off the wasm side: the
-    /// module's own slowdown, parsing the lists included.
-    fn ratio_without_list_answer(&self) -> f64 {
-        let answer = self.list_answer.median().as_secs_f64();
-        (self.wasm.median().as_secs_f64() - answer) / self.native.median().as_secs_f64().max(1e-9)
-    }
-
-    /// The distinct `(apiVersion, kind)` pairs the evaluation looked up.
-    fn kinds_looked_up(&self) -> BTreeSet<&(String, String)> {
-        self.host_calls
-            .iter()
-            .filter_map(|call| call.kind.as_ref())
-            .collect()
-    }
-}
-
-impl PolicyReport {
-    fn size_budget(&self) -> u64 {
-        if self.name == PROMQL_MODULE.0 {
-            PROMQL_MODULE.1
-        } else {
-            MODULE_BYTES_BUDGET
-        }
-    }
-
-    fn violations(&self) -> Vec<String> {
-        let mut violations = Vec::new();
-        if !self.annotated {
-            violations.push(format!(
-                "{}: target/policies/{}.wasm is not annotated (run `make policies`)",
-                self.name, self.name
-            ));
-        }
-        if self.module_bytes >= self.size_budget() {
-            violations.push(format!(
-                "{}: module size budget: {} bytes, budget under {} bytes",
-                self.name,
-                self.module_bytes,
-                self.size_budget()
-            ));
-        }
-        for request in &self.requests {
-            if request.ratio() > WASM_TO_NATIVE_BUDGET {
-                violations.push(format!(
-                    "{} on {}: wasm/native latency budget: wasm median {} µs is {:.2}x the native {} µs, budget {WASM_TO_NATIVE_BUDGET}x",
-                    self.name,
-                    request.scenario,
-                    micros(request.wasm.median()),
-                    request.ratio(),
-                    micros(request.native.median()),
-                ));
-            }
-            let kinds = request.kinds_looked_up().len();
-            if request.host_calls.len() > kinds {
-                violations.push(format!(
-                    "{} on {}: host-call budget (one call per kind looked up): {} kubernetes host calls for {kinds} kinds: {}",
-                    self.name,
-                    request.scenario,
-                    request.host_calls.len(),
-                    describe_calls(&request.host_calls),
-                ));
-            }
-        }
-        violations
-    }
-
-    fn to_json(&self) -> Value {
-        json!({
-            "name": self.name,
-            "moduleBytes": self.module_bytes,
-            "moduleBytesBudget": self.size_budget(),
-            "annotated": self.annotated,
-            "compileMs": {
-                "medianMs": round2(self.compile.median().as_secs_f64() * 1000.0),
-                "runs": self.compile.0.len(),
-            },
-            "instantiate": self.instantiate.to_json(),
-            "validate": self.requests.iter().map(|request| json!({
-                "request": request.scenario,
-                "decision": request.decision,
-                "wasm": request.wasm.to_json(),
-                "native": request.native.to_json(),
-                "listAnswer": request.list_answer.to_json(),
-                "wasmToNativeMedianRatio": round2(request.ratio()),
-                "wasmToNativeMedianRatioWithoutListAnswer": round2(request.ratio_without_list_answer()),
-                "hostCalls": request.host_calls.iter().map(|call| json!({
-                    "operation": call.operation,
-                    "apiVersion": call.kind.as_ref().map(|kind| &kind.0),
-                    "kind": call.kind.as_ref().map(|kind| &kind.1),
-                })).collect::<Vec<_>>(),
-                "kindsLookedUp": request.kinds_looked_up().len(),
-            })).collect::<Vec<_>>(),
-        })
-    }
 }
 
 fn measure_policy(
@@ -460,22 +293,6 @@ fn decision(response: &ValidationResponse) -> String {
         decision.push_str(", patch");
     }
     decision
-}
-
-/// `list_resources_by_namespace HorizontalPodAutoscaler, ...`, counted.
-fn describe_calls(calls: &[KubernetesCall]) -> String {
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for call in calls {
-        let kind = call.kind.as_ref().map_or("", |kind| kind.1.as_str());
-        *counts
-            .entry(format!("{} {kind}", call.operation))
-            .or_default() += 1;
-    }
-    counts
-        .iter()
-        .map(|(call, count)| format!("{count}x {call}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn print_tables(reports: &[PolicyReport]) {

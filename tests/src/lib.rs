@@ -3,6 +3,7 @@
 //! that answer must be the one the table expects.
 #![forbid(unsafe_code)]
 
+pub mod bench_report;
 pub mod generate;
 pub mod metadata;
 pub mod workload;

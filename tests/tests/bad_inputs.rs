@@ -243,3 +243,37 @@ fn fuzz_regressions_get_an_answer() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The replay above finds a policy's regressions by the fuzz target's name: every policy has both of its
+/// fuzz targets under that name, and every regression folder is named after a fuzz target.
+#[test]
+fn fuzz_targets_and_regression_folders_follow_the_policies() {
+    let names_in = |folder: &str, suffix: &str| -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(workspace_root().join(folder)) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = entries
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .filter_map(|name| name.strip_suffix(suffix).map(str::to_owned))
+            .collect();
+        names.sort();
+        names
+    };
+    let targets = names_in("fuzz/fuzz_targets", ".rs");
+    let mut expected: Vec<String> = policy_names()
+        .iter()
+        .flat_map(|policy| {
+            let short = policy.trim_start_matches("dynamo-").replace('-', "_");
+            [format!("settings_{short}"), format!("validate_{short}")]
+        })
+        .chain(["sdk_parsers".to_owned()])
+        .collect();
+    expected.sort();
+    assert_eq!(targets, expected);
+    for folder in names_in("fuzz/regressions", "") {
+        assert!(
+            targets.contains(&folder),
+            "fuzz/regressions/{folder} is not named after a fuzz target"
+        );
+    }
+}
