@@ -181,6 +181,20 @@ impl ClusterView {
         }
     }
 
+    /// The objects of a granted kind: [`InMemoryCluster::list`] behind [`Self::check_granted`].
+    pub fn list(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        label_selector: Option<&str>,
+        field_selector: Option<&str>,
+    ) -> Result<Vec<&Value>, ClusterError> {
+        self.check_granted(api_version, kind)?;
+        self.cluster
+            .list(api_version, kind, namespace, label_selector, field_selector)
+    }
+
     /// The List JSON `list_resources_by_namespace` / `list_resources_all` return, serialized straight
     /// from the stored objects (no copy of them is made).
     pub fn list_json(
@@ -191,10 +205,7 @@ impl ClusterView {
         label_selector: Option<&str>,
         field_selector: Option<&str>,
     ) -> Result<Vec<u8>, ClusterError> {
-        self.check_granted(api_version, kind)?;
-        let items =
-            self.cluster
-                .list(api_version, kind, namespace, label_selector, field_selector)?;
+        let items = self.list(api_version, kind, namespace, label_selector, field_selector)?;
         let list = ListAnswer {
             api_version,
             kind: format!("{kind}List"),
@@ -218,18 +229,26 @@ struct ListAnswer<'a> {
 /// The native twin of the guest's host-call [`Cluster`]: the same objects, grants and errors.
 impl Cluster for ClusterView {
     fn list(&self, kind: ResourceKind, namespace: &str) -> Result<Vec<Value>, LookupError> {
-        let lookup_error = |error: ClusterError| match error {
-            ClusterError::NotGranted { .. } => LookupError::NotGranted(error.to_string()),
-            ClusterError::NotServed { .. } => LookupError::NotServed(error.to_string()),
-            _ => LookupError::Failed(error.to_string()),
-        };
-        self.check_granted(kind.api_version, kind.kind)
-            .map_err(lookup_error)?;
-        let items = self
-            .cluster
-            .list(kind.api_version, kind.kind, Some(namespace), None, None)
-            .map_err(lookup_error)?;
+        let items = ClusterView::list(
+            self,
+            kind.api_version,
+            kind.kind,
+            Some(namespace),
+            None,
+            None,
+        )?;
         Ok(items.into_iter().cloned().collect())
+    }
+}
+
+/// How a policy reads a refused look-up: a kind not granted or not served is no objects.
+impl From<ClusterError> for LookupError {
+    fn from(error: ClusterError) -> Self {
+        match error {
+            ClusterError::NotGranted { .. } => Self::NotGranted(error.to_string()),
+            ClusterError::NotServed { .. } => Self::NotServed(error.to_string()),
+            _ => Self::Failed(error.to_string()),
+        }
     }
 }
 

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use scaleguard_check::linked::LinkedPolicy;
-use scaleguard_host::{ClusterError, ClusterView, InMemoryCluster, Limits, PolicyModule};
+use scaleguard_host::{ClusterView, InMemoryCluster, Limits, PolicyModule};
 use scaleguard_sdk::{Cluster, LookupError, ResourceKind, ValidationResponse};
 use scaleguard_tests::bench_report::{
     MODULE_BYTES_BUDGET, PROMQL_MODULE, PolicyReport, RequestReport, Samples,
@@ -242,11 +242,7 @@ impl ListJsonCluster {
     ) -> Result<Vec<u8>, LookupError> {
         self.view
             .list_json(api_version, kind, Some(namespace), None, None)
-            .map_err(|error| match error {
-                ClusterError::NotGranted { .. } => LookupError::NotGranted(error.to_string()),
-                ClusterError::NotServed { .. } => LookupError::NotServed(error.to_string()),
-                _ => LookupError::Failed(error.to_string()),
-            })
+            .map_err(LookupError::from)
     }
 
     /// How long the host takes to make the answers of one evaluation: every answer made so far, again.

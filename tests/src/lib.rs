@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use scaleguard_check::linked::LinkedPolicy;
 use scaleguard_host::admission::{patch, request_for};
-use scaleguard_host::{ClusterView, InMemoryCluster};
+use scaleguard_host::{ClusterView, InMemoryCluster, PolicyModule};
 use scaleguard_sdk::{Cluster, SettingsValidationResponse, ValidationResponse};
 use serde::Deserialize;
 use serde_json::Value;
@@ -47,6 +47,22 @@ pub fn policy_dir(policy: &str) -> PathBuf {
 pub fn modules_dir() -> PathBuf {
     std::env::var_os("SCALEGUARD_POLICIES_DIR")
         .map_or_else(|| workspace_root().join("target/policies"), PathBuf::from)
+}
+
+/// `policy`'s module from [`modules_dir`], granted its `metadata.yml`'s `contextAwareResources`, as a
+/// ClusterAdmissionPolicy grants them.
+pub fn policy_module(policy: &str) -> Result<PolicyModule, String> {
+    let path = modules_dir().join(format!("{policy}.wasm"));
+    if !path.exists() {
+        return Err(format!(
+            "{} is missing: run `make policies` first",
+            path.display()
+        ));
+    }
+    let granted = metadata::Metadata::load(policy)?.granted();
+    PolicyModule::load(&path)
+        .map(|module| module.with_context_aware_resources(granted))
+        .map_err(|e| e.to_string())
 }
 
 /// The native `validate` of `policy`, exactly the entry logic its module runs (the policy linked in by

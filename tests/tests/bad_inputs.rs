@@ -4,9 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use scaleguard_host::{Limits, PolicyModule};
-use scaleguard_tests::metadata::Metadata;
-use scaleguard_tests::{modules_dir, policy_names, workspace_root};
+use scaleguard_tests::{policy_module, policy_names, workspace_root};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -161,18 +159,9 @@ fn every_policy_answers_every_bad_input_within_its_limits() {
     let document: Value =
         serde_yaml_ng::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let corpus: Corpus = serde_json::from_value(document).unwrap();
-    let limits = Limits::default();
     let mut failures = Vec::new();
     for policy in policy_names() {
-        let file = modules_dir().join(format!("{policy}.wasm"));
-        assert!(
-            file.exists(),
-            "{} is missing: run `make policies` first",
-            file.display()
-        );
-        let module = PolicyModule::from_bytes(&policy, &std::fs::read(&file).unwrap(), limits)
-            .unwrap()
-            .with_context_aware_resources(Metadata::load(&policy).unwrap().granted());
+        let module = policy_module(&policy).unwrap();
         let mut instance = module.instantiate(Default::default()).unwrap();
         for input in &corpus.validate {
             let expect = input.by_policy.get(&policy).or(input.expect.as_ref());
@@ -218,9 +207,7 @@ fn fuzz_regressions_get_an_answer() {
     let mut failures = Vec::new();
     for policy in policy_names() {
         let short = policy.trim_start_matches("dynamo-").replace('-', "_");
-        let module = PolicyModule::load(modules_dir().join(format!("{policy}.wasm")))
-            .unwrap()
-            .with_context_aware_resources(Metadata::load(&policy).unwrap().granted());
+        let module = policy_module(&policy).unwrap();
         let mut instance = module.instantiate(Default::default()).unwrap();
         for entry in ["validate", "settings"] {
             let folder = workspace_root().join(format!("fuzz/regressions/{entry}_{short}"));

@@ -6,17 +6,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use scaleguard_host::{KubernetesCall, PolicyModule};
+use scaleguard_host::KubernetesCall;
 use scaleguard_tests::metadata::Metadata;
 use scaleguard_tests::workload::{autoscaler_cluster, scenarios};
-use scaleguard_tests::{modules_dir, native_validate, policy_names};
-
-fn module(policy: &str, metadata: &Metadata) -> PolicyModule {
-    let path = modules_dir().join(format!("{policy}.wasm"));
-    PolicyModule::load(&path)
-        .unwrap_or_else(|e| panic!("{e}: run `make policies` first"))
-        .with_context_aware_resources(metadata.granted())
-}
+use scaleguard_tests::{native_validate, policy_module, policy_names};
 
 #[test]
 fn context_aware_policies_list_each_kind_once() {
@@ -30,7 +23,7 @@ fn context_aware_policies_list_each_kind_once() {
             continue;
         }
         context_aware.push(policy.clone());
-        let module = module(&policy, &metadata);
+        let module = policy_module(&policy).unwrap();
         let mut instance = module.instantiate(Arc::clone(&cluster)).unwrap();
         for scenario in scenarios.iter().filter(|s| s.is_selected_by(&metadata)) {
             let context = format!("{policy} on {}", scenario.name);
@@ -83,8 +76,7 @@ fn context_aware_policies_list_each_kind_once() {
 #[test]
 fn the_log_holds_the_last_call_only() {
     let policy = "dynamo-single-autoscaler";
-    let metadata = Metadata::load(policy).unwrap();
-    let module = module(policy, &metadata);
+    let module = policy_module(policy).unwrap();
     let mut instance = module
         .instantiate(Arc::new(autoscaler_cluster().unwrap()))
         .unwrap();

@@ -2,25 +2,16 @@
 //! wasmtime (through `scaleguard-host`, the stack Kubewarden runs): both answers must be identical and
 //! equal to the expected one.
 
-use scaleguard_host::PolicyModule;
 use scaleguard_tests::metadata::Metadata;
 use scaleguard_tests::{
-    CaseTable, modules_dir, native_validate, native_validate_settings, policy_names,
+    CaseTable, native_validate, native_validate_settings, policy_module, policy_names,
 };
 
 fn run_case_table(policy: &str) {
     let table = CaseTable::load(policy).unwrap();
     let metadata = Metadata::load(policy).unwrap();
     let granted = metadata.granted();
-    let path = modules_dir().join(format!("{policy}.wasm"));
-    assert!(
-        path.exists(),
-        "{} is missing: run `make policies` first",
-        path.display()
-    );
-    let module = PolicyModule::load(&path)
-        .unwrap()
-        .with_context_aware_resources(granted.clone());
+    let module = policy_module(policy).unwrap();
     let mut instance = module.instantiate(Default::default()).unwrap();
     assert_eq!(instance.protocol_version().unwrap(), "v1");
 
