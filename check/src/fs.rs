@@ -64,7 +64,7 @@ impl Inputs {
 /// Adds the manifest files of `path` to `files`, sorted: `path` itself when it is a file named on the
 /// command line (`named`), else the `.yaml`/`.yml`/`.json` files below it, hidden entries and kustomize's
 /// configuration files skipped. What cannot be read is added to `errors`.
-fn manifest_files(
+pub fn manifest_files(
     path: &Path,
     named: bool,
     files: &mut Vec<std::path::PathBuf>,

@@ -312,7 +312,7 @@ fn yaml_documents(text: &str) -> Vec<DocumentValue> {
 }
 
 /// Whether `line` separates two YAML documents: `---` at the start, then only blanks or a comment.
-fn is_separator(line: &str) -> bool {
+pub(crate) fn is_separator(line: &str) -> bool {
     line.strip_prefix("---").is_some_and(|rest| {
         let rest = rest.trim();
         rest.is_empty() || rest.starts_with('#')
@@ -320,7 +320,7 @@ fn is_separator(line: &str) -> bool {
 }
 
 /// The 0-based offset of the first line of `chunk` that is neither blank nor a comment.
-fn first_content_line(chunk: &str) -> Option<usize> {
+pub(crate) fn first_content_line(chunk: &str) -> Option<usize> {
     chunk.lines().position(|line| {
         let line = line.trim();
         !line.is_empty() && !line.starts_with('#') && line != "..."

@@ -7,6 +7,7 @@
 //! * [`engine`] sends each object to the policies whose rules select it, through the [`Evaluator`]
 //!   trait, with the other objects of its namespace as the cluster;
 //! * [`hint`] adds the GitOps replicas hint no admission policy can give;
+//! * [`convert`] rewrites a file's Dynamo objects to another version of Dynamo's API (`scaleguard convert`);
 //! * [`report`] and [`render`] hold the findings and render them for people, as JSON or as JUnit.
 //!
 //! The core builds for any target (a browser playground runs it with the native policy functions).
@@ -16,6 +17,7 @@
 //! `linked-policies` links the policies' decision functions in, run natively ([`linked`]).
 #![forbid(unsafe_code)]
 
+pub mod convert;
 pub mod engine;
 pub mod hint;
 pub mod input;

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use scaleguard_host::{InMemoryCluster, Limits, PolicyInstance, PolicyMetadata, PolicyModule};
+use scaleguard_sdk::meta::api_group;
 use scaleguard_sdk::{SettingsValidationResponse, ValidationResponse};
 use serde_json::Value;
 
@@ -73,10 +74,11 @@ struct WasmEvaluator<'p> {
 impl Evaluator for WasmEvaluator<'_> {
     fn validate(&mut self, payload: &Value, cluster: &[&Value]) -> ValidationResponse {
         let granted = self.module.granted();
+        // A granted kind is served at every version of its group, as the API server serves it.
         let visible = cluster.iter().filter(|object| {
             let text = |key: &str| object.get(key).and_then(Value::as_str).unwrap_or("");
             granted.iter().any(|(api_version, kind)| {
-                api_version == text("apiVersion") && kind == text("kind")
+                api_group(api_version) == api_group(text("apiVersion")) && kind == text("kind")
             })
         });
         self.instance

@@ -4,6 +4,7 @@
 mod annotate;
 mod artifacthub;
 mod check;
+mod convert;
 mod documents;
 mod inspect;
 mod oci;
@@ -40,6 +41,8 @@ enum Command {
     Artifacthub(artifacthub::Args),
     /// Run the policies over a GitOps repository's manifests, the repository serving as the cluster.
     Check(check::Args),
+    /// Convert DynamoGraphDeployments and their scaling adapters between nvidia.com/v1alpha1 and v1beta1.
+    Convert(convert::Args),
 }
 
 fn main() -> Result<()> {
@@ -51,5 +54,6 @@ fn main() -> Result<()> {
         Command::Pull(args) => oci::pull(args),
         Command::Artifacthub(args) => artifacthub::run(args),
         Command::Check(args) => check::run(args),
+        Command::Convert(args) => convert::run(args),
     }
 }

@@ -25,7 +25,9 @@ pub struct Args {
     /// Objects the policy's cluster look-ups see (multi-document YAML or JSON).
     #[arg(long)]
     cluster: Option<PathBuf>,
-    /// `(apiVersion/kind)` pairs the policy may look up, e.g. `nvidia.com/v1alpha1/DynamoGraphDeployment`.
+    /// More `(apiVersion/kind)` pairs the policy may look up, e.g.
+    /// `nvidia.com/v1beta1/DynamoGraphDeployment`, beside the `contextAwareResources` of an annotated
+    /// module's metadata, which are granted by default (as `kwctl run --allow-context-aware` grants them).
     #[arg(long = "allow-context")]
     allow_context: Vec<String>,
     /// Where policy modules named by --policy live.
@@ -51,7 +53,12 @@ fn evaluate(args: &Args) -> Result<AdmissionResponse> {
                 .with_context(|| format!("--allow-context {pair}: expected <apiVersion>/<kind>"))
         })
         .collect::<Result<Vec<_>>>()?;
-    let module = PolicyModule::load(&module_path)?.with_context_aware_resources(granted);
+    let module = PolicyModule::load(&module_path)?;
+    let declared = module
+        .metadata()
+        .map(|metadata| metadata.granted())
+        .unwrap_or_default();
+    let module = module.with_context_aware_resources(declared.into_iter().chain(granted));
     let request = unwrap_review(read_document(&args.request)?);
     let settings = match args.settings.as_deref() {
         None => Value::Null,

@@ -102,9 +102,67 @@ fn the_example_repository_shows_exactly_its_planted_mistakes() {
         "ScaledObject",
         "DynamoGraphDeployment",
     );
+    let (llama, qwen) = (
+        "examples/gitops/apps/llama-disagg",
+        "examples/gitops/apps/qwen-engines",
+    );
     assert_eq!(
         findings(&report),
         [
+            // v1beta1: an HPA on the decode adapter the Planner scales, with a metric filter copied
+            // from another deployment; the HPA is denied twice, and the Planner's DGD once
+            f(
+                &format!("{llama}/decode-hpa.yaml"),
+                0,
+                6,
+                hpa,
+                "llama-disagg-decode-hpa",
+                "dynamo-adapter-target",
+                false,
+                json!(400)
+            ),
+            f(
+                &format!("{llama}/decode-hpa.yaml"),
+                0,
+                6,
+                hpa,
+                "llama-disagg-decode-hpa",
+                "dynamo-single-autoscaler",
+                false,
+                json!(403)
+            ),
+            f(
+                &format!("{llama}/dgd.yaml"),
+                0,
+                4,
+                dgd,
+                "llama-disagg",
+                "dynamo-single-autoscaler",
+                false,
+                json!(403)
+            ),
+            // v1beta1: a ScaledObject on a component-group member, which has no adapter of its own
+            f(
+                &format!("{qwen}/autoscalers.yaml"),
+                1,
+                23,
+                so,
+                "qwen-engines-decode-scaler",
+                "dynamo-adapter-target",
+                false,
+                json!(400)
+            ),
+            // v1beta1: the replicas of an adapter-owned component group kept in Git
+            f(
+                &format!("{qwen}/dgd.yaml"),
+                0,
+                5,
+                dgd,
+                "qwen-engines",
+                "gitops-replicas",
+                true,
+                Value::Null
+            ),
             // two autoscalers on sglang-chat-decode: each is denied for the other
             f(
                 &format!("{chat}/autoscalers.yaml"),
@@ -187,17 +245,27 @@ fn the_example_repository_shows_exactly_its_planted_mistakes() {
         .iter()
         .filter_map(|r| r["message"].as_str())
         .collect();
+    assert!(messages[0].contains(
+        "selects dynamo_namespace=default-sglang-agg, but component Frontend of DynamoGraphDeployment llama-disagg emits dynamo_namespace=\"inference-llama-disagg\""
+    ));
     assert!(
-        messages[0].contains("already scaled by HorizontalPodAutoscaler sglang-chat-decode-hpa")
+        messages[1]
+            .contains("already scaled by the Dynamo Planner of DynamoGraphDeployment llama-disagg")
     );
-    assert!(messages[2].contains("lets KEDA scale to zero"));
+    assert!(messages[3].contains(
+        "component decode of DynamoGraphDeployment qwen-engines belongs to component group Engines and has no adapter of its own; target the group's adapter qwen-engines-engines"
+    ));
     assert!(
-        messages[3]
+        messages[4].contains("already scaled by HorizontalPodAutoscaler sglang-chat-decode-hpa")
+    );
+    assert!(messages[6].contains("lets KEDA scale to zero"));
+    assert!(
+        messages[7]
             .contains("already scaled by the Dynamo Planner of DynamoGraphDeployment vllm-disagg")
     );
     assert_eq!(
         report["summary"],
-        json!({"files": 6, "documents": 9, "evaluations": 25, "denied": 5, "warned": 2,
+        json!({"files": 10, "documents": 14, "evaluations": 39, "denied": 9, "warned": 3,
             "mutated": 0, "errors": 0})
     );
 }
@@ -438,7 +506,7 @@ fn junit_is_well_formed_xml_with_a_failure_per_denial() {
         }
         buffer.clear();
     }
-    assert_eq!((suites, cases, failures), (6, 25, 5));
+    assert_eq!((suites, cases, failures), (10, 39, 9));
 }
 
 #[test]

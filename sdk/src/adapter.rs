@@ -1,5 +1,7 @@
-//! DynamoGraphDeploymentScalingAdapter (`nvidia.com/v1alpha1`), the object autoscalers scale through
-//! its `/scale` subresource.
+//! DynamoGraphDeploymentScalingAdapter (`nvidia.com/v1alpha1` and `v1beta1`), the object autoscalers
+//! scale through its `/scale` subresource. Both versions read into one model: v1alpha1 names its service
+//! in `dgdRef.serviceName`, v1beta1 its component in `dgdRef.componentName` or its component group in
+//! `dgdRef.componentGroupName`.
 
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +21,13 @@ pub const COMPONENT_LABEL: &str = "nvidia.com/dynamo-component";
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct ScalingAdapter {
+    /// `apiVersion`: which of `dgdRef`'s fields name the target.
+    #[serde(
+        rename = "apiVersion",
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub api_version: String,
     /// Object metadata.
     #[serde(deserialize_with = "null_as_default")]
     pub metadata: ObjectMeta,
@@ -51,9 +60,60 @@ pub struct DgdRef {
     /// The DGD's name.
     #[serde(deserialize_with = "null_as_default")]
     pub name: String,
-    /// The service's name in `spec.services` (original case).
-    #[serde(deserialize_with = "null_as_default")]
+    /// v1alpha1: the service's name in `spec.services` (original case).
+    #[serde(
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub service_name: String,
+    /// v1beta1: the component's name in `spec.components`.
+    #[serde(
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub component_name: String,
+    /// v1beta1: the component group's name in `spec.experimental.componentGroups`.
+    #[serde(
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub component_group_name: String,
+}
+
+/// What an adapter's `dgdRef` points at, whatever the version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnitRef<'a> {
+    /// A component (v1alpha1: service) by name.
+    Component(&'a str),
+    /// A component group by name.
+    Group(&'a str),
+}
+
+impl UnitRef<'_> {
+    /// The name referred to.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Component(name) | Self::Group(name) => name,
+        }
+    }
+}
+
+impl ScalingAdapter {
+    /// What `spec.dgdRef` points at: v1alpha1 `serviceName`; v1beta1 `componentName`, else
+    /// `componentGroupName`.
+    pub fn unit_ref(&self) -> UnitRef<'_> {
+        let dgd_ref = &self.spec.dgd_ref;
+        match crate::dgd::DgdVersion::of(&self.api_version) {
+            Some(crate::dgd::DgdVersion::V1beta1)
+                if dgd_ref.component_name.is_empty()
+                    && !dgd_ref.component_group_name.is_empty() =>
+            {
+                UnitRef::Group(&dgd_ref.component_group_name)
+            }
+            Some(crate::dgd::DgdVersion::V1beta1) => UnitRef::Component(&dgd_ref.component_name),
+            _ => UnitRef::Component(&dgd_ref.service_name),
+        }
+    }
 }
 
 /// `status` of an adapter.
@@ -100,6 +160,28 @@ mod tests {
         .unwrap();
         assert_eq!(adapter.spec.replicas, 3);
         assert_eq!(adapter.spec.dgd_ref.service_name, "decode");
+        assert_eq!(adapter.unit_ref(), UnitRef::Component("decode"));
         assert_eq!(adapter.status.unwrap().replicas, Some(2));
+    }
+
+    #[test]
+    fn v1beta1_adapters_name_a_component_or_a_group() {
+        let adapter = |dgd_ref: serde_json::Value| -> ScalingAdapter {
+            from_value(&json!({"apiVersion": "nvidia.com/v1beta1",
+                "spec": {"replicas": 1, "dgdRef": dgd_ref}}))
+            .unwrap()
+        };
+        assert_eq!(
+            adapter(json!({"name": "d", "componentName": "decode"})).unit_ref(),
+            UnitRef::Component("decode")
+        );
+        assert_eq!(
+            adapter(json!({"name": "d", "componentGroupName": "Engines"})).unit_ref(),
+            UnitRef::Group("Engines")
+        );
+        assert_eq!(
+            adapter(json!({"name": "d", "serviceName": "decode"})).unit_ref(),
+            UnitRef::Component("")
+        );
     }
 }

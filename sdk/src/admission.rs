@@ -7,6 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::dgd::DgdView;
 use crate::meta::api_group;
 use crate::parse::{FieldError, from_value, null_as_default};
 
@@ -162,30 +163,73 @@ impl AdmissionRequest {
     /// The new object as `T`, or an error naming the bad field by its path in the object
     /// (`spec.services[decode].replicas`); a missing or `null` object is an error too.
     pub fn object_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, FieldError> {
-        typed(&self.object, "object")
+        typed(&self.object, "object", from_value)
+    }
+
+    /// The new object as a DynamoGraphDeployment of either version (see [`DgdView::from_object`]); an
+    /// object without `apiVersion` is read in the version the request names.
+    pub fn dgd_object(&self) -> Result<DgdView, FieldError> {
+        typed(
+            &self.with_request_version(&self.object),
+            "object",
+            DgdView::from_object,
+        )
+    }
+
+    /// The old object as a DynamoGraphDeployment of either version; errors are named below `oldObject`.
+    pub fn old_dgd_object(&self) -> Result<DgdView, FieldError> {
+        old(
+            &self.with_request_version(&self.old_object),
+            DgdView::from_object,
+        )
+    }
+
+    /// `object`, given the request's `apiVersion` when it has none.
+    fn with_request_version<'a>(&self, object: &'a Value) -> std::borrow::Cow<'a, Value> {
+        match object {
+            Value::Object(map)
+                if !map.contains_key("apiVersion") && !self.kind.version.is_empty() =>
+            {
+                let mut map = map.clone();
+                let api_version = match self.kind.group.as_str() {
+                    "" => self.kind.version.clone(),
+                    group => format!("{group}/{}", self.kind.version),
+                };
+                map.insert("apiVersion".into(), Value::String(api_version));
+                std::borrow::Cow::Owned(Value::Object(map))
+            }
+            other => std::borrow::Cow::Borrowed(other),
+        }
     }
 
     /// The old object as `T`, or an error naming the bad field below `oldObject`
     /// (`oldObject.spec.services[decode].replicas`).
     pub fn old_object_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, FieldError> {
-        match &self.old_object {
-            Value::Object(_) => {
-                from_value(&self.old_object).map_err(|error| error.under("oldObject"))
-            }
-            other => typed(other, "oldObject"),
-        }
+        old(&self.old_object, from_value)
+    }
+}
+
+/// The old object read by `parse`, its errors below `oldObject`.
+fn old<T>(value: &Value, parse: fn(&Value) -> Result<T, FieldError>) -> Result<T, FieldError> {
+    match value {
+        Value::Object(_) => parse(value).map_err(|error| error.under("oldObject")),
+        other => typed(other, "oldObject", parse),
     }
 }
 
 /// `value` as `T`; errors have paths relative to the object, its absence is reported at the root as
 /// `<field> is missing`.
-fn typed<T: serde::de::DeserializeOwned>(value: &Value, field: &str) -> Result<T, FieldError> {
+fn typed<T>(
+    value: &Value,
+    field: &str,
+    parse: fn(&Value) -> Result<T, FieldError>,
+) -> Result<T, FieldError> {
     let shape_error = |what: &str| FieldError {
         path: String::new(),
         reason: format!("{field} is {what}"),
     };
     match value {
-        Value::Object(_) => from_value(value),
+        Value::Object(_) => parse(value),
         Value::Null => Err(shape_error("missing")),
         _ => Err(shape_error("not an object")),
     }
@@ -206,6 +250,24 @@ mod tests {
     use super::*;
     use crate::parse::from_value;
     use serde_json::json;
+
+    #[test]
+    fn dgd_objects_without_api_version_take_the_requests_version() {
+        let request: AdmissionRequest = from_value(&json!({
+            "operation": "UPDATE",
+            "kind": {"group": "nvidia.com", "version": "v1beta1", "kind": "DynamoGraphDeployment"},
+            "object": {"spec": {"components": [{"name": "decode", "scalingAdapter": {}}]}},
+            "oldObject": {"apiVersion": "nvidia.com/v1alpha1",
+                "spec": {"services": {"decode": {"scalingAdapter": {}}}}}
+        }))
+        .unwrap();
+        let new = request.dgd_object().unwrap();
+        assert_eq!(new.version, crate::dgd::DgdVersion::V1beta1);
+        assert!(new.components[0].adapter);
+        let old = request.old_dgd_object().unwrap();
+        assert_eq!(old.version, crate::dgd::DgdVersion::V1alpha1);
+        assert!(!old.components[0].adapter);
+    }
 
     #[test]
     fn reads_camel_case_and_snake_case_and_tolerates_nulls() {

@@ -3,10 +3,9 @@
 
 use std::fmt;
 
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::parse::{FieldError, from_value};
+use crate::parse::FieldError;
 
 /// An `(apiVersion, kind)` pair, as Kubewarden's `contextAwareResources` name them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -70,22 +69,19 @@ impl Cluster for EmptyCluster {
     }
 }
 
-/// Lists `kind` in `namespace` as typed objects; a kind the cluster does not serve or the policy may not
-/// see is an empty list. An object that does not fit the model is an error naming it and the field.
-pub fn list_typed<T: DeserializeOwned>(
+/// Lists `kind` in `namespace`, each item read by `parse`. An object that does not fit its model is an
+/// error naming it and the field.
+pub fn list_parsed<T>(
     cluster: &dyn Cluster,
     kind: ResourceKind,
     namespace: &str,
+    parse: fn(&Value) -> Result<T, FieldError>,
 ) -> Result<Vec<T>, LookupError> {
-    let items = match cluster.list(kind, namespace) {
-        Ok(items) => items,
-        Err(error) if error.is_absent_kind() => return Ok(Vec::new()),
-        Err(error) => return Err(error),
-    };
-    items
+    cluster
+        .list(kind, namespace)?
         .iter()
         .map(|item| {
-            from_value(item).map_err(|error: FieldError| {
+            parse(item).map_err(|error| {
                 let name = item
                     .pointer("/metadata/name")
                     .and_then(Value::as_str)

@@ -1,16 +1,23 @@
 //! An in-memory Kubernetes cluster answering Kubewarden's context-aware look-ups: what the native
 //! hosts (wasmtime's, the tests', the browser playground's) give a policy as its cluster.
+//!
+//! As the API server does, it serves an object at every version of its group: a list of
+//! `nvidia.com/v1beta1` DynamoGraphDeployments returns the `v1alpha1` ones too, a list of
+//! `autoscaling/v2` HPAs the `autoscaling/v1` ones. Items keep the `apiVersion` they were written in
+//! (the API server would convert them); scaleguard's policies read each item by its own `apiVersion`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::cluster::{Cluster, LookupError, ResourceKind};
+use crate::meta::api_group;
 use serde_json::{Value, json};
 
 /// `(apiVersion, kind)`, owned.
 pub type KindKey = (String, String);
 
-/// Objects by kind, plus the kinds the cluster does not serve (a CRD that is not installed).
+/// Objects by (API group, kind), plus the (apiVersion, kind) pairs the cluster does not serve (a CRD
+/// that is not installed, or a version it does not have yet).
 #[derive(Debug, Clone, Default)]
 pub struct InMemoryCluster {
     objects: BTreeMap<KindKey, Vec<Value>>,
@@ -80,7 +87,7 @@ impl InMemoryCluster {
         ) else {
             return false;
         };
-        let key = (api_version.to_owned(), kind.to_owned());
+        let key = (api_group(api_version).to_owned(), kind.to_owned());
         self.objects.entry(key).or_default().push(object);
         true
     }
@@ -91,7 +98,8 @@ impl InMemoryCluster {
             .insert((api_version.to_owned(), kind.to_owned()));
     }
 
-    /// The objects of a kind, in `namespace` (or all namespaces), filtered by selectors.
+    /// The objects of a kind at any version of its group, in `namespace` (or all namespaces), filtered
+    /// by selectors.
     pub fn list(
         &self,
         api_version: &str,
@@ -103,7 +111,7 @@ impl InMemoryCluster {
         self.check_served(api_version, kind)?;
         let labels = Selector::parse("label", label_selector.unwrap_or(""))?;
         let fields = Selector::parse("field", field_selector.unwrap_or(""))?;
-        let key = (api_version.to_owned(), kind.to_owned());
+        let key = (api_group(api_version).to_owned(), kind.to_owned());
         Ok(self
             .objects
             .get(&key)
@@ -436,6 +444,40 @@ mod tests {
                 .unwrap_err()
                 .to_string(),
             "Policy has not been granted access to Kubernetes v1/Pod resources. The violation has been reported."
+        );
+    }
+
+    #[test]
+    fn every_version_of_a_group_serves_its_objects() {
+        let mut cluster = InMemoryCluster::from_objects([
+            json!({"apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "v1", "namespace": "x"}}),
+            json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "v2", "namespace": "x"}}),
+            json!({"apiVersion": "nvidia.com/v1alpha1", "kind": "DynamoGraphDeployment", "metadata": {"name": "a", "namespace": "x"}}),
+            json!({"apiVersion": "nvidia.com/v1beta1", "kind": "DynamoGraphDeployment", "metadata": {"name": "b", "namespace": "x"}}),
+            json!({"apiVersion": "other.com/v1", "kind": "DynamoGraphDeployment", "metadata": {"name": "c", "namespace": "x"}}),
+        ]);
+        let list = |cluster: &InMemoryCluster, api_version, kind| {
+            cluster
+                .list(api_version, kind, Some("x"), None, None)
+                .map(|items| names(&items))
+        };
+        for version in ["autoscaling/v1", "autoscaling/v2", "autoscaling/v2beta2"] {
+            assert_eq!(
+                list(&cluster, version, "HorizontalPodAutoscaler").unwrap(),
+                ["v1", "v2"]
+            );
+        }
+        for version in ["nvidia.com/v1alpha1", "nvidia.com/v1beta1"] {
+            assert_eq!(
+                list(&cluster, version, "DynamoGraphDeployment").unwrap(),
+                ["a", "b"]
+            );
+        }
+        cluster.mark_not_served("nvidia.com/v1beta1", "DynamoGraphDeployment");
+        assert!(list(&cluster, "nvidia.com/v1beta1", "DynamoGraphDeployment").is_err());
+        assert_eq!(
+            list(&cluster, "nvidia.com/v1alpha1", "DynamoGraphDeployment").unwrap(),
+            ["a", "b"]
         );
     }
 

@@ -122,7 +122,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dgd::DynamoGraphDeployment;
+    use crate::dgd::v1alpha1::DynamoGraphDeployment;
     use serde_json::json;
 
     fn dgd_error(value: Value) -> String {

@@ -1,33 +1,41 @@
 //! What the autoscaler policies share: reading an HPA or ScaledObject out of a request, looking up the
-//! objects of its namespace (one host call per kind), resolving the adapter it targets to a DGD service,
+//! objects of its namespace (one host call per kind), resolving the adapter it targets to a DGD component or group,
 //! and turning findings into a decision that only denies what an UPDATE newly introduces.
 
 use std::cell::OnceCell;
 
 use serde::de::DeserializeOwned;
 
-use crate::adapter::{self, ScalingAdapter};
+use crate::adapter::{self, ScalingAdapter, UnitRef};
 use crate::admission::{AdmissionRequest, Operation};
 use crate::autoscaler::{
     HPA_GROUP, HPA_KIND, HorizontalPodAutoscaler, KEDA_GROUP, SCALED_OBJECT_KIND, ScaleTargetRef,
     ScaledObject,
 };
-use crate::cluster::{Cluster, LookupError, ResourceKind, list_typed};
-use crate::dgd::{self, DgdService, DynamoGraphDeployment, adapter_name};
+use crate::cluster::{Cluster, LookupError, ResourceKind, list_parsed};
+use crate::dgd::{self, DgdVersion, DgdView, GpuCount, SERVED_VERSIONS, Unit, adapter_name};
 use crate::meta::ObjectMeta;
-use crate::parse::FieldError;
+use crate::parse::{FieldError, from_value};
 use crate::response::{BAD_REQUEST, INTERNAL_ERROR, Verdict};
 
-/// DynamoGraphDeployments, as `contextAwareResources` names them.
-pub const DGD_RESOURCE: ResourceKind = ResourceKind {
-    api_version: dgd::API_VERSION,
-    kind: dgd::KIND,
-};
-/// Scaling adapters, as `contextAwareResources` names them.
-pub const ADAPTER_RESOURCE: ResourceKind = ResourceKind {
-    api_version: dgd::API_VERSION,
-    kind: adapter::KIND,
-};
+/// DynamoGraphDeployments of `version`, as `contextAwareResources` names them.
+pub const fn dgd_resource(version: DgdVersion) -> ResourceKind {
+    ResourceKind {
+        api_version: match version {
+            DgdVersion::V1alpha1 => dgd::v1alpha1::API_VERSION,
+            DgdVersion::V1beta1 => dgd::v1beta1::API_VERSION,
+        },
+        kind: dgd::KIND,
+    }
+}
+
+/// Scaling adapters of `version`, as `contextAwareResources` names them.
+pub const fn adapter_resource(version: DgdVersion) -> ResourceKind {
+    ResourceKind {
+        api_version: dgd_resource(version).api_version,
+        kind: adapter::KIND,
+    }
+}
 /// HorizontalPodAutoscalers (`autoscaling/v2` serves every HPA, whatever version created it).
 pub const HPA_RESOURCE: ResourceKind = ResourceKind {
     api_version: "autoscaling/v2",
@@ -176,7 +184,7 @@ impl AutoscalerReview {
 pub struct NamespaceObjects<'c> {
     cluster: &'c dyn Cluster,
     namespace: &'c str,
-    dgds: OnceCell<Result<Vec<DynamoGraphDeployment>, LookupError>>,
+    dgds: OnceCell<Result<Vec<DgdView>, LookupError>>,
     adapters: OnceCell<Result<Vec<ScalingAdapter>, LookupError>>,
     hpas: OnceCell<Result<Vec<HorizontalPodAutoscaler>, LookupError>>,
     scaled_objects: OnceCell<Result<Vec<ScaledObject>, LookupError>>,
@@ -200,24 +208,32 @@ impl<'c> NamespaceObjects<'c> {
         self.namespace
     }
 
-    /// The DynamoGraphDeployments of the namespace.
-    pub fn dgds(&self) -> Result<&[DynamoGraphDeployment], LookupError> {
-        self.cached(&self.dgds, DGD_RESOURCE)
+    /// The DynamoGraphDeployments of the namespace, each read by its own `apiVersion`.
+    pub fn dgds(&self) -> Result<&[DgdView], LookupError> {
+        self.cached(
+            &self.dgds,
+            &SERVED_VERSIONS.map(dgd_resource),
+            DgdView::from_object,
+        )
     }
 
     /// The scaling adapters of the namespace.
     pub fn adapters(&self) -> Result<&[ScalingAdapter], LookupError> {
-        self.cached(&self.adapters, ADAPTER_RESOURCE)
+        self.cached(
+            &self.adapters,
+            &SERVED_VERSIONS.map(adapter_resource),
+            from_value,
+        )
     }
 
     /// The HPAs of the namespace.
     pub fn hpas(&self) -> Result<&[HorizontalPodAutoscaler], LookupError> {
-        self.cached(&self.hpas, HPA_RESOURCE)
+        self.cached(&self.hpas, &[HPA_RESOURCE], from_value)
     }
 
     /// The ScaledObjects of the namespace.
     pub fn scaled_objects(&self) -> Result<&[ScaledObject], LookupError> {
-        self.cached(&self.scaled_objects, SCALED_OBJECT_RESOURCE)
+        self.cached(&self.scaled_objects, &[SCALED_OBJECT_RESOURCE], from_value)
     }
 
     /// Every HPA and ScaledObject of the namespace that targets `adapter`.
@@ -246,18 +262,28 @@ impl<'c> NamespaceObjects<'c> {
         Ok(resolve_adapter(adapter, self.adapters()?, self.dgds()?))
     }
 
-    fn cached<'s, T: DeserializeOwned>(
+    /// Lists a kind once, at the first of `versions` the cluster serves and the policy may see (a list
+    /// at one served version returns every object of the kind, so it is never listed twice).
+    fn cached<'s, T>(
         &'s self,
         cell: &'s OnceCell<Result<Vec<T>, LookupError>>,
-        kind: ResourceKind,
+        versions: &[ResourceKind],
+        parse: fn(&serde_json::Value) -> Result<T, FieldError>,
     ) -> Result<&'s [T], LookupError> {
         cell.get_or_init(|| {
-            list_typed(self.cluster, kind, self.namespace).map_err(|error| {
-                LookupError::Failed(format!(
-                    "listing {kind} in namespace {}: {error}",
-                    self.namespace
-                ))
-            })
+            for &kind in versions {
+                match list_parsed(self.cluster, kind, self.namespace, parse) {
+                    Err(error) if error.is_absent_kind() => continue,
+                    Err(error) => {
+                        return Err(LookupError::Failed(format!(
+                            "listing {kind} in namespace {}: {error}",
+                            self.namespace
+                        )));
+                    }
+                    ok => return ok,
+                }
+            }
+            Ok(Vec::new())
         })
         .as_ref()
         .map(Vec::as_slice)
@@ -270,44 +296,86 @@ pub fn lookup_failed(error: &LookupError) -> Verdict {
     Verdict::reject(INTERNAL_ERROR, format!("cluster look-up failed: {error}"))
 }
 
-/// A DGD service an adapter scales.
+/// What an adapter scales: a component (v1alpha1: service) or a component group of a DGD.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AdapterTarget<'a> {
     /// The DGD.
-    pub dgd: &'a DynamoGraphDeployment,
-    /// The service's name in `spec.services` (original case).
-    pub service_name: &'a str,
-    /// The service.
-    pub service: &'a DgdService,
+    pub dgd: &'a DgdView,
+    /// The component or group.
+    pub unit: Unit<'a>,
 }
 
-impl AdapterTarget<'_> {
-    /// Whether the DGD's Planner scales this service (the DGD has a Planner, and the service is one it
-    /// scales).
+impl<'a> AdapterTarget<'a> {
+    /// The component's or group's name (original case).
+    pub fn name(&self) -> &'a str {
+        self.unit.name()
+    }
+
+    /// How messages name it: `service decode` (v1alpha1), `component decode`, `component group Engines`.
+    pub fn describe(&self) -> String {
+        match self.unit {
+            Unit::Component(c) => format!("{} {}", self.dgd.version.component_noun(), c.name),
+            Unit::Group(g) => format!("component group {}", g.name),
+        }
+    }
+
+    /// The components it scales: the component itself, or the group's members.
+    pub fn components(&self) -> Vec<&'a dgd::Component> {
+        match self.unit {
+            Unit::Component(c) => vec![c],
+            Unit::Group(g) => self
+                .dgd
+                .components
+                .iter()
+                .filter(|c| g.members.contains(&c.name))
+                .collect(),
+        }
+    }
+
+    /// Whether the DGD's Planner scales it (a group: any of its members).
     pub fn is_planner_scaled(&self) -> bool {
-        self.dgd
-            .planner_scaled_services()
-            .contains(&self.service_name)
+        self.components().iter().any(|c| c.planner_scaled)
+    }
+
+    /// GPUs per replica of what the adapter scales: a component's; for a group, the sum over its
+    /// members of their GPUs per replica times their replicas (one group replica runs them all).
+    pub fn gpus_per_replica(&self) -> GpuCount {
+        match self.unit {
+            Unit::Component(c) => c.gpus.clone(),
+            Unit::Group(_) => {
+                let mut total: Option<u32> = None;
+                for member in self.components() {
+                    if let Some(gpus) = member.gpus.clone()? {
+                        let replicas = u32::try_from(member.replicas()).unwrap_or(0);
+                        let sum = total
+                            .unwrap_or(0)
+                            .saturating_add(gpus.saturating_mul(replicas));
+                        total = Some(sum);
+                    }
+                }
+                Ok(total)
+            }
+        }
     }
 }
 
 /// Where an adapter name leads.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AdapterResolution<'a> {
-    /// Exactly one DGD service: through the existing adapter's `spec.dgdRef`, or as the only service whose
-    /// `<dgd>-<lowercased service>` is the adapter's name.
+    /// Exactly one component or group: through the existing adapter's `spec.dgdRef`, or as the only one
+    /// whose `<dgd>-<lowercased name>` is the adapter's name.
     Found(AdapterTarget<'a>),
-    /// The adapter exists, but its `spec.dgdRef` names no service of a DGD in the namespace.
+    /// The adapter exists, but its `spec.dgdRef` names no component or group of a DGD in the namespace.
     DanglingAdapter(&'a ScalingAdapter),
-    /// No adapter of that name exists, and several DGD services would produce the name (e.g. DGD `a-b` with
-    /// service `c`, and DGD `a` with service `b-c`).
+    /// No adapter of that name exists, and several DGD components would produce the name (e.g. DGD `a-b`
+    /// with service `c`, and DGD `a` with service `b-c`).
     Ambiguous(Vec<AdapterTarget<'a>>),
     /// Neither an adapter nor a DGD service of that name.
     NotFound,
 }
 
 impl<'a> AdapterResolution<'a> {
-    /// The DGD service, when the name resolves to exactly one.
+    /// What it scales, when the name resolves to exactly one component or group.
     pub fn target(&self) -> Option<AdapterTarget<'a>> {
         match self {
             Self::Found(target) => Some(*target),
@@ -315,7 +383,7 @@ impl<'a> AdapterResolution<'a> {
         }
     }
 
-    /// Every DGD service the adapter may scale: the one found, or each candidate of an ambiguous name
+    /// Every component or group the adapter may scale: the one found, or each candidate of an ambiguous name
     /// (whichever DGD's operator creates the adapter first gets it); none for a dangling or unknown name.
     pub fn candidates(&self) -> Vec<AdapterTarget<'a>> {
         match self {
@@ -326,42 +394,36 @@ impl<'a> AdapterResolution<'a> {
     }
 }
 
-/// Resolves adapter `name` to its DGD service: from the adapter's `spec.dgdRef` when the adapter exists,
-/// else from the DGD service whose adapter would carry that name (GitOps applies a DGD and its autoscalers
-/// together, before the operator creates the adapter).
+/// Resolves adapter `name` to what it scales: from the adapter's `spec.dgdRef` when the adapter exists,
+/// else from the DGD component or group whose adapter would carry that name (GitOps applies a DGD and
+/// its autoscalers together, before the operator creates the adapter). Members of a component group have
+/// no adapter of their own and are never candidates.
 pub fn resolve_adapter<'a>(
     name: &str,
     adapters: &'a [ScalingAdapter],
-    dgds: &'a [DynamoGraphDeployment],
+    dgds: &'a [DgdView],
 ) -> AdapterResolution<'a> {
     if let Some(adapter) = adapters.iter().find(|a| a.metadata.name == name) {
-        let dgd_ref = &adapter.spec.dgd_ref;
+        let unit_ref = adapter.unit_ref();
         return dgds
             .iter()
-            .filter(|dgd| dgd.metadata.name == dgd_ref.name)
+            .filter(|dgd| dgd.name() == adapter.spec.dgd_ref.name)
             .find_map(|dgd| {
-                let (service_name, service) =
-                    dgd.spec.services.get_key_value(&dgd_ref.service_name)?;
-                Some(AdapterResolution::Found(AdapterTarget {
-                    dgd,
-                    service_name,
-                    service,
-                }))
+                let unit = match unit_ref {
+                    UnitRef::Component(name) => Unit::Component(dgd.component(name)?),
+                    UnitRef::Group(name) => Unit::Group(dgd.group(name)?),
+                };
+                Some(AdapterResolution::Found(AdapterTarget { dgd, unit }))
             })
             .unwrap_or(AdapterResolution::DanglingAdapter(adapter));
     }
     let mut candidates: Vec<AdapterTarget<'a>> = dgds
         .iter()
         .flat_map(|dgd| {
-            dgd.spec
-                .services
-                .iter()
-                .filter(|(service_name, _)| adapter_name(&dgd.metadata.name, service_name) == name)
-                .map(move |(service_name, service)| AdapterTarget {
-                    dgd,
-                    service_name,
-                    service,
-                })
+            dgd.units()
+                .into_iter()
+                .filter(|unit| adapter_name(dgd.name(), unit.name()) == name)
+                .map(move |unit| AdapterTarget { dgd, unit })
         })
         .collect();
     match candidates.len() {
@@ -447,8 +509,9 @@ mod tests {
     use crate::response::FORBIDDEN;
     use serde_json::{Value, json};
 
-    fn dgd(name: &str, services: Value) -> DynamoGraphDeployment {
-        from_value(&json!({"metadata": {"name": name}, "spec": {"services": services}})).unwrap()
+    fn dgd(name: &str, services: Value) -> DgdView {
+        DgdView::from_object(&json!({"metadata": {"name": name}, "spec": {"services": services}}))
+            .unwrap()
     }
 
     fn adapter(name: &str, dgd: &str, service: &str) -> ScalingAdapter {
@@ -460,7 +523,7 @@ mod tests {
     fn found(resolution: &AdapterResolution<'_>) -> Option<(String, String)> {
         resolution
             .target()
-            .map(|t| (t.dgd.metadata.name.clone(), t.service_name.to_owned()))
+            .map(|t| (t.dgd.metadata.name.clone(), t.name().to_owned()))
     }
 
     #[test]
@@ -503,7 +566,7 @@ mod tests {
         };
         let names: Vec<_> = targets
             .iter()
-            .map(|t| format!("{}/{}", t.dgd.metadata.name, t.service_name))
+            .map(|t| format!("{}/{}", t.dgd.metadata.name, t.name()))
             .collect();
         assert_eq!(names, ["a-b/c", "a/b-c"]);
     }
@@ -533,6 +596,70 @@ mod tests {
                 .candidates()
                 .is_empty()
         );
+    }
+
+    /// Answers with `answers[apiVersion]`: objects, or a refusal.
+    struct Versioned(Vec<(&'static str, Result<Vec<Value>, LookupError>)>);
+
+    impl Cluster for Versioned {
+        fn list(&self, kind: ResourceKind, _: &str) -> Result<Vec<Value>, LookupError> {
+            self.0
+                .iter()
+                .find(|(version, _)| *version == kind.api_version)
+                .map_or(Ok(Vec::new()), |(_, answer)| answer.clone())
+        }
+    }
+
+    #[test]
+    fn dgds_are_listed_at_v1beta1_and_at_v1alpha1_only_when_v1beta1_is_absent() {
+        let beta = json!({"apiVersion": "nvidia.com/v1beta1", "metadata": {"name": "b"}});
+        let alpha = json!({"apiVersion": "nvidia.com/v1alpha1", "metadata": {"name": "a"}});
+        let names = |cluster: &Versioned| -> Result<Vec<String>, LookupError> {
+            let objects = NamespaceObjects::new(cluster, "default");
+            Ok(objects
+                .dgds()?
+                .iter()
+                .map(|d| d.name().to_owned())
+                .collect())
+        };
+        let both = Versioned(vec![
+            ("nvidia.com/v1beta1", Ok(vec![beta.clone(), alpha.clone()])),
+            ("nvidia.com/v1alpha1", Ok(vec![alpha.clone()])),
+        ]);
+        assert_eq!(names(&both).unwrap(), ["b", "a"]);
+        let old_cluster = Versioned(vec![
+            (
+                "nvidia.com/v1beta1",
+                Err(LookupError::NotServed("no".into())),
+            ),
+            ("nvidia.com/v1alpha1", Ok(vec![alpha.clone()])),
+        ]);
+        assert_eq!(names(&old_cluster).unwrap(), ["a"]);
+        let broken = Versioned(vec![
+            (
+                "nvidia.com/v1beta1",
+                Err(LookupError::NotGranted("no".into())),
+            ),
+            (
+                "nvidia.com/v1alpha1",
+                Err(LookupError::Failed("boom".into())),
+            ),
+        ]);
+        assert_eq!(
+            names(&broken).unwrap_err().to_string(),
+            "listing nvidia.com/v1alpha1/DynamoGraphDeployment in namespace default: boom"
+        );
+        let nothing = Versioned(vec![
+            (
+                "nvidia.com/v1beta1",
+                Err(LookupError::NotServed("no".into())),
+            ),
+            (
+                "nvidia.com/v1alpha1",
+                Err(LookupError::NotServed("no".into())),
+            ),
+        ]);
+        assert_eq!(names(&nothing).unwrap(), Vec::<String>::new());
     }
 
     #[test]

@@ -7,7 +7,9 @@
 //! * `dynamo-replica-ownership` decides the same whatever the order of `spec.services` and whatever the
 //!   fields it does not watch, and denies exactly the unauthorized changes of adapter-owned replicas;
 //! * `dynamo-deprecated-autoscaling` in `remove` mode returns the object without its deprecated fields
-//!   and with nothing else changed.
+//!   and with nothing else changed;
+//! * converting v1alpha1 DGDs and adapters to v1beta1 changes no policy's decision, and converting there
+//!   and back keeps every field the policies read.
 //!
 //! Failing inputs are kept in `proptest-regressions/` next to this file and replayed first.
 
@@ -20,12 +22,14 @@ use scaleguard_host::admission::{patch, request_for};
 use scaleguard_host::{ClusterView, InMemoryCluster};
 use scaleguard_sdk::adapter::ScalingAdapter;
 use scaleguard_sdk::autoscaler::{HorizontalPodAutoscaler, ScaledObject};
-use scaleguard_sdk::dgd::DynamoGraphDeployment;
+use scaleguard_sdk::dgd::convert::convert;
+use scaleguard_sdk::dgd::v1alpha1::DynamoGraphDeployment;
+use scaleguard_sdk::dgd::{DgdVersion, DgdView};
 use scaleguard_sdk::parse::{from_slice, from_value};
 use scaleguard_sdk::review::{AdapterResolution, AdapterTarget, resolve_adapter};
 use scaleguard_sdk::{AdmissionRequest, ValidationResponse};
 use scaleguard_tests::generate::{
-    SERVICE_NAMES, any_json, cluster_objects, dgd, operation, reviewed_object, service,
+    SERVICE_NAMES, any_json, cluster_objects, dgd, dgd_object, operation, reviewed_object, service,
     service_name, services, sometimes_broken, unknown_fields, user_info,
 };
 use scaleguard_tests::metadata::Metadata;
@@ -143,7 +147,7 @@ fn produced_name(dgd: &str, service: &str) -> String {
     format!("{dgd}-{}", service.to_lowercase())
 }
 
-fn colliding_dgds() -> impl Strategy<Value = Vec<DynamoGraphDeployment>> {
+fn colliding_dgds() -> impl Strategy<Value = Vec<DgdView>> {
     prop::collection::btree_map(
         select(COLLIDING_DGDS),
         prop::collection::btree_set(select(COLLIDING_SERVICES), 0..5),
@@ -156,7 +160,7 @@ fn colliding_dgds() -> impl Strategy<Value = Vec<DynamoGraphDeployment>> {
                     .into_iter()
                     .map(|s| (s.to_owned(), json!({})))
                     .collect();
-                from_value(&dgd(name, &services)).unwrap()
+                DgdView::from_object(&dgd(name, &services)).unwrap()
             })
             .collect()
     })
@@ -197,7 +201,7 @@ enum Resolved {
 }
 
 fn resolved(resolution: &AdapterResolution<'_>) -> Resolved {
-    let target = |t: &AdapterTarget<'_>| (t.dgd.metadata.name.clone(), t.service_name.to_owned());
+    let target = |t: &AdapterTarget<'_>| (t.dgd.metadata.name.clone(), t.name().to_owned());
     match resolution {
         AdapterResolution::Found(t) => Resolved::Found(target(t)),
         AdapterResolution::DanglingAdapter(a) => Resolved::Dangling(a.metadata.name.clone()),
@@ -221,14 +225,14 @@ proptest! {
     ) {
         let producers: BTreeSet<Target> = dgds
             .iter()
-            .flat_map(|d| d.spec.services.keys().map(move |s| (d.metadata.name.clone(), s.clone())))
+            .flat_map(|d| d.components.iter().map(move |c| (d.metadata.name.clone(), c.name.clone())))
             .filter(|(dgd, service)| produced_name(dgd, service) == name)
             .collect();
         let expected = match adapters.iter().find(|a| a.metadata.name == name) {
             Some(adapter) => {
                 let dgd_ref = &adapter.spec.dgd_ref;
                 let exists = dgds.iter().any(|d| {
-                    d.metadata.name == dgd_ref.name && d.spec.services.contains_key(&dgd_ref.service_name)
+                    d.metadata.name == dgd_ref.name && d.component(&dgd_ref.service_name).is_some()
                 });
                 if exists {
                     Resolved::Found((dgd_ref.name.clone(), dgd_ref.service_name.clone()))
@@ -542,7 +546,7 @@ proptest! {
     }
 
     /// An UPDATE is denied exactly when an unauthorized writer changes the effective replicas (absent -> 1)
-    /// of a service that has its adapter enabled in the new object and exists in the old one; the denial
+    /// of a service that exists in both objects and has its adapter enabled in either; the denial
     /// names each such service with the `kubectl scale` command that would do it.
     #[test]
     fn replica_ownership_denies_exactly_unauthorized_replica_changes(
@@ -551,12 +555,13 @@ proptest! {
         (user, authorized) in known_user(),
     ) {
         let effective = |service: &Value| service.get("replicas").and_then(Value::as_i64).unwrap_or(1);
+        let enabled = |service: &Value| service.pointer("/scalingAdapter/enabled") == Some(&json!(true));
         let changes: Vec<(&String, i64)> = new
             .iter()
-            .filter(|(_, service)| service.pointer("/scalingAdapter/enabled") == Some(&json!(true)))
             .filter_map(|(name, service)| {
                 let before = old.get(name)?;
-                (effective(service) != effective(before)).then(|| (name, effective(service)))
+                let owned = enabled(service) || enabled(before);
+                (owned && effective(service) != effective(before)).then(|| (name, effective(service)))
             })
             .collect();
         let old: Vec<(String, Value)> = old.clone().into_iter().collect();
@@ -619,14 +624,23 @@ proptest! {
         let payload = serde_json::to_vec(&json!({"request": request, "settings": settings})).unwrap();
         let response = native_validate("dynamo-deprecated-autoscaling", &payload, &scaleguard_sdk::EmptyCluster).unwrap();
         prop_assert!(response.accepted);
+        // `scalingAdapter` without `enabled` is warned about too, and never removed.
+        let bare_markers = services
+            .values()
+            .filter(|service| {
+                service.get("scalingAdapter").is_some_and(|marker| {
+                    marker.is_object() && marker.get("enabled").is_none_or(Value::is_null)
+                })
+            })
+            .count();
+        let warnings = response.warnings.map_or(0, |w| w.len());
+        prop_assert_eq!(warnings, removed.len() + bare_markers);
         if removed.is_empty() {
             prop_assert_eq!(response.mutated_object, None);
-            prop_assert_eq!(response.warnings, None);
             return Ok(());
         }
         let mutated = response.mutated_object.expect("a mutation");
         prop_assert_eq!(&mutated, &expected);
-        prop_assert_eq!(response.warnings.map(|w| w.len()), Some(removed.len()));
         let operations = serde_json::to_value(patch(&object, &mutated)).unwrap();
         let mut paths: Vec<String> = operations
             .as_array()
@@ -640,5 +654,128 @@ proptest! {
         paths.sort();
         removed.sort();
         prop_assert_eq!(paths, removed);
+    }
+}
+
+// ---- the two versions of Dynamo's API ----
+
+/// Whether a generated v1alpha1 service map uses roles the two versions' Planners read differently:
+/// a `subComponentType` other than a worker's prefill/decode (it has no v1beta1 field, and convert
+/// reports it); a
+/// `componentType` of prefill/decode without the matching `subComponentType` (v1alpha1's Planner keys on
+/// `subComponentType`, v1beta1's on `type`); or a worker found by its name (`decode`, `VllmPrefillWorker`)
+/// beside a service that has that role by `subComponentType` (v1alpha1 scales both, v1beta1's Planner
+/// looks for a name only when no component has the role).
+fn planner_reads_it_differently(services: &serde_json::Map<String, Value>) -> bool {
+    let text =
+        |service: &Value, key: &str| service.get(key).and_then(Value::as_str).map(str::to_owned);
+    let roles: Vec<String> = services
+        .values()
+        .filter_map(|s| text(s, "subComponentType"))
+        .collect();
+    services.iter().any(|(name, service)| {
+        let sub = text(service, "subComponentType");
+        let by_name_role = if name.to_ascii_lowercase().contains("prefill") { "prefill" } else { "decode" };
+        let component_type = text(service, "componentType");
+        let worker = matches!(component_type.as_deref(), None | Some("" | "worker"));
+        matches!(sub.as_deref(), Some(s) if !s.is_empty() && (!worker || (s != "prefill" && s != "decode")))
+            || matches!(component_type.as_deref(), Some(t @ ("prefill" | "decode")) if sub.as_deref() != Some(t))
+            || (sub.as_deref().is_none_or(str::is_empty)
+                && SERVICE_NAMES_THE_PLANNER_FINDS.contains(&name.as_str())
+                && roles.iter().any(|role| role == by_name_role))
+    })
+}
+
+/// The v1alpha1 Planner's fallback names.
+const SERVICE_NAMES_THE_PLANNER_FINDS: &[&str] =
+    scaleguard_sdk::dgd::v1alpha1::PLANNER_FALLBACK_SERVICE_NAMES;
+
+/// Every v1alpha1 Dynamo object of `objects` converted to v1beta1; `None` when one of them uses roles
+/// the two versions read differently.
+fn to_v1beta1(objects: &[Value]) -> Option<Vec<Value>> {
+    objects
+        .iter()
+        .map(|object| {
+            let services = object.pointer("/spec/services").and_then(Value::as_object);
+            if services.is_some_and(planner_reads_it_differently) {
+                return None;
+            }
+            match convert(object, DgdVersion::V1beta1) {
+                Some(Ok(conversion)) => Some(conversion.object),
+                Some(Err(_)) => None,
+                None => Some(object.clone()),
+            }
+        })
+        .collect()
+}
+
+/// A view's components without their paths (the only field that names the version).
+fn components_of(view: &DgdView) -> Vec<scaleguard_sdk::dgd::Component> {
+    view.components
+        .iter()
+        .cloned()
+        .map(|mut component| {
+            component.path.clear();
+            if let Err(error) = &mut component.gpus {
+                error.field.clear();
+            }
+            component
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// A v1alpha1 DGD and its v1beta1 conversion read as the same components, and converting back gives
+    /// the same again: the conversion keeps every field the policies read.
+    #[test]
+    fn conversion_there_and_back_keeps_what_the_rules_read(object in dgd_object()) {
+        let Some(beta) = to_v1beta1(std::slice::from_ref(&object)) else {
+            return Ok(());
+        };
+        let original = DgdView::from_object(&object).unwrap();
+        let converted = DgdView::from_object(&beta[0]).unwrap();
+        prop_assert_eq!(converted.version, DgdVersion::V1beta1);
+        prop_assert_eq!(components_of(&converted), components_of(&original));
+        let back = convert(&beta[0], DgdVersion::V1alpha1).unwrap().unwrap();
+        let back = DgdView::from_object(&back.object).unwrap();
+        prop_assert_eq!(back.version, DgdVersion::V1alpha1);
+        prop_assert_eq!(components_of(&back), components_of(&original));
+    }
+
+    /// Converting the reviewed object, the stored one and every Dynamo object of the cluster to v1beta1
+    /// changes no policy's decision. `dynamo-deprecated-autoscaling` is left out: the fields it reports
+    /// do not exist in v1beta1, and convert reports them instead.
+    #[test]
+    fn converting_to_v1beta1_changes_no_decision(
+        object in reviewed_object(),
+        other in reviewed_object(),
+        same_old in any::<bool>(),
+        operation in operation(),
+        user in user_info(),
+        cluster in cluster_objects(),
+        settings_pick in any::<Index>(),
+    ) {
+        let old = if same_old { object.clone() } else { other };
+        let mut all = vec![object.clone(), old.clone()];
+        all.extend(cluster.iter().cloned());
+        let Some(converted) = to_v1beta1(&all) else {
+            return Ok(());
+        };
+        let decide = |object: &Value, old: &Value, cluster: &[Value], policy: &str, settings: &Value| {
+            let request = request_for("property", operation, object, old, user.as_ref());
+            let payload = serde_json::to_vec(&json!({"request": request, "settings": settings})).unwrap();
+            let cluster = Arc::new(InMemoryCluster::from_objects(cluster.iter().cloned()));
+            let view = ClusterView::new(cluster, GRANTED[policy].clone());
+            let response = native_validate(policy, &payload, &view).unwrap();
+            (response.accepted, response.code)
+        };
+        for policy in policy_names().iter().filter(|p| *p != "dynamo-deprecated-autoscaling") {
+            let settings = settings_pick.get(&SETTINGS[policy]).clone();
+            let before = decide(&object, &old, &cluster, policy, &settings);
+            let after = decide(&converted[0], &converted[1], &converted[2..], policy, &settings);
+            prop_assert_eq!(before, after, "{} on {} / {}", policy, object, converted[0]);
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Kubewarden policy `dynamo-adapter-target`: an HPA or KEDA ScaledObject must target a
-//! DynamoGraphDeploymentScalingAdapter that exists (or that a DGD service is about to create), and the
-//! Dynamo metrics it scales on must be scoped to that adapter's deployment through `dynamo_namespace`.
+//! DynamoGraphDeploymentScalingAdapter that exists (or that a DGD component or component group is about
+//! to create), and the Dynamo metrics it scales on must be scoped to that adapter's deployment through
+//! `dynamo_namespace`. DGDs and adapters are read in both `nvidia.com/v1alpha1` and `v1beta1`.
 #![deny(unsafe_code)]
 
 mod policy;

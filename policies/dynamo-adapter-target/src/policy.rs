@@ -1,14 +1,16 @@
 //! The rule: an HPA or KEDA ScaledObject that targets a scaling adapter must target one that exists or is
-//! about to (its DGD service enables it), and its Dynamo metrics must be scoped, through the
-//! `dynamo_namespace` label, to the adapter's own deployment.
+//! about to (its DGD component or component group enables it), and its Dynamo metrics must be scoped,
+//! through the `dynamo_namespace` label, to the adapter's own deployment. Every rule reads DGDs through
+//! the sdk's version-neutral [`DgdView`], and speaks the words of the DGD's version: v1alpha1 `service`
+//! and `scalingAdapter.enabled: true`, v1beta1 `component` and the `scalingAdapter: {}` marker.
 
 use std::collections::BTreeSet;
 
 use scaleguard_sdk::adapter::{self, ScalingAdapter};
-use scaleguard_sdk::dgd::{DynamoGraphDeployment, adapter_name};
+use scaleguard_sdk::dgd::{self, DgdVersion, DgdView, adapter_name};
 use scaleguard_sdk::response::BAD_REQUEST;
 use scaleguard_sdk::review::{
-    AdapterTarget as ServiceTarget, Autoscaler, AutoscalerReview, Findings, NamespaceObjects,
+    AdapterTarget as ScaledUnit, Autoscaler, AutoscalerReview, Findings, NamespaceObjects,
     Violation, lookup_failed, resolve_adapter,
 };
 use scaleguard_sdk::{AdmissionRequest, Cluster, LookupError, Policy, Verdict};
@@ -71,22 +73,54 @@ fn findings(
     let adapters = objects.adapters()?;
     let dgds = objects.dgds()?;
     let namespace = objects.namespace();
-    let target = check_target(adapter, adapters, dgds, namespace, settings, &mut findings);
+    let wording = wording(autoscaler, dgds);
+    let target = check_target(
+        adapter,
+        adapters,
+        dgds,
+        namespace,
+        wording,
+        settings,
+        &mut findings,
+    );
     let scope = target.map(|target| Scope::new(&target, dgds, namespace));
     check_metrics(autoscaler, scope.as_ref(), settings, &mut findings);
     Ok(findings)
 }
 
-/// Checks that `adapter` exists or that a DGD service is about to create it; returns the DGD service it
-/// scales, when that is known (even when the adapter still has to be enabled).
+/// The version whose words a message that names no DGD speaks: v1beta1 when the autoscaler targets
+/// `nvidia.com/v1beta1` or a DGD of the namespace is v1beta1 (in a cluster that serves v1beta1 every
+/// DGD is listed as v1beta1), else v1alpha1.
+fn wording(autoscaler: &Autoscaler, dgds: &[DgdView]) -> DgdVersion {
+    let targets_v1beta1 =
+        autoscaler.target().api_version.as_deref() == Some(DgdVersion::V1beta1.api_version());
+    if targets_v1beta1 || dgds.iter().any(|d| d.version == DgdVersion::V1beta1) {
+        DgdVersion::V1beta1
+    } else {
+        DgdVersion::V1alpha1
+    }
+}
+
+/// What turns the adapter on, written below a component's or group's path: v1alpha1
+/// `scalingAdapter.enabled: true`, v1beta1 the marker `scalingAdapter: {}`.
+fn enabling_field(version: DgdVersion) -> &'static str {
+    match version {
+        DgdVersion::V1alpha1 => "scalingAdapter.enabled: true",
+        DgdVersion::V1beta1 => "scalingAdapter: {}",
+    }
+}
+
+/// Checks that `adapter` exists or that a DGD component or group is about to create it; returns what
+/// it scales, when that is known (even when the adapter still has to be enabled).
 fn check_target<'a>(
     adapter: &str,
     adapters: &'a [ScalingAdapter],
-    dgds: &'a [DynamoGraphDeployment],
+    dgds: &'a [DgdView],
     namespace: &str,
+    wording: DgdVersion,
     settings: &Settings,
     findings: &mut Findings,
-) -> Option<ServiceTarget<'a>> {
+) -> Option<ScaledUnit<'a>> {
     let resolution = resolve_adapter(adapter, adapters, dgds);
     if adapters.iter().any(|a| a.metadata.name == adapter) {
         return resolution.target();
@@ -97,18 +131,51 @@ fn check_target<'a>(
     );
     let candidates = resolution.candidates();
     if !candidates.is_empty() {
-        if !candidates.iter().any(|c| c.service.adapter_enabled()) {
+        if !candidates.iter().any(|c| c.unit.adapter_enabled()) {
             for candidate in &candidates {
-                let (dgd, service) = (&candidate.dgd.metadata.name, candidate.service_name);
+                let dgd = candidate.dgd.name();
+                let fix = format!(
+                    "{}.{}",
+                    candidate.unit.path(),
+                    enabling_field(candidate.dgd.version)
+                );
                 findings.violations.push(Violation::keyed(
-                    format!("target {adapter} disabled {dgd}/{service}"),
+                    format!("target {adapter} disabled {dgd}/{}", candidate.name()),
                     format!(
-                        "{missing}, because service {service} of DynamoGraphDeployment {dgd} does not enable its scaling adapter; set spec.services[{service}].scalingAdapter.enabled: true in that DynamoGraphDeployment"
+                        "{missing}, because {} of {} {dgd} does not enable its scaling adapter; set {fix} in that {}",
+                        candidate.describe(),
+                        dgd::KIND,
+                        dgd::KIND
                     ),
                 ));
             }
         }
         return resolution.target();
+    }
+    let members = group_members_named(adapter, dgds);
+    if !members.is_empty() {
+        for (dgd, member, group) in members {
+            let (name, group_name) = (dgd.name(), &group.name);
+            let group_adapter = adapter_name(name, group_name);
+            let enable = if group.adapter {
+                String::new()
+            } else {
+                format!(
+                    ", and set {}.{} in that {}",
+                    group.path,
+                    enabling_field(dgd.version),
+                    dgd::KIND
+                )
+            };
+            findings.violations.push(Violation::keyed(
+                format!("target {adapter} group member {name}/{member}"),
+                format!(
+                    "{missing}, because component {member} of {} {name} belongs to component group {group_name} and has no adapter of its own; target the group's adapter {group_adapter}{enable}",
+                    dgd::KIND
+                ),
+            ));
+        }
+        return None;
     }
     let suggestions = suggestions(adapter, adapters, dgds);
     if !suggestions.is_empty() {
@@ -126,9 +193,16 @@ fn check_target<'a>(
         ));
         return None;
     }
-    let message = format!(
-        "{missing}, and no DynamoGraphDeployment service in the namespace would create it (a service with scalingAdapter.enabled: true whose <dgd>-<lowercased service> is that name); the autoscaler reports <unknown> until it exists"
-    );
+    let would_create = match wording {
+        DgdVersion::V1alpha1 => {
+            "no DynamoGraphDeployment service in the namespace would create it (a service with scalingAdapter.enabled: true whose <dgd>-<lowercased service> is that name)"
+        }
+        DgdVersion::V1beta1 => {
+            "no DynamoGraphDeployment component in the namespace would create it (a component or component group with scalingAdapter: {}, or a worker component in the power budget mode, whose <dgd>-<lowercased name> is that name)"
+        }
+    };
+    let message =
+        format!("{missing}, and {would_create}; the autoscaler reports <unknown> until it exists");
     match settings.missing_target {
         MissingTarget::Warn => findings.warnings.push(message),
         MissingTarget::Deny => findings.violations.push(Violation::keyed(
@@ -139,6 +213,24 @@ fn check_target<'a>(
     None
 }
 
+/// The members of component groups whose own adapter name would be `adapter` (ignoring case): the
+/// operator never creates one, their group's adapter scales them. Each with its DGD and group.
+fn group_members_named<'a>(
+    adapter: &str,
+    dgds: &'a [DgdView],
+) -> Vec<(&'a DgdView, &'a str, &'a dgd::ComponentGroup)> {
+    let lowercase = &adapter.to_lowercase();
+    dgds.iter()
+        .flat_map(|dgd| {
+            dgd.components.iter().filter_map(move |component| {
+                let group = dgd.group(component.group.as_deref()?)?;
+                (adapter_name(dgd.name(), &component.name).to_lowercase() == *lowercase)
+                    .then_some((dgd, component.name.as_str(), group))
+            })
+        })
+        .collect()
+}
+
 /// An adapter name close to a missing one.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Suggestion {
@@ -146,44 +238,59 @@ struct Suggestion {
     distance: usize,
     /// The name.
     name: String,
-    /// The DGD service that would create it, when no adapter of that name exists yet and the service
-    /// does not enable it.
-    to_enable: Option<(String, String)>,
+    /// What would create it, when no adapter of that name exists yet and it does not enable it.
+    to_enable: Option<ToEnable>,
+}
+
+/// A DGD component or group that would create a suggested adapter once it enables it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct ToEnable {
+    /// The DGD's name.
+    dgd: String,
+    /// The component's or group's name.
+    unit: String,
+    /// What it must do: `service decode of DynamoGraphDeployment x must also set ...`.
+    sentence: String,
 }
 
 impl std::fmt::Display for Suggestion {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.name)?;
-        if let Some((dgd, service)) = &self.to_enable {
-            write!(
-                f,
-                " (service {service} of DynamoGraphDeployment {dgd} must also set scalingAdapter.enabled: true)"
-            )?;
+        if let Some(to_enable) = &self.to_enable {
+            write!(f, " ({})", to_enable.sentence)?;
         }
         Ok(())
     }
 }
 
-/// The existing adapters, and the adapters DGD services would create, whose names differ from `missing`
-/// only in case or by at most [`MAX_SUGGESTION_DISTANCE`] edits; closest first.
-fn suggestions(
-    missing: &str,
-    adapters: &[ScalingAdapter],
-    dgds: &[DynamoGraphDeployment],
-) -> Vec<Suggestion> {
+/// The existing adapters, and the adapters DGD components and groups would create, whose names differ
+/// from `missing` only in case or by at most [`MAX_SUGGESTION_DISTANCE`] edits; closest first.
+fn suggestions(missing: &str, adapters: &[ScalingAdapter], dgds: &[DgdView]) -> Vec<Suggestion> {
     let lowercase = missing.to_lowercase();
     let existing = adapters.iter().map(|a| (a.metadata.name.clone(), None));
-    let by_services = dgds.iter().flat_map(|dgd| {
-        dgd.spec.services.iter().map(|(service_name, service)| {
-            let name = adapter_name(&dgd.metadata.name, service_name);
+    let by_units = dgds.iter().flat_map(|dgd| {
+        dgd.units().into_iter().map(|unit| {
+            let name = adapter_name(dgd.name(), unit.name());
             let exists = adapters.iter().any(|a| a.metadata.name == name);
-            let to_enable = (!exists && !service.adapter_enabled())
-                .then(|| (dgd.metadata.name.clone(), service_name.clone()));
+            let to_enable = (!exists && !unit.adapter_enabled()).then(|| {
+                let target = ScaledUnit { dgd, unit };
+                ToEnable {
+                    dgd: dgd.name().to_owned(),
+                    unit: unit.name().to_owned(),
+                    sentence: format!(
+                        "{} of {} {} must also set {}",
+                        target.describe(),
+                        dgd::KIND,
+                        dgd.name(),
+                        enabling_field(dgd.version)
+                    ),
+                }
+            });
             (name, to_enable)
         })
     });
     let found: BTreeSet<Suggestion> = existing
-        .chain(by_services)
+        .chain(by_units)
         .filter(|(name, _)| {
             name.eq_ignore_ascii_case(missing)
                 || strsim::levenshtein(name, missing) <= MAX_SUGGESTION_DISTANCE
@@ -194,7 +301,7 @@ fn suggestions(
             to_enable,
         })
         .collect();
-    // An adapter that exists and the service that made it give the same name: keep the first.
+    // An adapter that exists and the component that made it give the same name: keep the first.
     let mut seen = BTreeSet::new();
     found
         .into_iter()
@@ -296,42 +403,41 @@ fn check_selection(
         return;
     };
     let emitter = scope.emitter_of(metric);
-    let label = scope::LABEL;
-    let message = match selection.judge(&emitter.value, scope.others()) {
+    let message = match selection.judge(&emitter.values, scope.others()) {
         Judgement::Right => return,
         Judgement::Unfiltered => {
-            return unfiltered(path, metric, Some(&emitter.value), key, settings, findings);
+            let fix = emitter.filter();
+            return unfiltered(path, metric, Some(&fix), key, settings, findings);
         }
         Judgement::Wrong => format!(
-            "{path}: {metric} selects {conditions}, but {} emits {label}=\"{}\"",
-            emitter.description, emitter.value
+            "{path}: {metric} selects {conditions}, but {} emits {}",
+            emitter.description,
+            emitter.emitted()
         ),
         Judgement::TooWide(others) => format!(
-            "{path}: {metric} selects {conditions}, which also matches {} of another DynamoGraphDeployment in the namespace; select {label}=\"{}\" only",
+            "{path}: {metric} selects {conditions}, which also matches {} of another DynamoGraphDeployment in the namespace; select {} only",
             others.join(", "),
-            emitter.value
+            emitter.filter()
         ),
     };
     push_violation(findings, Violation::keyed(key, message));
 }
 
 /// Records a metric without a `dynamo_namespace` filter: a warning, or a violation with
-/// `requireNamespaceFilter`. `expected` is the value to filter on, when the deployment is known.
+/// `requireNamespaceFilter`. `filter` is the filter to write (`dynamo_namespace="default-x"`), when the
+/// deployment is known.
 fn unfiltered(
     path: &str,
     metric: &str,
-    expected: Option<&str>,
+    filter: Option<&str>,
     key: String,
     settings: &Settings,
     findings: &mut Findings,
 ) {
     let label = scope::LABEL;
-    let fix = match expected {
-        Some(value) => format!("filter on {label}=\"{value}\""),
-        None => format!("filter on {label}"),
-    };
+    let fix = filter.unwrap_or(label);
     let message = format!(
-        "{path}: {metric} has no {label} filter, so it aggregates the metrics of every Dynamo deployment; {fix}"
+        "{path}: {metric} has no {label} filter, so it aggregates the metrics of every Dynamo deployment; filter on {fix}"
     );
     if settings.require_namespace_filter {
         push_violation(findings, Violation::keyed(key, message));
@@ -353,9 +459,17 @@ mod tests {
     use scaleguard_sdk::ResourceKind;
     use scaleguard_sdk::parse::from_value;
     use serde_json::json;
+    use std::cell::RefCell;
 
-    fn dgd(name: &str, services: Value) -> DynamoGraphDeployment {
-        from_value(&json!({"metadata": {"name": name}, "spec": {"services": services}})).unwrap()
+    fn dgd(name: &str, services: Value) -> DgdView {
+        DgdView::from_object(&json!({"metadata": {"name": name}, "spec": {"services": services}}))
+            .unwrap()
+    }
+
+    fn dgd_v1beta1(name: &str, spec: Value) -> DgdView {
+        DgdView::from_object(&json!({"apiVersion": "nvidia.com/v1beta1",
+            "metadata": {"name": name}, "spec": spec}))
+        .unwrap()
     }
 
     fn adapter(name: &str) -> ScalingAdapter {
@@ -364,11 +478,7 @@ mod tests {
         .unwrap()
     }
 
-    fn suggested(
-        missing: &str,
-        adapters: &[ScalingAdapter],
-        dgds: &[DynamoGraphDeployment],
-    ) -> Vec<String> {
+    fn suggested(missing: &str, adapters: &[ScalingAdapter], dgds: &[DgdView]) -> Vec<String> {
         suggestions(missing, adapters, dgds)
             .iter()
             .map(ToString::to_string)
@@ -402,6 +512,97 @@ mod tests {
         assert!(suggested("llama-decode", &adapters, &dgds).is_empty());
     }
 
+    #[test]
+    fn v1beta1_suggestions_name_components_and_groups_in_v1beta1_words() {
+        let dgds = [
+            dgd_v1beta1(
+                "disagg",
+                json!({"components": [{"name": "prefill", "type": "prefill"},
+                    {"name": "decode", "type": "decode"}, {"name": "Frontend", "type": "frontend"}],
+                  "experimental": {"componentGroups": [{"name": "Engines", "replicas": 1,
+                    "components": [{"name": "prefill"}, {"name": "decode"}]}]}}),
+            ),
+            dgd_v1beta1(
+                "agg",
+                json!({"components": [{"name": "decode", "type": "worker", "scalingAdapter": {}}]}),
+            ),
+        ];
+        assert_eq!(
+            suggested("disagg-engine", &[], &dgds),
+            [
+                "disagg-engines (component group Engines of DynamoGraphDeployment disagg must also set scalingAdapter: {})"
+            ]
+        );
+        assert_eq!(
+            suggested("disagg-Frontend", &[], &dgds),
+            [
+                "disagg-frontend (component Frontend of DynamoGraphDeployment disagg must also set scalingAdapter: {})"
+            ]
+        );
+        // The bare marker enables it: nothing more to set.
+        assert_eq!(suggested("agg-Decode", &[], &dgds), ["agg-decode"]);
+        // Group members have no adapter of their own: never suggested.
+        assert!(suggested("disagg-decod", &[], &dgds).is_empty());
+    }
+
+    #[test]
+    fn group_members_are_found_by_their_would_be_adapter_name() {
+        let dgds = [dgd_v1beta1(
+            "disagg",
+            json!({"components": [{"name": "prefill"}, {"name": "decode"}, {"name": "Frontend"}],
+              "experimental": {"componentGroups": [{"name": "Engines", "replicas": 1,
+                "components": [{"name": "prefill"}, {"name": "decode"}]}]}}),
+        )];
+        let found: Vec<_> = group_members_named("disagg-Decode", &dgds)
+            .iter()
+            .map(|(dgd, member, group)| format!("{}/{member} in {}", dgd.name(), group.name))
+            .collect();
+        assert_eq!(found, ["disagg/decode in Engines"]);
+        assert!(group_members_named("disagg-frontend", &dgds).is_empty());
+        assert!(group_members_named("disagg-engines", &dgds).is_empty());
+    }
+
+    fn scaled_object(api_version: &str) -> Autoscaler {
+        Autoscaler::ScaledObject(
+            from_value(
+                &json!({"metadata": {"name": "s"}, "spec": {"scaleTargetRef": {
+                "apiVersion": api_version, "kind": "DynamoGraphDeploymentScalingAdapter",
+                "name": "x"}}}),
+            )
+            .unwrap(),
+        )
+    }
+
+    #[test]
+    fn messages_naming_no_dgd_speak_v1beta1_when_the_target_or_a_dgd_does() {
+        let alpha = [dgd("a", json!({"decode": {}}))];
+        let beta = [dgd_v1beta1(
+            "b",
+            json!({"components": [{"name": "decode"}]}),
+        )];
+        let v1alpha1 = scaled_object("nvidia.com/v1alpha1");
+        let v1beta1 = scaled_object("nvidia.com/v1beta1");
+        assert_eq!(wording(&v1alpha1, &[]), DgdVersion::V1alpha1);
+        assert_eq!(wording(&v1alpha1, &alpha), DgdVersion::V1alpha1);
+        assert_eq!(wording(&v1alpha1, &beta), DgdVersion::V1beta1);
+        assert_eq!(wording(&v1beta1, &alpha), DgdVersion::V1beta1);
+        assert_eq!(
+            wording(&scaled_object("nvidia.com/v1"), &[]),
+            DgdVersion::V1alpha1
+        );
+    }
+
+    fn request(api_version: &str) -> AdmissionRequest {
+        from_value(&json!({
+            "operation": "CREATE", "namespace": "default",
+            "kind": {"group": "keda.sh", "version": "v1alpha1", "kind": "ScaledObject"},
+            "object": {"metadata": {"name": "s"}, "spec": {"scaleTargetRef": {
+                "apiVersion": api_version, "kind": "DynamoGraphDeploymentScalingAdapter",
+                "name": "sglang-agg-decode"}}}
+        }))
+        .unwrap()
+    }
+
     /// A cluster whose look-ups fail.
     struct Broken;
 
@@ -413,23 +614,111 @@ mod tests {
 
     #[test]
     fn a_failed_look_up_cannot_be_decided() {
-        let request: AdmissionRequest = from_value(&json!({
-            "operation": "CREATE", "namespace": "default",
-            "kind": {"group": "keda.sh", "version": "v1alpha1", "kind": "ScaledObject"},
-            "object": {"metadata": {"name": "s"}, "spec": {"scaleTargetRef": {
-                "apiVersion": "nvidia.com/v1alpha1", "kind": "DynamoGraphDeploymentScalingAdapter",
-                "name": "sglang-agg-decode"}}}
-        }))
-        .unwrap();
-        let Verdict::Reject { code, message, .. } =
-            AdapterTarget::evaluate(&request, &Settings::default(), &Broken)
-        else {
+        let Verdict::Reject { code, message, .. } = AdapterTarget::evaluate(
+            &request("nvidia.com/v1alpha1"),
+            &Settings::default(),
+            &Broken,
+        ) else {
             panic!("expected a refusal");
         };
         assert_eq!(code, 500);
+        // v1beta1 is listed first: its failure is not a kind the cluster lacks, so it is not retried.
         assert_eq!(
             message,
-            "cluster look-up failed: listing nvidia.com/v1alpha1/DynamoGraphDeploymentScalingAdapter in namespace default: nvidia.com/v1alpha1/DynamoGraphDeploymentScalingAdapter: connection refused"
+            "cluster look-up failed: listing nvidia.com/v1beta1/DynamoGraphDeploymentScalingAdapter in namespace default: nvidia.com/v1beta1/DynamoGraphDeploymentScalingAdapter: connection refused"
+        );
+    }
+
+    /// A cluster that records its look-ups, serves `served` Dynamo versions and holds `objects`
+    /// (returned at every version of their group, as the API server does).
+    struct Recording {
+        served: &'static [&'static str],
+        objects: Vec<Value>,
+        calls: RefCell<Vec<String>>,
+    }
+
+    impl Cluster for Recording {
+        fn list(&self, kind: ResourceKind, _: &str) -> Result<Vec<Value>, LookupError> {
+            self.calls.borrow_mut().push(kind.to_string());
+            if !self.served.contains(&kind.api_version) {
+                return Err(LookupError::NotServed(format!("{kind} is not served")));
+            }
+            Ok(self
+                .objects
+                .iter()
+                .filter(|o| o["kind"] == kind.kind)
+                .cloned()
+                .collect())
+        }
+    }
+
+    fn v1alpha1_objects() -> Vec<Value> {
+        vec![
+            json!({"apiVersion": "nvidia.com/v1alpha1", "kind": "DynamoGraphDeployment",
+                "metadata": {"name": "sglang-agg"},
+                "spec": {"services": {"decode": {"scalingAdapter": {"enabled": true}}}}}),
+            json!({"apiVersion": "nvidia.com/v1alpha1", "kind": "DynamoGraphDeploymentScalingAdapter",
+                "metadata": {"name": "sglang-agg-decode"},
+                "spec": {"replicas": 1, "dgdRef": {"name": "sglang-agg", "serviceName": "decode"}}}),
+        ]
+    }
+
+    #[test]
+    fn look_ups_try_v1beta1_first_and_fall_back_to_v1alpha1() {
+        // Dynamo < 1.2: only v1alpha1 is served.
+        let old = Recording {
+            served: &["nvidia.com/v1alpha1"],
+            objects: v1alpha1_objects(),
+            calls: RefCell::default(),
+        };
+        let verdict =
+            AdapterTarget::evaluate(&request("nvidia.com/v1alpha1"), &Settings::default(), &old);
+        assert_eq!(verdict, Verdict::accept());
+        assert_eq!(
+            old.calls.into_inner(),
+            [
+                "nvidia.com/v1beta1/DynamoGraphDeploymentScalingAdapter",
+                "nvidia.com/v1alpha1/DynamoGraphDeploymentScalingAdapter",
+                "nvidia.com/v1beta1/DynamoGraphDeployment",
+                "nvidia.com/v1alpha1/DynamoGraphDeployment",
+            ]
+        );
+        // Dynamo >= 1.2: one list per kind, at v1beta1, whatever version the autoscaler names.
+        let new = Recording {
+            served: &["nvidia.com/v1beta1", "nvidia.com/v1alpha1"],
+            objects: v1alpha1_objects(),
+            calls: RefCell::default(),
+        };
+        let verdict =
+            AdapterTarget::evaluate(&request("nvidia.com/v1alpha1"), &Settings::default(), &new);
+        assert_eq!(verdict, Verdict::accept());
+        assert_eq!(
+            new.calls.into_inner(),
+            [
+                "nvidia.com/v1beta1/DynamoGraphDeploymentScalingAdapter",
+                "nvidia.com/v1beta1/DynamoGraphDeployment",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_v1beta1_component_with_the_bare_marker_is_about_to_get_its_adapter() {
+        let cluster = Recording {
+            served: &["nvidia.com/v1beta1"],
+            objects: vec![
+                json!({"apiVersion": "nvidia.com/v1beta1", "kind": "DynamoGraphDeployment",
+                "metadata": {"name": "sglang-agg"},
+                "spec": {"components": [{"name": "decode", "type": "worker", "scalingAdapter": {}}]}}),
+            ],
+            calls: RefCell::default(),
+        };
+        let settings = Settings {
+            missing_target: MissingTarget::Deny,
+            ..Settings::default()
+        };
+        assert_eq!(
+            AdapterTarget::evaluate(&request("nvidia.com/v1beta1"), &settings, &cluster),
+            Verdict::accept()
         );
     }
 }

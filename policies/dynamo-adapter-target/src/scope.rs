@@ -9,7 +9,7 @@ use regex_lite::Regex;
 use rusty_promql_parser::lexer::whitespace::ws_opt;
 use rusty_promql_parser::{Expr, LabelMatchOp, LabelMatcher, VectorSelector};
 use scaleguard_sdk::autoscaler::{LabelSelector, LabelSelectorRequirement};
-use scaleguard_sdk::dgd::{self, DgdService, DynamoGraphDeployment};
+use scaleguard_sdk::dgd::{self, Component, DgdView, Role, Unit};
 use scaleguard_sdk::review::AdapterTarget;
 
 /// The metric label that tells Dynamo deployments apart.
@@ -23,40 +23,97 @@ pub fn is_checked(metric: &str) -> bool {
     metric.starts_with("dynamo_") || metric.starts_with("kvstats_")
 }
 
-/// A service that emits metrics, and the `dynamo_namespace` they carry.
+/// A component (or component group) that emits metrics, and the `dynamo_namespace` values they carry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Emitter {
-    /// The `dynamo_namespace` value.
-    pub value: String,
-    /// Who it is, for messages: `service Frontend of DynamoGraphDeployment llama.chat`.
+    /// The `dynamo_namespace` values, sorted and distinct: one for a component; for a component group
+    /// its members' (several when only some members set `globalDynamoNamespace: true`).
+    pub values: Vec<String>,
+    /// Who it is, for messages: `service Frontend of DynamoGraphDeployment llama.chat` (v1alpha1),
+    /// `component Frontend of ...` (v1beta1), `component group Engines of ...`.
     pub description: String,
 }
 
 impl Emitter {
-    fn service(
-        namespace: &str,
-        dgd: &DynamoGraphDeployment,
-        name: &str,
-        service: &DgdService,
-    ) -> Self {
-        let global = if service.global_dynamo_namespace == Some(true) {
+    /// A component of `dgd`, in the words of the DGD's version.
+    fn component(namespace: &str, dgd: &DgdView, component: &Component) -> Self {
+        let global = if component.global_dynamo_namespace {
             " (globalDynamoNamespace: true)"
         } else {
             ""
         };
         Self {
-            value: dgd.dynamo_namespace_of(namespace, service),
+            values: vec![dgd.dynamo_namespace_of(namespace, component)],
             description: format!(
-                "service {name} of {} {}{global}",
+                "{} {} of {} {}{global}",
+                dgd.version.component_noun(),
+                component.name,
                 dgd::KIND,
-                dgd.metadata.name
+                dgd.name()
             ),
+        }
+    }
+
+    /// What an adapter scales: its component, or its component group, whose series carry the
+    /// members' values (a group without members: the DGD's own `<namespace>-<dgd>`).
+    fn target(namespace: &str, target: &AdapterTarget<'_>) -> Self {
+        let dgd = target.dgd;
+        if let Unit::Component(component) = target.unit {
+            return Self::component(namespace, dgd, component);
+        }
+        let members = target.components();
+        let mut values: Vec<String> = members
+            .iter()
+            .map(|member| dgd.dynamo_namespace_of(namespace, member))
+            .collect();
+        values.sort();
+        values.dedup();
+        if values.is_empty() {
+            values.push(dgd::dynamo_namespace(namespace, dgd.name(), false));
+        }
+        let global: Vec<&str> = members
+            .iter()
+            .filter(|member| member.global_dynamo_namespace)
+            .map(|member| member.name.as_str())
+            .collect();
+        let global = if global.is_empty() {
+            String::new()
+        } else {
+            format!(" (globalDynamoNamespace: true on {})", global.join(", "))
+        };
+        Self {
+            values,
+            description: format!(
+                "{} of {} {}{global}",
+                target.describe(),
+                dgd::KIND,
+                dgd.name()
+            ),
+        }
+    }
+
+    /// What its series carry, for messages: `dynamo_namespace="default-x"`, or for a group whose
+    /// members differ `dynamo_namespace="default-x" and dynamo_namespace="dynamo"`.
+    pub fn emitted(&self) -> String {
+        self.values
+            .iter()
+            .map(|value| format!("{LABEL}=\"{value}\""))
+            .collect::<Vec<_>>()
+            .join(" and ")
+    }
+
+    /// The filter to write: `dynamo_namespace="default-x"`, or `dynamo_namespace=~"default-x|dynamo"`
+    /// for several values (the values are DNS labels and `dynamo`: nothing to escape).
+    pub fn filter(&self) -> String {
+        match self.values.as_slice() {
+            [one] => format!("{LABEL}=\"{one}\""),
+            many => format!("{LABEL}=~\"{}\"", many.join("|")),
         }
     }
 }
 
 /// What the metrics of an adapter's deployment look like from Prometheus: the `dynamo_namespace` of its
-/// frontend and of the scaled service, and the values the other DGDs of the namespace emit.
+/// frontend and of what the adapter scales, and the values the other DGDs of the namespace emit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scope {
     frontend: Emitter,
@@ -65,49 +122,46 @@ pub struct Scope {
 }
 
 impl Scope {
-    /// The scope of `target` (a service of a DGD in `namespace`), among the namespace's `dgds`.
+    /// The scope of `target` (a component or component group of a DGD in `namespace`), among the
+    /// namespace's `dgds` (of either version).
     ///
-    /// Frontend metrics come from the DGD's service with `componentType: frontend` (else the service
-    /// named `Frontend`, in any case); a DGD without one is described by its own
-    /// `<namespace>-<dgd>` value.
-    pub fn new(
-        target: &AdapterTarget<'_>,
-        dgds: &[DynamoGraphDeployment],
-        namespace: &str,
-    ) -> Self {
+    /// Frontend metrics come from the DGD's component with the frontend role (v1alpha1
+    /// `componentType: frontend`, v1beta1 `type: frontend`), else the component named `Frontend`, in
+    /// any case; a DGD without one is described by its own `<namespace>-<dgd>` value.
+    pub fn new(target: &AdapterTarget<'_>, dgds: &[DgdView], namespace: &str) -> Self {
         let dgd = target.dgd;
-        let services = &dgd.spec.services;
-        let frontend = services
+        let components = &dgd.components;
+        let frontend = components
             .iter()
-            .find(|(_, s)| s.component_type.as_deref() == Some("frontend"))
+            .find(|c| c.role == Role::Frontend)
             .or_else(|| {
-                services
+                components
                     .iter()
-                    .find(|(name, _)| name.eq_ignore_ascii_case("frontend"))
+                    .find(|c| c.name.eq_ignore_ascii_case("frontend"))
             })
             .map_or_else(
                 || Emitter {
-                    value: dgd::dynamo_namespace(namespace, &dgd.metadata.name, false),
-                    description: format!("{} {}", dgd::KIND, dgd.metadata.name),
+                    values: vec![dgd::dynamo_namespace(namespace, dgd.name(), false)],
+                    description: format!("{} {}", dgd::KIND, dgd.name()),
                 },
-                |(name, service)| Emitter::service(namespace, dgd, name, service),
+                |component| Emitter::component(namespace, dgd, component),
             );
-        let target_emitter = Emitter::service(namespace, dgd, target.service_name, target.service);
+        let target_emitter = Emitter::target(namespace, target);
         let mut others: BTreeSet<String> = dgds
             .iter()
-            .filter(|other| other.metadata.name != dgd.metadata.name)
+            .filter(|other| other.name() != dgd.name())
             .flat_map(|other| {
                 other
-                    .spec
-                    .services
-                    .values()
-                    .map(|service| other.dynamo_namespace_of(namespace, service))
+                    .components
+                    .iter()
+                    .map(|component| other.dynamo_namespace_of(namespace, component))
             })
             .collect();
         // A value the adapter's own deployment emits tells nothing apart: `dynamo` is every global
-        // service's, and `a.b`/`a-b` DGDs share `<namespace>-a-b`.
-        others.remove(&frontend.value);
-        others.remove(&target_emitter.value);
+        // component's, and `a.b`/`a-b` DGDs share `<namespace>-a-b`.
+        for own in frontend.values.iter().chain(&target_emitter.values) {
+            others.remove(own);
+        }
         Self {
             frontend,
             target: target_emitter,
@@ -120,7 +174,7 @@ impl Scope {
         &self.others
     }
 
-    /// Who emits `metric`: the frontend for `dynamo_frontend_*`, the scaled service for the rest.
+    /// Who emits `metric`: the frontend for `dynamo_frontend_*`, what the adapter scales for the rest.
     pub fn emitter_of(&self, metric: &str) -> &Emitter {
         if metric.starts_with(FRONTEND_PREFIX) {
             &self.frontend
@@ -234,11 +288,11 @@ pub struct MetricSelection {
 pub enum Judgement {
     /// No condition on `dynamo_namespace`: every deployment's series are selected.
     Unfiltered,
-    /// Selects the deployment's value and no other DGD's.
+    /// Selects a value of the deployment and no other DGD's.
     Right,
-    /// Does not select the deployment's value.
+    /// Selects none of the deployment's values.
     Wrong,
-    /// Selects the deployment's value, and also these values of other DGDs.
+    /// Selects a value of the deployment, and also these values of other DGDs.
     TooWide(Vec<String>),
 }
 
@@ -248,11 +302,12 @@ impl MetricSelection {
         self.conditions.iter().all(|c| c.selects(value))
     }
 
-    /// Judges the selection against the value `expected` and the values of the other DGDs.
-    pub fn judge(&self, expected: &str, others: &BTreeSet<String>) -> Judgement {
+    /// Judges the selection against the values `expected` (it must select one of them) and the values
+    /// of the other DGDs.
+    pub fn judge(&self, expected: &[String], others: &BTreeSet<String>) -> Judgement {
         if self.conditions.is_empty() {
             Judgement::Unfiltered
-        } else if !self.selects(expected) {
+        } else if !expected.iter().any(|value| self.selects(value)) {
             Judgement::Wrong
         } else {
             let also: Vec<String> = others.iter().filter(|v| self.selects(v)).cloned().collect();
@@ -468,11 +523,22 @@ mod tests {
     use scaleguard_sdk::review::resolve_adapter;
     use serde_json::{Value, json};
 
-    fn dgd(name: &str, services: Value) -> DynamoGraphDeployment {
-        from_value(&json!({"metadata": {"name": name}, "spec": {"services": services}})).unwrap()
+    fn dgd(name: &str, services: Value) -> DgdView {
+        DgdView::from_object(&json!({"metadata": {"name": name}, "spec": {"services": services}}))
+            .unwrap()
     }
 
-    fn scope_of(adapter: &str, dgds: &[DynamoGraphDeployment]) -> Scope {
+    fn dgd_v1beta1(name: &str, spec: Value) -> DgdView {
+        DgdView::from_object(&json!({"apiVersion": "nvidia.com/v1beta1",
+            "metadata": {"name": name}, "spec": spec}))
+        .unwrap()
+    }
+
+    fn values(values: &[&str]) -> Vec<String> {
+        values.iter().map(|v| (*v).to_owned()).collect()
+    }
+
+    fn scope_of(adapter: &str, dgds: &[DgdView]) -> Scope {
         let target = resolve_adapter(adapter, &[], dgds).target().unwrap();
         Scope::new(&target, dgds, "default")
     }
@@ -567,7 +633,7 @@ mod tests {
         ];
         for (query, expected) in cases {
             assert_eq!(
-                selection(query).judge("default-llama-chat", &others),
+                selection(query).judge(&values(&["default-llama-chat"]), &others),
                 expected,
                 "{query}"
             );
@@ -603,8 +669,14 @@ mod tests {
             "dynamo_namespace=default-a, dynamo_namespace in (default-a,default-b)"
         );
         let others = BTreeSet::from(["default-b".to_owned()]);
-        assert_eq!(selection.judge("default-a", &others), Judgement::Right);
-        assert_eq!(selection.judge("default-b", &others), Judgement::Wrong);
+        assert_eq!(
+            selection.judge(&values(&["default-a"]), &others),
+            Judgement::Right
+        );
+        assert_eq!(
+            selection.judge(&values(&["default-b"]), &others),
+            Judgement::Wrong
+        );
 
         let judged = |operator: &str| {
             let requirement = LabelSelectorRequirement {
@@ -618,7 +690,7 @@ mod tests {
                 metric: "m".into(),
                 conditions: vec![condition],
             };
-            (text, selection.judge("default-a", &others))
+            (text, selection.judge(&values(&["default-a"]), &others))
         };
         assert_eq!(
             judged("NotIn"),
@@ -735,14 +807,14 @@ mod tests {
         assert_eq!(
             scope.emitter_of("dynamo_frontend_queued_requests"),
             &Emitter {
-                value: "default-llama-chat".into(),
+                values: values(&["default-llama-chat"]),
                 description: "service Frontend of DynamoGraphDeployment llama.chat".into()
             }
         );
         assert_eq!(
             scope.emitter_of("kvstats_gpu_cache_usage_percent"),
             &Emitter {
-                value: "dynamo".into(),
+                values: values(&["dynamo"]),
                 description:
                     "service decode of DynamoGraphDeployment llama.chat (globalDynamoNamespace: true)"
                         .into()
@@ -759,7 +831,7 @@ mod tests {
         assert_eq!(
             scope.emitter_of("dynamo_frontend_queued_requests"),
             &Emitter {
-                value: "default-solo".into(),
+                values: values(&["default-solo"]),
                 description: "DynamoGraphDeployment solo".into()
             }
         );
@@ -769,6 +841,136 @@ mod tests {
                 .emitter_of("dynamo_frontend_queued_requests")
                 .description,
             "service FRONTEND of DynamoGraphDeployment x"
+        );
+    }
+
+    #[test]
+    fn both_versions_give_the_same_values_in_their_own_words() {
+        let alpha = [dgd(
+            "llama.chat",
+            json!({"Frontend": {"componentType": "frontend"},
+                   "decode": {"globalDynamoNamespace": true}}),
+        )];
+        let beta = [dgd_v1beta1(
+            "llama.chat",
+            // The list order is free.
+            json!({"components": [{"name": "decode", "type": "worker", "globalDynamoNamespace": true},
+                {"name": "Frontend", "type": "frontend"}]}),
+        )];
+        let (alpha, beta) = (
+            scope_of("llama.chat-decode", &alpha),
+            scope_of("llama.chat-decode", &beta),
+        );
+        for metric in [
+            "dynamo_frontend_queued_requests",
+            "kvstats_gpu_cache_usage_percent",
+        ] {
+            assert_eq!(
+                alpha.emitter_of(metric).values,
+                beta.emitter_of(metric).values,
+                "{metric}"
+            );
+            assert_eq!(
+                alpha
+                    .emitter_of(metric)
+                    .description
+                    .replacen("service", "component", 1),
+                beta.emitter_of(metric).description,
+                "{metric}"
+            );
+        }
+        assert_eq!(
+            beta.emitter_of("kvstats_gpu_cache_usage_percent")
+                .description,
+            "component decode of DynamoGraphDeployment llama.chat (globalDynamoNamespace: true)"
+        );
+    }
+
+    #[test]
+    fn a_group_adapter_emits_its_members_values() {
+        let group = |global_decode: bool| {
+            dgd_v1beta1(
+                "disagg.v2",
+                json!({"components": [{"name": "Frontend", "type": "frontend"},
+                    {"name": "prefill", "type": "prefill"},
+                    {"name": "decode", "type": "decode", "globalDynamoNamespace": global_decode}],
+                  "experimental": {"componentGroups": [{"name": "Engines", "replicas": 1,
+                    "scalingAdapter": {}, "components": [{"name": "prefill"}, {"name": "decode"}]}]}}),
+            )
+        };
+        let other = dgd("sglang-agg", json!({"decode": {}}));
+        let dgds = [group(false), other.clone()];
+        let scope = scope_of("disagg.v2-engines", &dgds);
+        let target = scope.emitter_of("kvstats_gpu_cache_usage_percent");
+        assert_eq!(target.values, values(&["default-disagg-v2"]));
+        assert_eq!(
+            target.description,
+            "component group Engines of DynamoGraphDeployment disagg.v2"
+        );
+        assert_eq!(target.emitted(), r#"dynamo_namespace="default-disagg-v2""#);
+        assert_eq!(target.filter(), r#"dynamo_namespace="default-disagg-v2""#);
+        assert_eq!(scope.others, BTreeSet::from(["default-sglang-agg".into()]));
+
+        // Only decode is global: the group's series carry both values, and selecting either is right.
+        let dgds = [group(true), other];
+        let scope = scope_of("disagg.v2-engines", &dgds);
+        let target = scope.emitter_of("kvstats_gpu_cache_usage_percent");
+        assert_eq!(target.values, values(&["default-disagg-v2", "dynamo"]));
+        assert_eq!(
+            target.description,
+            "component group Engines of DynamoGraphDeployment disagg.v2 (globalDynamoNamespace: true on decode)"
+        );
+        assert_eq!(
+            target.emitted(),
+            r#"dynamo_namespace="default-disagg-v2" and dynamo_namespace="dynamo""#
+        );
+        assert_eq!(
+            target.filter(),
+            r#"dynamo_namespace=~"default-disagg-v2|dynamo""#
+        );
+        for (query, expected) in [
+            (r#"m{dynamo_namespace="dynamo"}"#, Judgement::Right),
+            (
+                r#"m{dynamo_namespace="default-disagg-v2"}"#,
+                Judgement::Right,
+            ),
+            (
+                r#"m{dynamo_namespace="default-sglang-agg"}"#,
+                Judgement::Wrong,
+            ),
+            (
+                r#"m{dynamo_namespace=~"default-.*"}"#,
+                Judgement::TooWide(vec!["default-sglang-agg".into()]),
+            ),
+        ] {
+            assert_eq!(
+                selection(query).judge(&target.values, scope.others()),
+                expected,
+                "{query}"
+            );
+        }
+        // The frontend is not a member: its own value.
+        assert_eq!(
+            scope.emitter_of("dynamo_frontend_queued_requests"),
+            &Emitter {
+                values: values(&["default-disagg-v2"]),
+                description: "component Frontend of DynamoGraphDeployment disagg.v2".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_group_without_members_is_described_by_its_dgds_value() {
+        let dgds = [dgd_v1beta1(
+            "d",
+            json!({"components": [{"name": "decode"}],
+              "experimental": {"componentGroups": [{"name": "Empty", "replicas": 1, "scalingAdapter": {}}]}}),
+        )];
+        assert_eq!(
+            scope_of("d-empty", &dgds)
+                .emitter_of("kvstats_gpu_cache_usage_percent")
+                .values,
+            values(&["default-d"])
         );
     }
 

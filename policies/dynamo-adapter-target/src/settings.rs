@@ -19,7 +19,8 @@ pub enum MissingTarget {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Settings {
-    /// What to do about a target adapter that does not exist and that no DGD service would create.
+    /// What to do about a target adapter that does not exist and that no DGD component (v1alpha1: service)
+    /// or component group would create.
     pub missing_target: MissingTarget,
     /// Whether a `dynamo_*`/`kvstats_*` metric without a `dynamo_namespace` filter is refused (else it is
     /// a warning).

@@ -1,18 +1,22 @@
 //! The rule: an HPA or ScaledObject that scales a Dynamo scaling adapter keeps sane replica bounds (no
 //! scale to zero unless allowed, a maximum at or above the minimum and set explicitly, an idle count below
 //! the minimum, a fallback within the bounds), stays under the replica ceiling and the GPU budget of the
-//! service behind its adapter, and is warned about a short scale-down stabilization window.
+//! component (v1alpha1: service) or component group behind its adapter, and is warned about a short
+//! scale-down stabilization window. One rule for DGDs and adapters of `nvidia.com/v1alpha1` and
+//! `nvidia.com/v1beta1`, read through the sdk's version-neutral view.
 
 use std::fmt;
 
+use scaleguard_sdk::adapter::{ScalingAdapter, UnitRef};
 use scaleguard_sdk::autoscaler::{
     HPA_DEFAULT_MIN_REPLICAS, HorizontalPodAutoscaler, HpaBehavior, KEDA_DEFAULT_MAX_REPLICA_COUNT,
-    KEDA_DEFAULT_MIN_REPLICA_COUNT, ScaledObject,
+    KEDA_DEFAULT_MIN_REPLICA_COUNT, ScaleTargetRef, ScaledObject,
 };
+use scaleguard_sdk::dgd::{DgdVersion, DgdView, Unit, adapter_name};
 use scaleguard_sdk::response::BAD_REQUEST;
 use scaleguard_sdk::review::{
-    AdapterResolution, Autoscaler, AutoscalerReview, Findings, NamespaceObjects, Violation,
-    lookup_failed,
+    AdapterResolution, AdapterTarget, Autoscaler, AutoscalerReview, Findings, NamespaceObjects,
+    Violation, lookup_failed,
 };
 use scaleguard_sdk::{AdmissionRequest, Cluster, LookupError, Policy, Verdict};
 
@@ -83,8 +87,13 @@ pub fn findings(
         warnings: Vec::new(),
     };
     if let Some(budget) = settings.max_gpus_per_adapter {
-        let adapter = autoscaler.adapter().unwrap_or_default();
-        check_gpu_budget(adapter, bounds.max, budget, objects, &mut findings)?;
+        check_gpu_budget(
+            autoscaler.target(),
+            bounds.max,
+            budget,
+            objects,
+            &mut findings,
+        )?;
     }
     findings
         .warnings
@@ -305,55 +314,75 @@ fn written_window(behavior: Option<&HpaBehavior>) -> Option<i32> {
         .and_then(|rules| rules.stabilization_window_seconds)
 }
 
-/// Checks that `max` replicas of the service behind `adapter` need at most `budget` GPUs. When the service
-/// cannot be told, or its GPU quantity is not a whole number, the check is skipped with a warning.
+/// Checks that `max` replicas of what `adapter` scales (a component, v1alpha1 a service, or a component
+/// group; a group's GPUs per replica are its members' times their replicas) need at most `budget` GPUs.
+/// Of several components or groups that would give the adapter its name, the only one with its adapter
+/// enabled is the one. When it cannot be told, or a GPU quantity is not a whole number, the check is
+/// skipped with a warning. `target` is the autoscaler's `scaleTargetRef`, whose `apiVersion`
+/// picks the words of the warning that no DGD has the adapter's name.
 fn check_gpu_budget(
-    adapter: &str,
+    target: &ScaleTargetRef,
     max: FieldValue,
     budget: u32,
     objects: &NamespaceObjects<'_>,
     findings: &mut Findings,
 ) -> Result<(), LookupError> {
+    let adapter = target.name.as_str();
     let skipped = |reason: String| format!("GPU budget (maxGpusPerAdapter) not checked: {reason}");
     let target = match objects.resolve(adapter)? {
         AdapterResolution::Found(target) => target,
         AdapterResolution::DanglingAdapter(found) => {
-            let dgd_ref = &found.spec.dgd_ref;
             findings.warnings.push(skipped(format!(
-                "adapter {adapter} refers to service {:?} of DynamoGraphDeployment {:?}, which namespace {} does not have",
-                dgd_ref.service_name,
-                dgd_ref.name,
+                "adapter {adapter} refers to {} of DynamoGraphDeployment {:?}, which namespace {} does not have",
+                referred_unit(found),
+                found.spec.dgd_ref.name,
                 objects.namespace()
             )));
             return Ok(());
         }
+        // Only a component or group with its adapter enabled gets the adapter: when exactly one of
+        // the candidates has it, that one is behind the name (the others cannot shadow its GPUs).
+        AdapterResolution::Ambiguous(targets) if owners(&targets).len() == 1 => owners(&targets)[0],
         AdapterResolution::Ambiguous(targets) => {
             let candidates: Vec<String> = targets
                 .iter()
-                .map(|t| format!("{}/{}", t.dgd.metadata.name, t.service_name))
+                .map(|t| format!("{}/{}", t.dgd.name(), t.name()))
                 .collect();
             findings.warnings.push(skipped(format!(
-                "adapter {adapter} does not exist yet, and several DynamoGraphDeployment services would get its name: {}",
+                "adapter {adapter} does not exist yet, and several DynamoGraphDeployment {} would get its name: {}",
+                unit_nouns(&targets),
                 candidates.join(", ")
             )));
             return Ok(());
         }
         AdapterResolution::NotFound => {
+            if let Some((dgd, member, group)) = grouped_member(adapter, objects.dgds()?) {
+                findings.warnings.push(skipped(format!(
+                    "adapter {adapter} will not exist: component {member} of DynamoGraphDeployment {dgd} scales with its component group {group}, whose adapter is {}",
+                    adapter_name(dgd, group)
+                )));
+                return Ok(());
+            }
+            let units = match target.api_version.as_deref().and_then(DgdVersion::of) {
+                Some(DgdVersion::V1beta1) => "component or component group",
+                _ => "service",
+            };
             findings.warnings.push(skipped(format!(
-                "namespace {} has neither adapter {adapter} nor a DynamoGraphDeployment service that would get its name",
+                "namespace {} has neither adapter {adapter} nor a DynamoGraphDeployment {units} that would get its name",
                 objects.namespace()
             )));
             return Ok(());
         }
     };
-    let dgd = &target.dgd.metadata.name;
-    let service = target.service_name;
-    let gpus = match target.service.gpu_count() {
+    let dgd = target.dgd.name();
+    let gpus = match target.gpus_per_replica() {
         Ok(gpus) => gpus.unwrap_or(0),
         Err(error) => {
-            findings.warnings.push(skipped(format!(
-                "in DynamoGraphDeployment {dgd}, spec.services[{service}].{error}"
-            )));
+            // The error names the full path: `spec.services[decode].resources.limits.gpu`, or the
+            // `main` container's `nvidia.com/gpu` of the component (or group member).
+            findings
+                .warnings
+                .push(skipped(format!("in DynamoGraphDeployment {dgd}, {error}")));
             return Ok(());
         }
     };
@@ -364,11 +393,66 @@ fn check_gpu_budget(
         findings.violations.push(Violation::keyed(
             format!("{} gpu-budget", max.path),
             format!(
-                "{max} × {gpus} {per_replica} per replica of service {service} of DynamoGraphDeployment {dgd} is {total} GPUs, above maxGpusPerAdapter ({budget})"
+                "{max} × {gpus} {per_replica} per replica of {} of DynamoGraphDeployment {dgd} is {total} GPUs, above maxGpusPerAdapter ({budget})",
+                target.describe()
             ),
         ));
     }
     Ok(())
+}
+
+/// The candidates whose adapter is enabled (v1alpha1 `scalingAdapter.enabled: true`, the v1beta1
+/// `scalingAdapter` marker, a worker under the power budget mode): the ones the operator creates it for.
+fn owners<'a>(targets: &[AdapterTarget<'a>]) -> Vec<AdapterTarget<'a>> {
+    targets
+        .iter()
+        .filter(|target| target.unit.adapter_enabled())
+        .copied()
+        .collect()
+}
+
+/// The component group member whose name gives `adapter` (`<dgd>-<lowercased member>`), as
+/// `(dgd, member, group)`: members have no adapter of their own, their group has one.
+fn grouped_member<'a>(adapter: &str, dgds: &'a [DgdView]) -> Option<(&'a str, &'a str, &'a str)> {
+    dgds.iter().find_map(|dgd| {
+        dgd.components.iter().find_map(|component| {
+            let group = component.group.as_deref()?;
+            (adapter_name(dgd.name(), &component.name) == adapter).then_some((
+                dgd.name(),
+                component.name.as_str(),
+                group,
+            ))
+        })
+    })
+}
+
+/// What an adapter's `spec.dgdRef` names, as messages say it: `service "decode"` (v1alpha1),
+/// `component "decode"` or `component group "Engines"` (v1beta1).
+fn referred_unit(adapter: &ScalingAdapter) -> String {
+    match adapter.unit_ref() {
+        UnitRef::Component(name) => {
+            let version = DgdVersion::of(&adapter.api_version).unwrap_or(DgdVersion::V1alpha1);
+            format!("{} {name:?}", version.component_noun())
+        }
+        UnitRef::Group(name) => format!("component group {name:?}"),
+    }
+}
+
+/// The plural of what `targets` are, e.g. `services` (all v1alpha1), `components`, or
+/// `services or components or component groups` when they differ.
+fn unit_nouns(targets: &[AdapterTarget<'_>]) -> String {
+    let noun = |target: &AdapterTarget<'_>| match target.unit {
+        Unit::Component(_) => match target.dgd.version {
+            DgdVersion::V1alpha1 => "services",
+            DgdVersion::V1beta1 => "components",
+        },
+        Unit::Group(_) => "component groups",
+    };
+    let nouns: Vec<&str> = ["services", "components", "component groups"]
+        .into_iter()
+        .filter(|&wanted| targets.iter().any(|target| noun(target) == wanted))
+        .collect();
+    nouns.join(" or ")
 }
 
 #[cfg(test)]
@@ -377,16 +461,20 @@ mod tests {
 
     use super::*;
     use scaleguard_sdk::autoscaler::DEFAULT_SCALE_DOWN_STABILIZATION_SECONDS;
+    use scaleguard_sdk::meta::api_group;
     use scaleguard_sdk::parse::from_value;
-    use scaleguard_sdk::review::{ADAPTER_RESOURCE, DGD_RESOURCE};
+    use scaleguard_sdk::review::{adapter_resource, dgd_resource};
     use scaleguard_sdk::{ResourceKind, ValidationResponse};
     use serde_json::{Value, json};
 
-    /// A namespace's objects that records every look-up; `failing` kinds answer with a host error.
+    /// A namespace's objects that records every look-up; `failing` kinds answer with a host error,
+    /// `not_served` ones as a kind the cluster does not serve. As the API server does, a list at one
+    /// version of a group returns the objects written in any of its versions (unconverted here).
     #[derive(Default)]
     struct RecordingCluster {
         objects: Vec<Value>,
         failing: Vec<ResourceKind>,
+        not_served: Vec<ResourceKind>,
         calls: RefCell<Vec<ResourceKind>>,
     }
 
@@ -396,10 +484,15 @@ mod tests {
             if self.failing.contains(&kind) {
                 return Err(LookupError::Failed("connection refused".into()));
             }
+            if self.not_served.contains(&kind) {
+                return Err(LookupError::NotServed(format!("{kind} is not served")));
+            }
+            let group = api_group(kind.api_version);
             Ok(self
                 .objects
                 .iter()
-                .filter(|o| o["apiVersion"] == kind.api_version && o["kind"] == kind.kind)
+                .filter(|o| api_group(o["apiVersion"].as_str().unwrap_or_default()) == group)
+                .filter(|o| o["kind"] == kind.kind)
                 .filter(|o| o["metadata"]["namespace"] == namespace)
                 .cloned()
                 .collect())
@@ -499,13 +592,151 @@ mod tests {
                 "spec.maxReplicaCount (10) × 2 GPUs per replica of service decode of DynamoGraphDeployment sglang-agg is 20 GPUs, above maxGpusPerAdapter (16)"
             )
         );
-        assert_eq!(*cluster.calls.borrow(), [ADAPTER_RESOURCE, DGD_RESOURCE]);
+        assert_eq!(
+            *cluster.calls.borrow(),
+            [
+                adapter_resource(DgdVersion::V1beta1),
+                dgd_resource(DgdVersion::V1beta1)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_cluster_without_v1beta1_is_listed_at_v1alpha1() {
+        let cluster = RecordingCluster {
+            objects: vec![decode_dgd("2")],
+            not_served: vec![
+                adapter_resource(DgdVersion::V1beta1),
+                dgd_resource(DgdVersion::V1beta1),
+            ],
+            ..RecordingCluster::default()
+        };
+        let object = scaled_object(json!({"minReplicaCount": 1, "maxReplicaCount": 10}));
+        let answer = evaluate(
+            "CREATE",
+            object,
+            Value::Null,
+            json!({"maxGpusPerAdapter": 16}),
+            &cluster,
+        );
+        assert_eq!(
+            answer.message.as_deref(),
+            Some(
+                "spec.maxReplicaCount (10) × 2 GPUs per replica of service decode of DynamoGraphDeployment sglang-agg is 20 GPUs, above maxGpusPerAdapter (16)"
+            )
+        );
+        assert_eq!(
+            *cluster.calls.borrow(),
+            [
+                adapter_resource(DgdVersion::V1beta1),
+                adapter_resource(DgdVersion::V1alpha1),
+                dgd_resource(DgdVersion::V1beta1),
+                dgd_resource(DgdVersion::V1alpha1)
+            ]
+        );
+    }
+
+    /// A v1beta1 DGD whose group `Engines` runs `prefill` (2 replicas × 1 GPU) and `decode` (1 replica
+    /// × 4 GPUs on each of 2 nodes): 10 GPUs per group replica. The sidecar's GPUs do not count.
+    fn engines_dgd() -> Value {
+        let main = |gpus: &str| {
+            json!({"spec": {"containers": [
+                {"name": "main", "resources": {"limits": {"nvidia.com/gpu": gpus}}},
+                {"name": "sidecar", "resources": {"limits": {"nvidia.com/gpu": "8"}}}]}})
+        };
+        json!({"apiVersion": "nvidia.com/v1beta1", "kind": "DynamoGraphDeployment",
+            "metadata": {"name": "sglang-disagg", "namespace": "default"},
+            "spec": {"components": [
+                {"name": "decode", "type": "decode", "replicas": 1, "multinode": {},
+                 "podTemplate": main("4")},
+                {"name": "prefill", "type": "prefill", "replicas": 2, "podTemplate": main("1")},
+                {"name": "Frontend", "type": "frontend"}],
+              "experimental": {"componentGroups": [{"name": "Engines", "replicas": 1,
+                "scalingAdapter": {}, "components": [{"name": "prefill"}, {"name": "decode"}]}]}}})
+    }
+
+    #[test]
+    fn a_group_adapter_counts_every_member() {
+        let cluster = RecordingCluster {
+            objects: vec![engines_dgd()],
+            ..RecordingCluster::default()
+        };
+        let mut object = scaled_object(json!({"minReplicaCount": 1, "maxReplicaCount": 3}));
+        object["spec"]["scaleTargetRef"] = json!({"apiVersion": "nvidia.com/v1beta1",
+            "kind": "DynamoGraphDeploymentScalingAdapter", "name": "sglang-disagg-engines"});
+        let answer = evaluate(
+            "CREATE",
+            object,
+            Value::Null,
+            json!({"maxGpusPerAdapter": 24}),
+            &cluster,
+        );
+        assert_eq!(
+            answer.message.as_deref(),
+            Some(
+                "spec.maxReplicaCount (3) × 10 GPUs per replica of component group Engines of DynamoGraphDeployment sglang-disagg is 30 GPUs, above maxGpusPerAdapter (24)"
+            )
+        );
+    }
+
+    #[test]
+    fn dangling_adapters_and_ambiguous_names_use_each_versions_words() {
+        let adapter = |api_version: &str, dgd_ref: Value| -> ScalingAdapter {
+            from_value(
+                &json!({"apiVersion": api_version, "metadata": {"name": "x"},
+                "spec": {"replicas": 1, "dgdRef": dgd_ref}}),
+            )
+            .unwrap()
+        };
+        assert_eq!(
+            referred_unit(&adapter(
+                "nvidia.com/v1alpha1",
+                json!({"name": "d", "serviceName": "decode"})
+            )),
+            "service \"decode\""
+        );
+        assert_eq!(
+            referred_unit(&adapter(
+                "nvidia.com/v1beta1",
+                json!({"name": "d", "componentName": "decode"})
+            )),
+            "component \"decode\""
+        );
+        assert_eq!(
+            referred_unit(&adapter(
+                "nvidia.com/v1beta1",
+                json!({"name": "d", "componentGroupName": "Engines"})
+            )),
+            "component group \"Engines\""
+        );
+        let dgds = [
+            scaleguard_sdk::dgd::DgdView::from_object(&decode_dgd("1")).unwrap(),
+            scaleguard_sdk::dgd::DgdView::from_object(&engines_dgd()).unwrap(),
+        ];
+        let target = |dgd: usize, name: &str| AdapterTarget {
+            dgd: &dgds[dgd],
+            unit: dgds[dgd]
+                .units()
+                .into_iter()
+                .find(|unit| unit.name() == name)
+                .unwrap(),
+        };
+        assert_eq!(unit_nouns(&[target(0, "decode")]), "services");
+        assert_eq!(unit_nouns(&[target(1, "Frontend")]), "components");
+        assert_eq!(
+            unit_nouns(&[
+                target(1, "Engines"),
+                target(0, "decode"),
+                target(1, "Frontend")
+            ]),
+            "services or components or component groups"
+        );
     }
 
     #[test]
     fn a_failed_look_up_is_a_500_naming_it() {
         let cluster = RecordingCluster {
-            failing: vec![ADAPTER_RESOURCE],
+            failing: vec![adapter_resource(DgdVersion::V1beta1)],
             ..RecordingCluster::default()
         };
         let object = scaled_object(json!({"minReplicaCount": 1, "maxReplicaCount": 4}));
@@ -521,7 +752,7 @@ mod tests {
         assert_eq!(
             answer.message.as_deref(),
             Some(
-                "cluster look-up failed: listing nvidia.com/v1alpha1/DynamoGraphDeploymentScalingAdapter in namespace default: connection refused"
+                "cluster look-up failed: listing nvidia.com/v1beta1/DynamoGraphDeploymentScalingAdapter in namespace default: connection refused"
             )
         );
     }

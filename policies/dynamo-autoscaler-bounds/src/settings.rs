@@ -19,7 +19,8 @@ pub struct Settings {
     pub require_explicit_max: bool,
     /// The highest maximum replicas an autoscaler may set.
     pub max_replicas_ceiling: Option<u32>,
-    /// The most GPUs one adapter may reach: maximum replicas × GPUs per replica of its service.
+    /// The most GPUs one adapter may reach: maximum replicas × GPUs per replica of its component
+    /// (v1alpha1: service) or component group (the sum over its members).
     pub max_gpus_per_adapter: Option<u32>,
     /// Scale-down stabilization windows shorter than this get a warning.
     pub min_scale_down_stabilization_seconds: u32,

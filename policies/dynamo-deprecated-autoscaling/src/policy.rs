@@ -1,7 +1,10 @@
-//! The rule: every service's deprecated `autoscaling` (present and not `null`, `{}` included) and, when
-//! checked, `dynamoNamespace` gets the Dynamo operator's warning; `mode` decides what else happens.
+//! The rule: every v1alpha1 service's deprecated `autoscaling` (present and not `null`, `{}` included)
+//! and, when checked, `dynamoNamespace` gets the Dynamo operator's warning; `mode` decides what else
+//! happens. A v1alpha1 `scalingAdapter: {}` without `enabled` is warned about in every mode: it is off in
+//! v1alpha1 and on in v1beta1. v1beta1 has none of these fields, so its objects are only checked for shape.
 
-use scaleguard_sdk::dgd::{self, DynamoGraphDeployment};
+use scaleguard_sdk::dgd::v1alpha1::DynamoGraphDeployment;
+use scaleguard_sdk::dgd::{self, DgdVersion};
 use scaleguard_sdk::response::BAD_REQUEST;
 use scaleguard_sdk::{AdmissionRequest, Cluster, Operation, Policy, Verdict};
 use serde_json::Value;
@@ -42,18 +45,29 @@ impl Policy for DeprecatedAutoscaling {
         if !reviewed || !request.is_kind(dgd::GROUP, dgd::KIND) {
             return Verdict::accept();
         }
+        let invalid =
+            |error| Verdict::reject(BAD_REQUEST, format!("invalid {}: {error}", dgd::KIND));
+        if DgdVersion::of_object(&request.object) == DgdVersion::V1beta1 {
+            return match request.dgd_object() {
+                Ok(_) => Verdict::accept(),
+                Err(error) => invalid(error),
+            };
+        }
         let dgd: DynamoGraphDeployment = match request.object_as() {
             Ok(dgd) => dgd,
-            Err(error) => {
-                return Verdict::reject(BAD_REQUEST, format!("invalid {}: {error}", dgd::KIND));
-            }
+            Err(error) => return invalid(error),
         };
-        let namespace = dgd.namespace_or(&request.namespace);
+        let namespace = if dgd.metadata.namespace.is_empty() {
+            &request.namespace
+        } else {
+            &dgd.metadata.namespace
+        };
         let found = deprecated_fields(&dgd, namespace, settings.check_dynamo_namespace);
+        let mut warnings: Vec<String> = found.iter().map(|f| f.warning.clone()).collect();
+        warnings.extend(bare_adapter_markers(&dgd));
         if found.is_empty() {
-            return Verdict::accept();
+            return Verdict::accept_with_warnings(warnings);
         }
-        let warnings: Vec<String> = found.iter().map(|f| f.warning.clone()).collect();
         if dgd.metadata.is_being_deleted() {
             return Verdict::accept_with_warnings(warnings);
         }
@@ -100,7 +114,11 @@ pub fn deprecated_fields(
             continue;
         }
         if let Some(value) = service.deprecated_dynamo_namespace() {
-            let replacement = dgd.dynamo_namespace_of(namespace, service);
+            let replacement = dgd::dynamo_namespace(
+                namespace,
+                &dgd.metadata.name,
+                service.global_dynamo_namespace.unwrap_or(false),
+            );
             found.push(DeprecatedField {
                 service: name.clone(),
                 field: "dynamoNamespace",
@@ -111,6 +129,20 @@ pub fn deprecated_fields(
         }
     }
     found
+}
+
+/// A warning for every service whose `scalingAdapter` has no `enabled`, in service-name order.
+pub fn bare_adapter_markers(dgd: &DynamoGraphDeployment) -> Vec<String> {
+    dgd.spec
+        .services
+        .iter()
+        .filter(|(_, service)| service.has_bare_adapter_marker())
+        .map(|(name, _)| {
+            format!(
+                "spec.services[{name}].scalingAdapter has no 'enabled': the adapter is off in nvidia.com/v1alpha1, but the same 'scalingAdapter: {{}}' turns it on in nvidia.com/v1beta1; write 'scalingAdapter: {{enabled: true}}' for an adapter, or remove scalingAdapter for none"
+            )
+        })
+        .collect()
 }
 
 /// `object` with the `found` fields removed; everything else is kept as submitted.

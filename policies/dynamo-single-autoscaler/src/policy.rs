@@ -1,13 +1,20 @@
 //! The rule: one autoscaler per scaling adapter. An HPA or ScaledObject may not target an adapter that
 //! another HPA, another ScaledObject or the Dynamo Planner already scales, and a DGD may not bring a
-//! Planner onto a service whose adapter an HPA or ScaledObject already scales. KEDA's own HPA
-//! (`keda-hpa-<so>`, owned by the ScaledObject) is that ScaledObject, not a second autoscaler.
+//! Planner onto a component (v1alpha1: service) or component group whose adapter an HPA or ScaledObject
+//! already scales. KEDA's own HPA (`keda-hpa-<so>`, owned by the ScaledObject) is that ScaledObject, not
+//! a second autoscaler.
+//!
+//! Both served versions of Dynamo's API are one rule: DGDs are read into the sdk's version-neutral
+//! [`DgdView`], adapters of either version resolve through [`resolve_adapter`], and an autoscaler's
+//! `scaleTargetRef.apiVersion` (`nvidia.com/v1alpha1` or `/v1beta1`) does not matter: an adapter is one
+//! object whatever version names it. The messages name adapters, autoscalers and DGDs only, so they read
+//! the same in both versions.
 
 use std::collections::BTreeSet;
 use std::fmt;
 
 use scaleguard_sdk::adapter;
-use scaleguard_sdk::dgd::{self, DynamoGraphDeployment};
+use scaleguard_sdk::dgd::{self, DgdView};
 use scaleguard_sdk::response::{BAD_REQUEST, FORBIDDEN};
 use scaleguard_sdk::review::{
     Autoscaler, AutoscalerReview, Findings, NamespaceObjects, Violation, lookup_failed,
@@ -66,7 +73,15 @@ impl Scaler {
         }
     }
 
-    /// What identifies this scaler on `adapter` across the old and the new object of an UPDATE.
+    /// The Planner of `dgd`.
+    fn planner_of(dgd: &DgdView) -> Self {
+        Self::Planner {
+            dgd: dgd.name().to_owned(),
+        }
+    }
+
+    /// What identifies this scaler on `adapter` across the old and the new object of an UPDATE (and
+    /// across versions: neither the DGD's nor the adapter's version is part of it).
     fn key(&self, adapter: &str) -> String {
         match self {
             Self::Autoscaler { kind, name } => format!("{adapter}/{kind}/{name}"),
@@ -101,9 +116,11 @@ fn review_autoscaler(
     Ok(after.verdict(before.as_ref(), FORBIDDEN))
 }
 
-/// Who else scales the adapter `autoscaler` targets: other HPAs and ScaledObjects of the namespace
-/// (the object itself excepted, whatever the operation: the audit scanner reviews stored objects as
-/// CREATEs) and, when `plannerConflicts` is on, the Planner of the adapter's DGD service.
+/// Who else scales the adapter `autoscaler` targets: other HPAs and ScaledObjects of the namespace that
+/// target an adapter of that name in any `nvidia.com` version (the object itself excepted, whatever the
+/// operation: the audit scanner reviews stored objects as CREATEs) and, when `plannerConflicts` is on,
+/// the Planner of the adapter's DGD when it scales the adapter's component, or a member of its
+/// component group.
 fn autoscaler_conflicts(
     autoscaler: &Autoscaler,
     objects: &NamespaceObjects<'_>,
@@ -128,9 +145,7 @@ fn autoscaler_conflicts(
             .candidates()
             .into_iter()
             .filter(|target| target.is_planner_scaled())
-            .map(|target| Scaler::Planner {
-                dgd: target.dgd.metadata.name.clone(),
-            });
+            .map(|target| Scaler::planner_of(target.dgd));
         scalers.extend(planners);
     }
     let namespace = objects.namespace();
@@ -161,8 +176,9 @@ fn is_keda_hpa_of_a_scaled_object_in(autoscaler: &Autoscaler, others: &[Autoscal
     })
 }
 
-/// A DGD CREATE or UPDATE: a Planner may not take over services whose adapter an HPA or ScaledObject
-/// already scales, unless the stored DGD already had that conflict.
+/// A DGD CREATE or UPDATE, in either version: a Planner may not take over components (or component
+/// groups) whose adapter an HPA or ScaledObject already scales, unless the stored DGD already had that
+/// conflict.
 fn review_dgd(
     request: &AdmissionRequest,
     settings: &Settings,
@@ -173,15 +189,16 @@ fn review_dgd(
     {
         return Ok(Verdict::accept());
     }
-    let dgd: DynamoGraphDeployment = match request.object_as() {
+    let dgd = match request.dgd_object() {
         Ok(dgd) => dgd,
         Err(error) => return Ok(invalid_dgd(&error)),
     };
     if dgd.metadata.is_being_deleted() || !dgd.is_planner_managed() {
         return Ok(Verdict::accept());
     }
-    let old: Option<DynamoGraphDeployment> = match request.operation {
-        Operation::Update => match request.old_object_as() {
+    let old = match request.operation {
+        // Errors are named below `oldObject` (`oldObject.spec.components[1].replicas`).
+        Operation::Update => match request.old_dgd_object() {
             Ok(old) => Some(old),
             Err(error) => return Ok(invalid_dgd(&error)),
         },
@@ -200,11 +217,12 @@ fn invalid_dgd(error: &FieldError) -> Verdict {
     Verdict::reject(BAD_REQUEST, format!("invalid {}: {error}", dgd::KIND))
 }
 
-/// The HPAs and ScaledObjects of the namespace that target the adapter of a service `dgd`'s Planner
-/// scales. The adapter of a service is the existing adapter whose `spec.dgdRef` names it, or, before the
-/// adapter exists, the one named `<dgd>-<lowercased service>`.
+/// The HPAs and ScaledObjects of the namespace that target the adapter of a component (v1alpha1:
+/// service) or component group `dgd`'s Planner scales (a group: when the Planner scales one of its
+/// members). That adapter is the existing adapter, of either version, whose `spec.dgdRef` names it, or,
+/// before the adapter exists, the one named `<dgd>-<lowercased component or group>`.
 fn planner_conflicts(
-    dgd: &DynamoGraphDeployment,
+    dgd: &DgdView,
     objects: &NamespaceObjects<'_>,
 ) -> Result<Findings, LookupError> {
     if !dgd.is_planner_managed() {
@@ -226,9 +244,7 @@ fn planner_conflicts(
             planner_scaled.then(|| (adapter, Scaler::of(autoscaler)))
         })
         .collect();
-    let planner = Scaler::Planner {
-        dgd: dgd.metadata.name.clone(),
-    };
+    let planner = Scaler::planner_of(dgd);
     let namespace = objects.namespace();
     Ok(Findings {
         violations: conflicts
@@ -255,12 +271,15 @@ mod tests {
     use serde_json::{Value, json};
     use std::cell::RefCell;
 
-    /// A namespace's objects, recording every look-up; kinds listed in `not_served` are not served, and
-    /// `failing` makes one kind's look-up fail.
+    /// A namespace's objects, recording every look-up as `apiVersion/kind`. As the API server does, a
+    /// kind is served at every version of its group and a list returns its objects whatever version
+    /// they were written in. Look-ups listed in `not_served` / `not_granted` (as `apiVersion/kind`) are
+    /// refused as such, and `failing` makes one look-up fail.
     #[derive(Default)]
     struct RecordingCluster {
         objects: Vec<Value>,
         not_served: Vec<&'static str>,
+        not_granted: Vec<&'static str>,
         failing: Option<&'static str>,
         calls: RefCell<Vec<String>>,
     }
@@ -280,13 +299,19 @@ mod tests {
 
     impl Cluster for RecordingCluster {
         fn list(&self, kind: ResourceKind, namespace: &str) -> Result<Vec<Value>, LookupError> {
-            self.calls.borrow_mut().push(kind.kind.to_owned());
-            if self.not_served.contains(&kind.kind) {
+            let call = kind.to_string();
+            self.calls.borrow_mut().push(call.clone());
+            if self.not_served.contains(&call.as_str()) {
                 return Err(LookupError::NotServed(format!(
                     "Cannot find resource {kind}"
                 )));
             }
-            if self.failing == Some(kind.kind) {
+            if self.not_granted.contains(&call.as_str()) {
+                return Err(LookupError::NotGranted(format!(
+                    "Policy has not been granted access to Kubernetes {kind} resources"
+                )));
+            }
+            if self.failing == Some(call.as_str()) {
                 return Err(LookupError::Failed("connection refused".into()));
             }
             Ok(self
@@ -299,11 +324,24 @@ mod tests {
     }
 
     const ADAPTER_REF: &str = "DynamoGraphDeploymentScalingAdapter";
+    const V1ALPHA1: &str = "nvidia.com/v1alpha1";
+    const V1BETA1: &str = "nvidia.com/v1beta1";
+    const HPAS: &str = "autoscaling/v2/HorizontalPodAutoscaler";
+    const SCALED_OBJECTS: &str = "keda.sh/v1alpha1/ScaledObject";
+    const DGDS_V1ALPHA1: &str = "nvidia.com/v1alpha1/DynamoGraphDeployment";
+    const DGDS_V1BETA1: &str = "nvidia.com/v1beta1/DynamoGraphDeployment";
+    const ADAPTERS_V1ALPHA1: &str = "nvidia.com/v1alpha1/DynamoGraphDeploymentScalingAdapter";
+    const ADAPTERS_V1BETA1: &str = "nvidia.com/v1beta1/DynamoGraphDeploymentScalingAdapter";
 
     fn hpa(name: &str, target_kind: &str, target: &str) -> Value {
+        hpa_at(V1ALPHA1, name, target_kind, target)
+    }
+
+    /// An HPA whose `scaleTargetRef.apiVersion` is `api_version`.
+    fn hpa_at(api_version: &str, name: &str, target_kind: &str, target: &str) -> Value {
         json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
             "metadata": {"name": name, "namespace": "default"},
-            "spec": {"scaleTargetRef": {"apiVersion": "nvidia.com/v1alpha1", "kind": target_kind,
+            "spec": {"scaleTargetRef": {"apiVersion": api_version, "kind": target_kind,
                 "name": target}, "maxReplicas": 4}})
     }
 
@@ -315,9 +353,13 @@ mod tests {
     }
 
     fn scaled_object(name: &str, target_kind: &str, target: &str) -> Value {
+        scaled_object_at(V1ALPHA1, name, target_kind, target)
+    }
+
+    fn scaled_object_at(api_version: &str, name: &str, target_kind: &str, target: &str) -> Value {
         json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
             "metadata": {"name": name, "namespace": "default"},
-            "spec": {"scaleTargetRef": {"apiVersion": "nvidia.com/v1alpha1", "kind": target_kind,
+            "spec": {"scaleTargetRef": {"apiVersion": api_version, "kind": target_kind,
                 "name": target}}})
     }
 
@@ -335,17 +377,62 @@ mod tests {
     }
 
     fn without_planner(mut dgd: Value) -> Value {
-        dgd["spec"]["services"]
-            .as_object_mut()
-            .unwrap()
-            .remove("Planner");
+        if let Some(services) = dgd["spec"]["services"].as_object_mut() {
+            services.remove("Planner");
+        } else if let Some(components) = dgd["spec"]["components"].as_array_mut() {
+            components.retain(|c| c["type"] != "planner");
+        }
         dgd
+    }
+
+    fn component(name: &str, component_type: &str, adapter: bool) -> Value {
+        let mut component = json!({"name": name, "type": component_type,
+            "podTemplate": {"spec": {"containers": [{"name": "main"}]}}});
+        if adapter {
+            component["scalingAdapter"] = json!({});
+        }
+        component
+    }
+
+    /// [`planner_dgd`] in v1beta1: `type: planner` scales the `type: prefill` and `type: decode`
+    /// components; the adapters are the bare `scalingAdapter: {}` marker.
+    fn planner_dgd_v1beta1() -> Value {
+        json!({"apiVersion": "nvidia.com/v1beta1", "kind": "DynamoGraphDeployment",
+            "metadata": {"name": "sglang-disagg", "namespace": "default"},
+            "spec": {"components": [
+                component("Frontend", "frontend", true),
+                component("Planner", "planner", false),
+                component("decode", "decode", true),
+                component("prefill", "prefill", true)]}})
+    }
+
+    /// `sglang-disagg` in v1beta1 with a Planner, `prefill` and `decode` scaling together in component
+    /// group `Engines`, whose adapter is `sglang-disagg-engines`.
+    fn engines_dgd() -> Value {
+        json!({"apiVersion": "nvidia.com/v1beta1", "kind": "DynamoGraphDeployment",
+            "metadata": {"name": "sglang-disagg", "namespace": "default"},
+            "spec": {"components": [
+                component("Frontend", "frontend", true),
+                component("Planner", "planner", false),
+                component("decode", "decode", false),
+                component("prefill", "prefill", false)],
+              "experimental": {"componentGroups": [{"name": "Engines", "replicas": 1,
+                "scalingAdapter": {}, "components": [{"name": "prefill"}, {"name": "decode"}]}]}}})
     }
 
     fn adapter(name: &str, dgd: &str, service: &str) -> Value {
         json!({"apiVersion": "nvidia.com/v1alpha1", "kind": ADAPTER_REF,
             "metadata": {"name": name, "namespace": "default"},
             "spec": {"replicas": 1, "dgdRef": {"name": dgd, "serviceName": service}}})
+    }
+
+    /// A v1beta1 adapter; `dgd_ref` is `{componentName}` or `{componentGroupName}`.
+    fn adapter_v1beta1(name: &str, dgd: &str, dgd_ref: Value) -> Value {
+        let mut dgd_ref = dgd_ref;
+        dgd_ref["name"] = json!(dgd);
+        json!({"apiVersion": "nvidia.com/v1beta1", "kind": ADAPTER_REF,
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {"replicas": 1, "dgdRef": dgd_ref}})
     }
 
     fn request(operation: &str, object: &Value, old_object: Option<&Value>) -> AdmissionRequest {
@@ -365,6 +452,25 @@ mod tests {
         Verdict::reject(FORBIDDEN, message)
     }
 
+    fn planner_conflict(adapter: &str) -> String {
+        format!(
+            "DynamoGraphDeploymentScalingAdapter default/{adapter} is already scaled by the Dynamo Planner of DynamoGraphDeployment sglang-disagg; use one autoscaler per adapter"
+        )
+    }
+
+    fn dgd_conflict(adapter: &str, scaler: &str) -> String {
+        format!(
+            "DynamoGraphDeploymentScalingAdapter default/{adapter} is already scaled by {scaler}, and the Dynamo Planner of DynamoGraphDeployment sglang-disagg would scale it too; use one autoscaler per adapter"
+        )
+    }
+
+    fn rejection(verdict: Verdict) -> (u16, String) {
+        let Verdict::Reject { code, message, .. } = verdict else {
+            panic!("expected a rejection, got {verdict:?}");
+        };
+        (code, message)
+    }
+
     #[test]
     fn autoscalers_of_anything_but_an_adapter_are_accepted_without_look_ups() {
         let cluster = RecordingCluster::with(vec![hpa("other", "Deployment", "web")]);
@@ -381,11 +487,15 @@ mod tests {
     #[test]
     fn dgds_without_a_planner_are_accepted_without_look_ups() {
         let cluster = RecordingCluster::with(vec![hpa("h", ADAPTER_REF, "sglang-disagg-decode")]);
-        let dgd = without_planner(planner_dgd());
-        assert_eq!(
-            evaluate(&request("CREATE", &dgd, None), &cluster),
-            Verdict::accept()
-        );
+        for dgd in [
+            without_planner(planner_dgd()),
+            without_planner(planner_dgd_v1beta1()),
+        ] {
+            assert_eq!(
+                evaluate(&request("CREATE", &dgd, None), &cluster),
+                Verdict::accept()
+            );
+        }
         assert_eq!(cluster.calls(), Vec::<String>::new());
     }
 
@@ -402,14 +512,10 @@ mod tests {
                 "DynamoGraphDeploymentScalingAdapter default/sglang-agg-decode is already scaled by ScaledObject sglang-agg-decode-scaler; use one autoscaler per adapter"
             )
         );
+        // One call per kind; Dynamo's kinds at v1beta1, the storage version, first.
         assert_eq!(
             cluster.calls(),
-            [
-                "HorizontalPodAutoscaler",
-                "ScaledObject",
-                "DynamoGraphDeploymentScalingAdapter",
-                "DynamoGraphDeployment"
-            ]
+            [HPAS, SCALED_OBJECTS, ADAPTERS_V1BETA1, DGDS_V1BETA1]
         );
     }
 
@@ -426,6 +532,20 @@ mod tests {
         // Updating the ScaledObject does not make its own HPA a second autoscaler.
         assert_eq!(
             evaluate(&request("UPDATE", &scaler, Some(&scaler)), &cluster),
+            Verdict::accept()
+        );
+        // Nor when the ScaledObject names the adapter at v1beta1 and its HPA at v1alpha1.
+        let scaler_v1beta1 = scaled_object_at(V1BETA1, "s", ADAPTER_REF, "sglang-agg-decode");
+        let cluster = RecordingCluster::with(vec![scaler_v1beta1.clone(), created.clone()]);
+        assert_eq!(
+            evaluate(&request("CREATE", &created, None), &cluster),
+            Verdict::accept()
+        );
+        assert_eq!(
+            evaluate(
+                &request("UPDATE", &scaler_v1beta1, Some(&scaler_v1beta1)),
+                &cluster
+            ),
             Verdict::accept()
         );
         // A KEDA HPA whose ScaledObject targets another adapter is an HPA like any other.
@@ -467,14 +587,31 @@ mod tests {
     }
 
     #[test]
+    fn an_adapter_is_one_adapter_whatever_version_names_it() {
+        // The ScaledObject names the adapter at v1alpha1, the new HPA at v1beta1, and the reverse.
+        for (existing, new) in [(V1ALPHA1, V1BETA1), (V1BETA1, V1ALPHA1)] {
+            let cluster = RecordingCluster::with(vec![
+                adapter("sglang-agg-decode", "sglang-agg", "decode"),
+                scaled_object_at(existing, "s", ADAPTER_REF, "sglang-agg-decode"),
+            ]);
+            let hpa = hpa_at(new, "h", ADAPTER_REF, "sglang-agg-decode");
+            assert_eq!(
+                evaluate(&request("CREATE", &hpa, None), &cluster),
+                denied(
+                    "DynamoGraphDeploymentScalingAdapter default/sglang-agg-decode is already scaled by ScaledObject s; use one autoscaler per adapter"
+                ),
+                "{existing} then {new}"
+            );
+        }
+    }
+
+    #[test]
     fn the_planner_conflicts_on_the_services_it_scales_only() {
         let cluster = RecordingCluster::with(vec![planner_dgd()]);
         let on_decode = hpa("d", ADAPTER_REF, "sglang-disagg-decode");
         assert_eq!(
             evaluate(&request("CREATE", &on_decode, None), &cluster),
-            denied(
-                "DynamoGraphDeploymentScalingAdapter default/sglang-disagg-decode is already scaled by the Dynamo Planner of DynamoGraphDeployment sglang-disagg; use one autoscaler per adapter"
-            )
+            denied(&planner_conflict("sglang-disagg-decode"))
         );
         let on_frontend = hpa("f", ADAPTER_REF, "sglang-disagg-frontend");
         assert_eq!(
@@ -493,7 +630,78 @@ mod tests {
             ),
             Verdict::accept()
         );
-        assert_eq!(cluster.calls(), ["HorizontalPodAutoscaler", "ScaledObject"]);
+        assert_eq!(cluster.calls(), [HPAS, SCALED_OBJECTS]);
+    }
+
+    #[test]
+    fn the_v1beta1_planner_conflicts_on_the_prefill_and_decode_components_only() {
+        let mut dgd = planner_dgd_v1beta1();
+        dgd["spec"]["components"]
+            .as_array_mut()
+            .unwrap()
+            .push(component("agg", "worker", true));
+        let cluster = RecordingCluster::with(vec![dgd]);
+        for (target, decision) in [
+            (
+                "sglang-disagg-decode",
+                denied(&planner_conflict("sglang-disagg-decode")),
+            ),
+            (
+                "sglang-disagg-prefill",
+                denied(&planner_conflict("sglang-disagg-prefill")),
+            ),
+            ("sglang-disagg-frontend", Verdict::accept()),
+            ("sglang-disagg-agg", Verdict::accept()),
+            ("sglang-disagg-planner", Verdict::accept()),
+        ] {
+            for version in [V1ALPHA1, V1BETA1] {
+                let hpa = hpa_at(version, "h", ADAPTER_REF, target);
+                assert_eq!(
+                    evaluate(&request("CREATE", &hpa, None), &cluster),
+                    decision,
+                    "{target} at {version}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_component_group_adapter_is_planner_scaled_through_its_members() {
+        let cluster = RecordingCluster::with(vec![engines_dgd()]);
+        let on_engines = hpa_at(V1BETA1, "e", ADAPTER_REF, "sglang-disagg-engines");
+        assert_eq!(
+            evaluate(&request("CREATE", &on_engines, None), &cluster),
+            denied(&planner_conflict("sglang-disagg-engines"))
+        );
+        // A member has no adapter of its own: its name leads nowhere.
+        let on_member = hpa_at(V1BETA1, "d", ADAPTER_REF, "sglang-disagg-decode");
+        assert_eq!(
+            evaluate(&request("CREATE", &on_member, None), &cluster),
+            Verdict::accept()
+        );
+        // The existing group adapter, whatever its name, leads to the group through dgdRef.
+        let cluster = RecordingCluster::with(vec![
+            engines_dgd(),
+            adapter_v1beta1(
+                "engines",
+                "sglang-disagg",
+                json!({"componentGroupName": "Engines"}),
+            ),
+        ]);
+        let on_custom = scaled_object_at(V1ALPHA1, "c", ADAPTER_REF, "engines");
+        assert_eq!(
+            evaluate(&request("CREATE", &on_custom, None), &cluster),
+            denied(&planner_conflict("engines"))
+        );
+        // A group of components the Planner does not scale is no conflict.
+        let mut frontends = engines_dgd();
+        frontends["spec"]["experimental"]["componentGroups"][0]["components"] =
+            json!([{"name": "Frontend"}]);
+        let cluster = RecordingCluster::with(vec![frontends]);
+        assert_eq!(
+            evaluate(&request("CREATE", &on_engines, None), &cluster),
+            Verdict::accept()
+        );
     }
 
     #[test]
@@ -507,15 +715,59 @@ mod tests {
         let on_custom = scaled_object("c", ADAPTER_REF, "custom");
         assert_eq!(
             evaluate(&request("CREATE", &on_custom, None), &cluster),
-            denied(
-                "DynamoGraphDeploymentScalingAdapter default/custom is already scaled by the Dynamo Planner of DynamoGraphDeployment sglang-disagg; use one autoscaler per adapter"
-            )
+            denied(&planner_conflict("custom"))
         );
         let on_decode_named = scaled_object("d", ADAPTER_REF, "sglang-disagg-decode");
         assert_eq!(
             evaluate(&request("CREATE", &on_decode_named, None), &cluster),
             Verdict::accept()
         );
+    }
+
+    #[test]
+    fn adapters_and_dgds_of_either_version_lead_to_each_other() {
+        // A v1alpha1 adapter (`serviceName`) of a v1beta1 DGD, and a v1beta1 adapter (`componentName`)
+        // of a v1alpha1 DGD: a GitOps repository mid-migration, or a cluster listed before conversion.
+        let cases = [
+            (
+                planner_dgd_v1beta1(),
+                adapter("custom", "sglang-disagg", "prefill"),
+                adapter("sglang-disagg-decode", "sglang-disagg", "Frontend"),
+            ),
+            (
+                planner_dgd(),
+                adapter_v1beta1(
+                    "custom",
+                    "sglang-disagg",
+                    json!({"componentName": "prefill"}),
+                ),
+                adapter_v1beta1(
+                    "sglang-disagg-decode",
+                    "sglang-disagg",
+                    json!({"componentName": "Frontend"}),
+                ),
+            ),
+        ];
+        for (dgd, custom, renamed) in cases {
+            let cluster = RecordingCluster::with(vec![dgd.clone(), custom, renamed]);
+            for version in [V1ALPHA1, V1BETA1] {
+                let on_custom = scaled_object_at(version, "c", ADAPTER_REF, "custom");
+                assert_eq!(
+                    evaluate(&request("CREATE", &on_custom, None), &cluster),
+                    denied(&planner_conflict("custom")),
+                    "{} via {version}",
+                    dgd["apiVersion"]
+                );
+                let on_decode_named =
+                    scaled_object_at(version, "d", ADAPTER_REF, "sglang-disagg-decode");
+                assert_eq!(
+                    evaluate(&request("CREATE", &on_decode_named, None), &cluster),
+                    Verdict::accept(),
+                    "{} via {version}",
+                    dgd["apiVersion"]
+                );
+            }
+        }
     }
 
     #[test]
@@ -527,11 +779,17 @@ mod tests {
         let stored = hpa("h", ADAPTER_REF, "sglang-agg-decode");
         let mut edited = stored.clone();
         edited["spec"]["maxReplicas"] = json!(8);
+        let warning = "pre-existing violation: DynamoGraphDeploymentScalingAdapter default/sglang-agg-decode is already scaled by ScaledObject s; use one autoscaler per adapter";
         assert_eq!(
             evaluate(&request("UPDATE", &edited, Some(&stored)), &cluster),
-            Verdict::accept_with_warnings(vec![
-                "pre-existing violation: DynamoGraphDeploymentScalingAdapter default/sglang-agg-decode is already scaled by ScaledObject s; use one autoscaler per adapter".into()
-            ])
+            Verdict::accept_with_warnings(vec![warning.into()])
+        );
+        // Moving the reference from v1alpha1 to v1beta1 names the same adapter: no new conflict.
+        let mut migrated = edited.clone();
+        migrated["spec"]["scaleTargetRef"]["apiVersion"] = json!(V1BETA1);
+        assert_eq!(
+            evaluate(&request("UPDATE", &migrated, Some(&stored)), &cluster),
+            Verdict::accept_with_warnings(vec![warning.into()])
         );
         let elsewhere = hpa("h", ADAPTER_REF, "sglang-agg-frontend");
         assert_eq!(
@@ -550,26 +808,94 @@ mod tests {
             scaled_object("front", ADAPTER_REF, "sglang-disagg-frontend"),
             hpa("web", "Deployment", "sglang-disagg-decode"),
         ]);
-        let before = without_planner(planner_dgd());
-        let after = planner_dgd();
-        let message = "DynamoGraphDeploymentScalingAdapter default/sglang-disagg-decode is already scaled by HorizontalPodAutoscaler decode-hpa, and the Dynamo Planner of DynamoGraphDeployment sglang-disagg would scale it too; use one autoscaler per adapter";
+        let message = dgd_conflict("sglang-disagg-decode", "HorizontalPodAutoscaler decode-hpa");
+        for after in [planner_dgd(), planner_dgd_v1beta1()] {
+            let version = after["apiVersion"].clone();
+            let before = without_planner(after.clone());
+            assert_eq!(
+                evaluate(&request("UPDATE", &after, Some(&before)), &cluster),
+                denied(&message),
+                "{version}"
+            );
+            assert_eq!(
+                evaluate(&request("CREATE", &after, None), &cluster),
+                denied(&message),
+                "{version}"
+            );
+            assert_eq!(
+                evaluate(&request("UPDATE", &after, Some(&after)), &cluster),
+                Verdict::accept_with_warnings(vec![format!("pre-existing violation: {message}")]),
+                "{version}"
+            );
+            let mut deleting = after.clone();
+            deleting["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
+            assert_eq!(
+                evaluate(&request("UPDATE", &deleting, Some(&after)), &cluster),
+                Verdict::accept(),
+                "{version}"
+            );
+        }
+        // The conflict is the same one across versions: a stored v1alpha1 DGD edited as v1beta1.
         assert_eq!(
-            evaluate(&request("UPDATE", &after, Some(&before)), &cluster),
-            denied(message)
-        );
-        assert_eq!(
-            evaluate(&request("CREATE", &after, None), &cluster),
-            denied(message)
-        );
-        assert_eq!(
-            evaluate(&request("UPDATE", &after, Some(&after)), &cluster),
+            evaluate(
+                &request("UPDATE", &planner_dgd_v1beta1(), Some(&planner_dgd())),
+                &cluster
+            ),
             Verdict::accept_with_warnings(vec![format!("pre-existing violation: {message}")])
         );
-        let mut deleting = after.clone();
-        deleting["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn reordering_v1beta1_components_is_no_new_conflict() {
+        let cluster =
+            RecordingCluster::with(vec![hpa("decode-hpa", ADAPTER_REF, "sglang-disagg-decode")]);
+        let before = planner_dgd_v1beta1();
+        let mut after = before.clone();
+        after["spec"]["components"]
+            .as_array_mut()
+            .unwrap()
+            .reverse();
         assert_eq!(
-            evaluate(&request("UPDATE", &deleting, Some(&after)), &cluster),
-            Verdict::accept()
+            evaluate(&request("UPDATE", &after, Some(&before)), &cluster),
+            Verdict::accept_with_warnings(vec![format!(
+                "pre-existing violation: {}",
+                dgd_conflict("sglang-disagg-decode", "HorizontalPodAutoscaler decode-hpa")
+            )])
+        );
+    }
+
+    #[test]
+    fn a_dgd_bringing_a_planner_onto_a_scaled_component_group_is_denied() {
+        let cluster = RecordingCluster::with(vec![
+            hpa_at(V1BETA1, "engines-hpa", ADAPTER_REF, "sglang-disagg-engines"),
+            hpa_at(V1BETA1, "decode-hpa", ADAPTER_REF, "sglang-disagg-decode"),
+        ]);
+        let message = dgd_conflict(
+            "sglang-disagg-engines",
+            "HorizontalPodAutoscaler engines-hpa",
+        );
+        assert_eq!(
+            evaluate(&request("CREATE", &engines_dgd(), None), &cluster),
+            denied(&message)
+        );
+        // Grouping prefill and decode under a Planner is a new conflict on the group's adapter; the
+        // member's own name no longer leads to an adapter, so the old conflict there is gone.
+        assert_eq!(
+            evaluate(
+                &request("UPDATE", &engines_dgd(), Some(&planner_dgd_v1beta1())),
+                &cluster
+            ),
+            denied(&message)
+        );
+        assert_eq!(
+            evaluate(
+                &request("UPDATE", &planner_dgd_v1beta1(), Some(&engines_dgd())),
+                &cluster
+            ),
+            denied(&dgd_conflict(
+                "sglang-disagg-decode",
+                "HorizontalPodAutoscaler decode-hpa"
+            ))
         );
     }
 
@@ -582,18 +908,63 @@ mod tests {
             scaled_object("c", ADAPTER_REF, "custom"),
             scaled_object("d", ADAPTER_REF, "sglang-disagg-decode"),
         ]);
+        for dgd in [planner_dgd(), planner_dgd_v1beta1()] {
+            assert_eq!(
+                evaluate(&request("CREATE", &dgd, None), &cluster),
+                denied(&dgd_conflict("custom", "ScaledObject c")),
+                "{}",
+                dgd["apiVersion"]
+            );
+        }
+        // A v1beta1 group adapter under another name leads to the group under review.
+        let cluster = RecordingCluster::with(vec![
+            adapter_v1beta1(
+                "engines",
+                "sglang-disagg",
+                json!({"componentGroupName": "Engines"}),
+            ),
+            scaled_object("e", ADAPTER_REF, "engines"),
+        ]);
         assert_eq!(
-            evaluate(&request("CREATE", &planner_dgd(), None), &cluster),
-            denied(
-                "DynamoGraphDeploymentScalingAdapter default/custom is already scaled by ScaledObject c, and the Dynamo Planner of DynamoGraphDeployment sglang-disagg would scale it too; use one autoscaler per adapter"
-            )
+            evaluate(&request("CREATE", &engines_dgd(), None), &cluster),
+            denied(&dgd_conflict("engines", "ScaledObject e"))
         );
+    }
+
+    #[test]
+    fn dynamo_kinds_fall_back_to_v1alpha1_where_v1beta1_is_not_served_or_granted() {
+        let objects = vec![planner_dgd(), adapter("custom", "sglang-disagg", "prefill")];
+        let on_custom = hpa("h", ADAPTER_REF, "custom");
+        for refused in [true, false] {
+            let mut cluster = RecordingCluster::with(objects.clone());
+            let absent = vec![DGDS_V1BETA1, ADAPTERS_V1BETA1];
+            if refused {
+                cluster.not_granted = absent;
+            } else {
+                cluster.not_served = absent;
+            }
+            assert_eq!(
+                evaluate(&request("CREATE", &on_custom, None), &cluster),
+                denied(&planner_conflict("custom"))
+            );
+            assert_eq!(
+                cluster.calls(),
+                [
+                    HPAS,
+                    SCALED_OBJECTS,
+                    ADAPTERS_V1BETA1,
+                    ADAPTERS_V1ALPHA1,
+                    DGDS_V1BETA1,
+                    DGDS_V1ALPHA1
+                ]
+            );
+        }
     }
 
     #[test]
     fn kinds_not_served_are_none_and_other_failures_refuse() {
         let mut cluster = RecordingCluster::with(vec![hpa("h", ADAPTER_REF, "sglang-agg-decode")]);
-        cluster.not_served = vec!["ScaledObject", "DynamoGraphDeployment"];
+        cluster.not_served = vec![SCALED_OBJECTS, DGDS_V1BETA1, DGDS_V1ALPHA1];
         let scaled = scaled_object("s", ADAPTER_REF, "sglang-agg-decode");
         assert_eq!(
             evaluate(&request("CREATE", &scaled, None), &cluster),
@@ -601,37 +972,81 @@ mod tests {
                 "DynamoGraphDeploymentScalingAdapter default/sglang-agg-decode is already scaled by HorizontalPodAutoscaler h; use one autoscaler per adapter"
             )
         );
-        cluster.failing = Some("DynamoGraphDeploymentScalingAdapter");
+        cluster.failing = Some(ADAPTERS_V1BETA1);
         cluster.not_served.clear();
         let alone = hpa("alone", ADAPTER_REF, "sglang-agg-prefill");
-        assert_eq!(
-            evaluate(&request("CREATE", &alone, None), &cluster),
-            Verdict::reject(
-                500,
-                "cluster look-up failed: listing nvidia.com/v1alpha1/DynamoGraphDeploymentScalingAdapter in namespace default: connection refused"
-            )
+        let failed = Verdict::reject(
+            500,
+            "cluster look-up failed: listing nvidia.com/v1beta1/DynamoGraphDeploymentScalingAdapter in namespace default: connection refused",
         );
-        assert_eq!(
-            evaluate(&request("CREATE", &planner_dgd(), None), &cluster),
-            Verdict::reject(
-                500,
-                "cluster look-up failed: listing nvidia.com/v1alpha1/DynamoGraphDeploymentScalingAdapter in namespace default: connection refused"
-            )
+        assert_eq!(evaluate(&request("CREATE", &alone, None), &cluster), failed);
+        for dgd in [planner_dgd(), planner_dgd_v1beta1()] {
+            assert_eq!(evaluate(&request("CREATE", &dgd, None), &cluster), failed);
+        }
+        // A failure of the v1alpha1 fallback refuses too.
+        cluster.not_served = vec![ADAPTERS_V1BETA1];
+        cluster.failing = Some(ADAPTERS_V1ALPHA1);
+        let (code, message) = rejection(evaluate(&request("CREATE", &alone, None), &cluster));
+        assert_eq!(code, 500);
+        assert!(
+            message.starts_with("cluster look-up failed: listing nvidia.com/")
+                && message.ends_with(
+                    "/DynamoGraphDeploymentScalingAdapter in namespace default: connection refused"
+                ),
+            "{message}"
         );
     }
 
     #[test]
     fn malformed_dgds_are_refused_with_the_path() {
+        let refusal = |object: &Value, old: Option<&Value>| {
+            let operation = if old.is_some() { "UPDATE" } else { "CREATE" };
+            rejection(evaluate(
+                &request(operation, object, old),
+                &RecordingCluster::default(),
+            ))
+        };
         let mut dgd = planner_dgd();
         dgd["spec"]["services"]["decode"]["replicas"] = json!("two");
-        let Verdict::Reject { code, message, .. } =
-            evaluate(&request("CREATE", &dgd, None), &RecordingCluster::default())
-        else {
-            panic!("expected a rejection");
-        };
+        let (code, message) = refusal(&dgd, None);
         assert_eq!(code, 400);
         assert!(
             message.starts_with("invalid DynamoGraphDeployment: spec.services[decode].replicas: "),
+            "{message}"
+        );
+        // v1beta1: a list item by its index, and the list itself.
+        let mut listed = planner_dgd_v1beta1();
+        listed["spec"]["components"][1]["replicas"] = json!("two");
+        assert_eq!(
+            refusal(&listed, None),
+            (
+                400,
+                r#"invalid DynamoGraphDeployment: spec.components[1].replicas: invalid type: string "two", expected i32"#.into()
+            )
+        );
+        let mut mapped = planner_dgd_v1beta1();
+        mapped["spec"]["components"] = json!({"decode": {"type": "decode"}});
+        assert_eq!(
+            refusal(&mapped, None),
+            (
+                400,
+                "invalid DynamoGraphDeployment: spec.components: invalid type: map, expected a sequence".into()
+            )
+        );
+        // The stored object's errors are named below `oldObject`, as in v1alpha1.
+        assert_eq!(
+            refusal(&planner_dgd_v1beta1(), Some(&listed)),
+            (
+                400,
+                r#"invalid DynamoGraphDeployment: oldObject.spec.components[1].replicas: invalid type: string "two", expected i32"#.into()
+            )
+        );
+        let (code, message) = refusal(&planner_dgd(), Some(&dgd));
+        assert_eq!(code, 400);
+        assert!(
+            message.starts_with(
+                "invalid DynamoGraphDeployment: oldObject.spec.services[decode].replicas: "
+            ),
             "{message}"
         );
     }

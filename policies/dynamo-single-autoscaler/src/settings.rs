@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Settings {
-    /// Whether the Dynamo Planner counts as an autoscaler of the services it scales.
+    /// Whether the Dynamo Planner counts as an autoscaler of the components (v1alpha1: services) and
+    /// component groups it scales.
     pub planner_conflicts: bool,
 }
 
