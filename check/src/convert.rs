@@ -7,7 +7,7 @@ use scaleguard_sdk::dgd::DgdVersion;
 use scaleguard_sdk::dgd::convert::{Note, convert, is_convertible};
 use serde_json::Value;
 
-use crate::input::{Format, first_content_line, is_separator};
+use crate::input::{Format, first_content_line, is_separator, yaml_value};
 
 /// A converted file, and what the conversion reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,7 +76,7 @@ impl ConvertedFile {
         };
         let document = *index;
         *index += 1;
-        let mut value: Value = serde_yaml_ng::from_str(chunk)
+        let mut value = yaml_value(chunk)
             .map_err(|error| format!("document {document}: invalid YAML: {error}"))?;
         if !self.convert_value(&mut value, document, target)? {
             self.text.push_str(chunk);

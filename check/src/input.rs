@@ -202,6 +202,7 @@ impl Parsed {
             match check_object(&object) {
                 Ok(()) => {
                     default_namespace_of(&mut object, default_namespace);
+                    drop_server_fields(&mut object);
                     self.documents.push(Document {
                         file: file.to_owned(),
                         index,
@@ -284,6 +285,14 @@ fn default_namespace_of(object: &mut Value, default_namespace: &str) {
     }
 }
 
+/// Removes what the API server sets itself and ignores when an object is applied: a manifest's
+/// `metadata.deletionTimestamp` would otherwise switch the rules off as for an object being deleted.
+fn drop_server_fields(object: &mut Value) {
+    if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        metadata.remove("deletionTimestamp");
+    }
+}
+
 /// A document's value with the line it starts on, or the line and text of its parse error.
 type DocumentValue = Result<(usize, Value), (usize, String)>;
 
@@ -328,17 +337,68 @@ pub(crate) fn first_content_line(chunk: &str) -> Option<usize> {
 }
 
 fn parse_yaml_chunk(chunk: &str, chunk_start: usize, first_line: usize) -> DocumentValue {
-    match serde_yaml_ng::from_str::<Value>(chunk) {
+    match yaml_value(chunk) {
         Ok(value) => Ok((first_line, value)),
-        Err(error) => {
-            // An error at the end of the document (an unclosed bracket) is reported on its last line.
+        Err(YamlError::Json(message)) => Err((first_line, format!("invalid YAML: {message}"))),
+        Err(YamlError::Yaml(error)) => {
+            // An error at the end of the document (an unclosed bracket) is reported on its last line;
+            // a repeated key, which the parser reports at the mapping's start, on the key's second line.
             let last_line = chunk_start + chunk.lines().count().max(1) - 1;
-            let line = error.location().map_or(first_line, |location| {
-                (chunk_start + location.line() - 1).min(last_line)
-            });
+            let repeated = repeated_key_line(chunk, &error.to_string());
+            let line = match (repeated, error.location()) {
+                (Some(offset), _) => chunk_start + offset,
+                (None, Some(location)) => (chunk_start + location.line() - 1).min(last_line),
+                (None, None) => first_line,
+            };
             Err((line, format!("invalid YAML: {error}")))
         }
     }
+}
+
+/// The 0-based line of `chunk` where the key a "duplicate entry with key" error names appears again.
+fn repeated_key_line(chunk: &str, message: &str) -> Option<usize> {
+    let key = message
+        .split_once("duplicate entry with key \"")?
+        .1
+        .split_once('"')?
+        .0;
+    let prefix = format!("{key}:");
+    chunk
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| {
+            line.trim_start()
+                .trim_start_matches("- ")
+                .starts_with(&prefix)
+        })
+        .nth(1)
+        .map(|(offset, _)| offset)
+}
+
+/// Why a YAML document gave no JSON value.
+#[derive(Debug)]
+pub enum YamlError {
+    /// It is not YAML, or not YAML Kubernetes reads (a duplicate key, a merge of a non-mapping).
+    Yaml(serde_yaml_ng::Error),
+    /// It has no JSON form (a key that is not a string).
+    Json(String),
+}
+
+impl std::fmt::Display for YamlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Yaml(error) => write!(f, "{error}"),
+            Self::Json(message) => f.write_str(message),
+        }
+    }
+}
+
+/// One YAML document as kubectl, kustomize, Argo CD and Flux read it: merge keys (`<<: *base`) applied,
+/// a repeated key refused (kubectl refuses it; a silent last-wins would hide an object).
+pub fn yaml_value(text: &str) -> Result<Value, YamlError> {
+    let mut value: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(YamlError::Yaml)?;
+    value.apply_merge().map_err(YamlError::Yaml)?;
+    serde_json::to_value(value).map_err(|error| YamlError::Json(error.to_string()))
 }
 
 /// The values of a JSON file; reading stops at the first syntax error, which is reported.
@@ -510,6 +570,38 @@ mod tests {
         );
         assert_eq!(parsed.errors[0].line, Some(2));
         assert!(parsed.errors[0].message.starts_with("invalid JSON: "));
+    }
+
+    #[test]
+    fn a_manifests_deletion_timestamp_is_dropped_as_the_api_server_drops_it() {
+        let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, deletionTimestamp: \"2026-01-01T00:00:00Z\"}\n";
+        let parsed = parse("f.yaml", text, Format::Yaml, "default");
+        assert_eq!(
+            parsed.documents[0].object["metadata"],
+            json!({"name": "a", "namespace": "default"})
+        );
+    }
+
+    #[test]
+    fn yaml_merge_keys_apply_and_repeated_keys_are_refused() {
+        let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  <<: {replicas: \"5\", x: \"1\"}\n  x: \"2\"\n";
+        let parsed = parse("f.yaml", text, Format::Yaml, "default");
+        assert_eq!(
+            parsed.documents[0].object["data"],
+            json!({"replicas": "5", "x": "2"})
+        );
+        let text = "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: h}\nspec: {maxReplicas: 3}\nkind: ConfigMap\n";
+        let parsed = parse("f.yaml", text, Format::Yaml, "default");
+        assert!(parsed.documents.is_empty());
+        assert_eq!(parsed.errors[0].line, Some(5));
+        assert!(
+            parsed.errors[0].message.starts_with("invalid YAML: ")
+                && parsed.errors[0]
+                    .message
+                    .contains("duplicate entry with key \"kind\""),
+            "{}",
+            parsed.errors[0].message
+        );
     }
 
     #[test]

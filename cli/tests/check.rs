@@ -481,6 +481,67 @@ fn against_a_git_ref_edits_of_adapter_owned_replicas_are_updates_and_denied() {
     assert_eq!(missing.status.code(), Some(2));
 }
 
+/// A base in v1alpha1 and a head migrated to v1beta1 pair up as one object, and the head is read as
+/// kubectl reads it: the merge key applied and `5.0` an integer. The 1 -> 5 edit is denied.
+#[test]
+fn against_pairs_versions_and_reads_yaml_as_kubectl_does() {
+    let repository = tempfile::tempdir().unwrap();
+    let file = repository.path().join("apps/dgd.yaml");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(
+        &file,
+        "apiVersion: nvidia.com/v1alpha1\nkind: DynamoGraphDeployment\nmetadata:\n  name: sglang-agg\nspec:\n  services:\n    decode:\n      replicas: 1\n      scalingAdapter:\n        enabled: true\n",
+    )
+    .unwrap();
+    git(repository.path(), &["init", "-q", "-b", "main"]);
+    git(repository.path(), &["add", "."]);
+    git(repository.path(), &["commit", "-q", "-m", "decode"]);
+    std::fs::write(
+        &file,
+        "apiVersion: nvidia.com/v1beta1\nkind: DynamoGraphDeployment\nmetadata:\n  name: sglang-agg\nspec:\n  components:\n    - name: decode\n      scalingAdapter: {}\n      <<: {replicas: 5.0}\n",
+    )
+    .unwrap();
+    let output = check_in(
+        repository.path(),
+        &["apps", "--against", "main", "-o", "json"],
+        "",
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = json_report(&output);
+    let ownership = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["policy"] == "dynamo-replica-ownership")
+        .expect("the UPDATE reaches dynamo-replica-ownership");
+    assert_eq!(ownership["operation"], "UPDATE");
+    assert_eq!(
+        ownership["message"],
+        "spec.components[decode].replicas cannot be modified directly when scaling adapter is enabled; use 'kubectl scale dgdsa/sglang-agg-decode --replicas=5' or update the DynamoGraphDeploymentScalingAdapter instead"
+    );
+}
+
+/// The API server clears `metadata.deletionTimestamp` on CREATE: a manifest carrying it is judged.
+#[test]
+fn a_manifests_deletion_timestamp_switches_no_policy_off() {
+    let hpa = "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: decode-hpa\n  deletionTimestamp: \"2026-01-01T00:00:00Z\"\nspec:\n  scaleTargetRef: {apiVersion: nvidia.com/v1beta1, kind: DynamoGraphDeploymentScalingAdapter, name: sglang-agg-decode}\n  minReplicas: 0\n  maxReplicas: 5000\n";
+    let output = check_in(&workspace(), &["-", "-o", "json"], hpa);
+    assert_eq!(output.status.code(), Some(1));
+    let report = json_report(&output);
+    let bounds = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["policy"] == "dynamo-autoscaler-bounds")
+        .expect("the HPA reaches dynamo-autoscaler-bounds");
+    assert_eq!(bounds["allowed"], false);
+}
+
 #[test]
 fn junit_is_well_formed_xml_with_a_failure_per_denial() {
     let output = check(&["examples/gitops", "-o", "junit"]);

@@ -47,6 +47,7 @@ pub struct ScalingAdapter {
 #[serde(rename_all = "camelCase", default)]
 pub struct AdapterSpec {
     /// `spec.replicas`: the replicas autoscalers set through `/scale`.
+    #[serde(deserialize_with = "crate::parse::int32")]
     pub replicas: i32,
     /// `spec.dgdRef`: the DGD service this adapter scales.
     #[serde(deserialize_with = "null_as_default")]
@@ -122,6 +123,7 @@ impl ScalingAdapter {
 pub struct AdapterStatus {
     /// Observed replicas of the service.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::parse::optional_int32")]
     pub replicas: Option<i32>,
     /// The label selector of the service's pods.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -160,6 +160,13 @@ impl AdmissionRequest {
         self.kind.group == group && self.kind.kind == kind
     }
 
+    /// Whether the request updates an object that is being deleted (`metadata.deletionTimestamp` set):
+    /// the finalizers' last edits, which rules let through. The API server clears the field on CREATE, so
+    /// it counts on UPDATE only.
+    pub fn updates_object_being_deleted(&self, metadata: &crate::meta::ObjectMeta) -> bool {
+        self.operation == Operation::Update && metadata.is_being_deleted()
+    }
+
     /// The new object as `T`, or an error naming the bad field by its path in the object
     /// (`spec.services[decode].replicas`); a missing or `null` object is an error too.
     pub fn object_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, FieldError> {

@@ -76,9 +76,11 @@ pub struct HpaSpec {
     pub scale_target_ref: ScaleTargetRef,
     /// `minReplicas` (default 1; 0 only with the HPAScaleToZero feature gate).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::parse::optional_int32")]
     pub min_replicas: Option<i32>,
     /// `maxReplicas` (required by the API).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::parse::optional_int32")]
     pub max_replicas: Option<i32>,
     /// `behavior` (v2).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -109,6 +111,7 @@ pub struct HpaBehavior {
 pub struct ScalingRules {
     /// `stabilizationWindowSeconds`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::parse::optional_int32")]
     pub stabilization_window_seconds: Option<i32>,
 }
 
@@ -213,18 +216,23 @@ pub struct ScaledObjectSpec {
     pub scale_target_ref: ScaleTargetRef,
     /// `minReplicaCount` (KEDA's default is 0: scale to zero).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::parse::optional_int32")]
     pub min_replica_count: Option<i32>,
     /// `maxReplicaCount` (default 100).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::parse::optional_int32")]
     pub max_replica_count: Option<i32>,
     /// `idleReplicaCount`: replicas while no trigger is active; must be lower than the minimum.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::parse::optional_int32")]
     pub idle_replica_count: Option<i32>,
     /// `cooldownPeriod` in seconds (default 300).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::parse::optional_int32")]
     pub cooldown_period: Option<i32>,
     /// `pollingInterval` in seconds (default 30).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::parse::optional_int32")]
     pub polling_interval: Option<i32>,
     /// `fallback`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -246,9 +254,11 @@ pub struct ScaledObjectSpec {
 pub struct Fallback {
     /// `failureThreshold`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::parse::optional_int32")]
     pub failure_threshold: Option<i32>,
     /// `replicas` to run while the scaler fails.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::parse::optional_int32")]
     pub replicas: Option<i32>,
 }
 

@@ -110,6 +110,57 @@ where
     Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
+/// Deserializes an `int32` as the API server reads it: a JSON integer, or a number without a fraction
+/// (`1.0`, which YAML writers produce). Anything else is the error serde gives for `i32`.
+pub fn int32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i32, D::Error> {
+    Int32::deserialize(deserializer).map(|Int32(value)| value)
+}
+
+/// [`int32`] of an optional field; `null` is `None`.
+pub fn optional_int32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i32>, D::Error> {
+    Option::<Int32>::deserialize(deserializer).map(|value| value.map(|Int32(value)| value))
+}
+
+/// An `int32` read by [`int32`].
+struct Int32(i32);
+
+impl<'de> Deserialize<'de> for Int32 {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(Int32Visitor).map(Int32)
+    }
+}
+
+struct Int32Visitor;
+
+impl serde::de::Visitor<'_> for Int32Visitor {
+    type Value = i32;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("i32")
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<i32, E> {
+        i32::try_from(value)
+            .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(value), &self))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<i32, E> {
+        i32::try_from(value)
+            .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(value), &self))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<i32, E> {
+        if value.fract() != 0.0 || !value.is_finite() {
+            return Err(E::invalid_type(serde::de::Unexpected::Float(value), &self));
+        }
+        if value < f64::from(i32::MIN) || value > f64::from(i32::MAX) {
+            return Err(E::invalid_value(serde::de::Unexpected::Float(value), &self));
+        }
+        #[allow(clippy::cast_possible_truncation)]
+        Ok(value as i32)
+    }
+}
+
 /// Deserializes a field whose presence matters even when it is `null`: absent stays `None`
 /// (through `#[serde(default)]`), present becomes `Some(value)`, `Some(Value::Null)` included.
 pub fn present<'de, D>(deserializer: D) -> Result<Option<Value>, D::Error>
@@ -170,6 +221,35 @@ mod tests {
             reason: "bad".into(),
         };
         assert_eq!(root.under("request").to_string(), "request: bad");
+    }
+
+    #[test]
+    fn integers_may_be_written_as_integral_numbers() {
+        #[derive(Debug, Deserialize, PartialEq)]
+        struct Replicas {
+            #[serde(deserialize_with = "int32")]
+            value: i32,
+        }
+        let read = |value: Value| from_value::<Replicas>(&json!({"value": value}));
+        assert_eq!(read(json!(3)).unwrap().value, 3);
+        assert_eq!(read(json!(3.0)).unwrap().value, 3);
+        assert_eq!(read(json!(-1.0)).unwrap().value, -1);
+        assert_eq!(
+            read(json!(1.5)).unwrap_err().to_string(),
+            "value: invalid type: floating point `1.5`, expected i32"
+        );
+        assert_eq!(
+            read(json!("3")).unwrap_err().to_string(),
+            r#"value: invalid type: string "3", expected i32"#
+        );
+        assert_eq!(
+            read(json!(4_294_967_296_i64)).unwrap_err().to_string(),
+            "value: invalid value: integer `4294967296`, expected i32"
+        );
+        assert_eq!(
+            read(json!(1e10)).unwrap_err().to_string(),
+            "value: invalid value: floating point `10000000000.0`, expected i32"
+        );
     }
 
     #[test]

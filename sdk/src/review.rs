@@ -147,7 +147,7 @@ impl AutoscalerReview {
                 format!("invalid {}: {error}", request.kind.kind),
             )
         })?;
-        if object.metadata().is_being_deleted() || object.adapter().is_none() {
+        if request.updates_object_being_deleted(object.metadata()) || object.adapter().is_none() {
             return Err(Verdict::accept());
         }
         let namespace = match object.metadata().namespace.as_str() {
@@ -441,6 +441,9 @@ pub struct Violation {
     pub key: String,
     /// The sentence users see.
     pub message: String,
+    /// How far beyond its limit, for a violation that can grow (a maximum above a ceiling): an edit
+    /// that makes a pre-existing violation worse is a new violation.
+    pub excess: Option<u64>,
 }
 
 impl Violation {
@@ -450,6 +453,7 @@ impl Violation {
         Self {
             key: message.clone(),
             message,
+            excess: None,
         }
     }
 
@@ -458,7 +462,20 @@ impl Violation {
         Self {
             key: key.into(),
             message: message.into(),
+            excess: None,
         }
+    }
+
+    /// The same violation, `excess` beyond its limit.
+    #[must_use]
+    pub fn beyond_limit_by(mut self, excess: u64) -> Self {
+        self.excess = Some(excess);
+        self
+    }
+
+    /// Whether `before`, the stored object's violation of the same key, already went as far.
+    fn predated_by(&self, before: &Violation) -> bool {
+        before.key == self.key && self.excess <= before.excess
     }
 }
 
@@ -474,12 +491,14 @@ pub struct Findings {
 impl Findings {
     /// The decision on the submitted object, given what the stored object (`before`, on UPDATE) already
     /// violated: new violations are refused with `code`, all in one message joined by `; `; violations
-    /// the stored object already had become warnings, so objects that predate the policy stay editable.
+    /// the stored object already had, no worse, become warnings, so objects that predate the policy stay
+    /// editable. A violation the edit makes worse (its excess grows) is a new one.
     pub fn verdict(self, before: Option<&Findings>, code: u16) -> Verdict {
         let (kept, new): (Vec<Violation>, Vec<Violation>) =
             self.violations.into_iter().partition(|violation| {
-                before
-                    .is_some_and(|before| before.violations.iter().any(|b| b.key == violation.key))
+                before.is_some_and(|before| {
+                    before.violations.iter().any(|b| violation.predated_by(b))
+                })
             });
         let mut warnings: Vec<String> = kept
             .into_iter()
@@ -725,6 +744,33 @@ mod tests {
         assert!(
             message.starts_with("invalid HorizontalPodAutoscaler: spec.maxReplicas: "),
             "{message}"
+        );
+    }
+
+    #[test]
+    fn a_pre_existing_violation_made_worse_is_denied() {
+        let ceiling = |max: u64| Findings {
+            violations: vec![
+                Violation::keyed("max ceiling", format!("max {max} is above 32"))
+                    .beyond_limit_by(max - 32),
+            ],
+            warnings: vec![],
+        };
+        assert_eq!(
+            ceiling(100000).verdict(Some(&ceiling(40)), FORBIDDEN),
+            Verdict::reject(FORBIDDEN, "max 100000 is above 32")
+        );
+        assert_eq!(
+            ceiling(40).verdict(Some(&ceiling(40)), FORBIDDEN),
+            Verdict::accept_with_warnings(vec![
+                "pre-existing violation: max 40 is above 32".into()
+            ])
+        );
+        assert_eq!(
+            ceiling(35).verdict(Some(&ceiling(40)), FORBIDDEN),
+            Verdict::accept_with_warnings(vec![
+                "pre-existing violation: max 35 is above 32".into()
+            ])
         );
     }
 

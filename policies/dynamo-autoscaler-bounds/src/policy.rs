@@ -231,8 +231,12 @@ impl ReplicaBounds {
             scale_down_stabilization: _,
         } = *self;
         let mut violations = Vec::new();
-        let mut violate = |field: FieldValue, check: &str, message: String| {
-            violations.push(Violation::keyed(format!("{} {check}", field.path), message));
+        let mut violate = |field: FieldValue, check: &str, message: String, excess: Option<u64>| {
+            let violation = Violation::keyed(format!("{} {check}", field.path), message);
+            violations.push(match excess {
+                Some(excess) => violation.beyond_limit_by(excess),
+                None => violation,
+            });
         };
         if !settings.allow_scale_to_zero {
             if min.value <= 0 {
@@ -240,6 +244,7 @@ impl ReplicaBounds {
                     min,
                     "scale-to-zero",
                     format!("{min} lets {scaler} scale to zero: {SCALE_TO_ZERO_REASON}"),
+                    None,
                 );
             }
             if let Some(idle) = idle {
@@ -249,11 +254,17 @@ impl ReplicaBounds {
                     format!(
                         "{idle} is set, and an idle replica count is how KEDA scales to zero (0 is the only value it supports): {SCALE_TO_ZERO_REASON}"
                     ),
+                    None,
                 );
             }
         }
         if max.value < min.value {
-            violate(max, "below-min", format!("{max} is below {min}"));
+            violate(
+                max,
+                "below-min",
+                format!("{max} is below {min}"),
+                Some(i64::from(min.value).abs_diff(i64::from(max.value))),
+            );
         }
         if max.defaulted && settings.require_explicit_max {
             violate(
@@ -263,6 +274,7 @@ impl ReplicaBounds {
                     "{} is not set, so {scaler} may scale up to {} replicas: set an explicit maximum (or requireExplicitMax: false)",
                     max.path, max.value
                 ),
+                None,
             );
         }
         if let Some(idle) = idle.filter(|idle| idle.value >= min.value) {
@@ -270,6 +282,7 @@ impl ReplicaBounds {
                 idle,
                 "not-below-min",
                 format!("{idle} must be lower than {min}"),
+                None,
             );
         }
         if let Some(fallback) =
@@ -279,6 +292,7 @@ impl ReplicaBounds {
                 fallback,
                 "out-of-bounds",
                 format!("{fallback} must be between {min} and {max}"),
+                None,
             );
         }
         if let Some(ceiling) = settings
@@ -289,6 +303,7 @@ impl ReplicaBounds {
                 max,
                 "ceiling",
                 format!("{max} is above maxReplicasCeiling ({ceiling})"),
+                Some(i64::from(max.value).abs_diff(i64::from(ceiling))),
             );
         }
         violations
@@ -390,13 +405,16 @@ fn check_gpu_budget(
     let total = replicas * u64::from(gpus);
     if total > u64::from(budget) {
         let per_replica = if gpus == 1 { "GPU" } else { "GPUs" };
-        findings.violations.push(Violation::keyed(
-            format!("{} gpu-budget", max.path),
-            format!(
-                "{max} × {gpus} {per_replica} per replica of {} of DynamoGraphDeployment {dgd} is {total} GPUs, above maxGpusPerAdapter ({budget})",
-                target.describe()
-            ),
-        ));
+        findings.violations.push(
+            Violation::keyed(
+                format!("{} gpu-budget", max.path),
+                format!(
+                    "{max} × {gpus} {per_replica} per replica of {} of DynamoGraphDeployment {dgd} is {total} GPUs, above maxGpusPerAdapter ({budget})",
+                    target.describe()
+                ),
+            )
+            .beyond_limit_by(total - u64::from(budget)),
+        );
     }
     Ok(())
 }

@@ -68,7 +68,7 @@ impl Policy for DeprecatedAutoscaling {
         if found.is_empty() {
             return Verdict::accept_with_warnings(warnings);
         }
-        if dgd.metadata.is_being_deleted() {
+        if request.updates_object_being_deleted(&dgd.metadata) {
             return Verdict::accept_with_warnings(warnings);
         }
         match settings.mode {

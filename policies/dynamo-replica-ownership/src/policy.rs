@@ -30,7 +30,7 @@ impl Policy for ReplicaOwnership {
                 return Verdict::reject(BAD_REQUEST, format!("invalid {}: {error}", dgd::KIND));
             }
         };
-        if new.metadata.is_being_deleted() {
+        if request.updates_object_being_deleted(&new.metadata) {
             return Verdict::accept();
         }
         let changes = replica_changes(&new, &old);

@@ -193,7 +193,7 @@ fn review_dgd(
         Ok(dgd) => dgd,
         Err(error) => return Ok(invalid_dgd(&error)),
     };
-    if dgd.metadata.is_being_deleted() || !dgd.is_planner_managed() {
+    if request.updates_object_being_deleted(&dgd.metadata) || !dgd.is_planner_managed() {
         return Ok(Verdict::accept());
     }
     let old = match request.operation {

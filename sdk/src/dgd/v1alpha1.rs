@@ -54,6 +54,7 @@ pub struct DgdSpec {
 pub struct DgdService {
     /// `replicas`; absent means [`super::DEFAULT_REPLICAS`].
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::parse::optional_int32")]
     pub replicas: Option<i32>,
     /// `componentType`: `frontend`, `worker`, `planner`, ...
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -127,15 +128,19 @@ pub struct DgdStatus {
 pub struct ServiceStatus {
     /// Observed replicas.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::parse::optional_int32")]
     pub replicas: Option<i32>,
     /// Updated replicas.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::parse::optional_int32")]
     pub updated_replicas: Option<i32>,
     /// Ready replicas.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::parse::optional_int32")]
     pub ready_replicas: Option<i32>,
     /// Available replicas.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::parse::optional_int32")]
     pub available_replicas: Option<i32>,
 }
 

@@ -55,6 +55,7 @@ pub struct Component {
     pub component_type: Option<String>,
     /// `replicas`; absent means [`super::DEFAULT_REPLICAS`].
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::parse::optional_int32")]
     pub replicas: Option<i32>,
     /// `scalingAdapter`: an empty marker whose presence (not `null`) enables the adapter.
     #[serde(deserialize_with = "present", skip_serializing_if = "Option::is_none")]
@@ -76,6 +77,7 @@ pub struct Component {
 pub struct Multinode {
     /// `nodeCount`; absent means [`DEFAULT_NODE_COUNT`].
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::parse::optional_int32")]
     pub node_count: Option<i32>,
 }
 
@@ -148,6 +150,7 @@ pub struct ComponentGroup {
     pub name: String,
     /// `replicas` of the whole group.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::parse::optional_int32")]
     pub replicas: Option<i32>,
     /// `scalingAdapter`: presence (not `null`) gives the group an adapter.
     #[serde(deserialize_with = "present", skip_serializing_if = "Option::is_none")]
