@@ -84,8 +84,33 @@ pub struct Check<'a> {
     documents: &'a [Document],
     previous: Vec<Option<&'a Value>>,
     by_namespace: HashMap<&'a str, Vec<usize>>,
+    /// The objects at `--against`, by namespace: the cluster the replaced objects were judged in.
+    base_by_namespace: HashMap<&'a str, Vec<&'a Value>>,
     policies: &'a [ConfiguredPolicy<'a>],
     user_info: UserInfo,
+}
+
+/// The prefix of the warning a policy gives for a violation the stored object already had.
+const PRE_EXISTING: &str = "pre-existing violation: ";
+
+/// The code of a denial `check` makes of a violation the base did not have (the policies deny
+/// violations with 400 or 403; which one is the policy's, so a response that already denied keeps it).
+const NEW_VIOLATION_CODE: u16 = 403;
+
+/// A violation's sentence with its numbers left out: the same violation with other values (a maximum
+/// lowered from 40 to 36 above a ceiling of 32) is the one the base had.
+fn shape(violation: &str) -> String {
+    let mut shaped = String::with_capacity(violation.len());
+    for c in violation.chars() {
+        if c.is_ascii_digit() {
+            if !shaped.ends_with('#') {
+                shaped.push('#');
+            }
+        } else {
+            shaped.push(c);
+        }
+    }
+    shaped
 }
 
 impl std::fmt::Debug for Check<'_> {
@@ -113,6 +138,13 @@ impl<'a> Check<'a> {
                 .or_default()
                 .push(position);
         }
+        let mut base_by_namespace: HashMap<&str, Vec<&Value>> = HashMap::new();
+        for (identity, object) in previous {
+            base_by_namespace
+                .entry(identity.namespace.as_str())
+                .or_default()
+                .push(object);
+        }
         let previous = if previous.is_empty() {
             vec![None; documents.len()]
         } else {
@@ -125,6 +157,7 @@ impl<'a> Check<'a> {
             documents,
             previous,
             by_namespace,
+            base_by_namespace,
             policies,
             user_info,
         }
@@ -189,7 +222,16 @@ impl<'a> Check<'a> {
             }
             let cluster = cluster.get_or_insert_with(|| self.cluster_for(position));
             let payload = validation_payload(&request, &configured.settings);
-            let response = evaluator.validate(&payload, cluster);
+            let mut response = evaluator.validate(&payload, cluster);
+            if let Some(old_object) = old_object {
+                self.confirm_pre_existing(
+                    position,
+                    old_object,
+                    configured,
+                    evaluator,
+                    &mut response,
+                );
+            }
             records.push(Record::new(
                 document,
                 configured.policy.name(),
@@ -212,6 +254,80 @@ impl<'a> Check<'a> {
             ));
         }
         records
+    }
+
+    /// A policy judges an UPDATE's stored object in the cluster it sees now, so a violation the rest of
+    /// the change introduced (a DGD's GPUs raised under an unchanged HPA) looks pre-existing. Each
+    /// violation `response` calls pre-existing is checked against the stored object judged in the tree
+    /// at `--against`; one it did not have there is denied as new.
+    fn confirm_pre_existing(
+        &self,
+        position: usize,
+        old_object: &Value,
+        configured: &ConfiguredPolicy<'_>,
+        evaluator: &mut Box<dyn Evaluator + 'a>,
+        response: &mut ValidationResponse,
+    ) {
+        let claimed: Vec<String> = response
+            .warnings
+            .iter()
+            .flatten()
+            .filter_map(|warning| warning.strip_prefix(PRE_EXISTING))
+            .map(str::to_owned)
+            .collect();
+        if claimed.is_empty() {
+            return;
+        }
+        let document = &self.documents[position];
+        let base = Document {
+            object: old_object.clone(),
+            ..document.clone()
+        };
+        let identity = document.identity();
+        let cluster: Vec<&Value> = self
+            .base_by_namespace
+            .get(document.namespace())
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|object| Identity::of(object) != identity)
+            .collect();
+        let request = admission_request(
+            &format!("scaleguard-check-{position}-base"),
+            &base,
+            None,
+            &self.user_info,
+        );
+        let before = evaluator.validate(
+            &validation_payload(&request, &configured.settings),
+            &cluster,
+        );
+        let had: Vec<String> = before
+            .message
+            .as_deref()
+            .filter(|_| !before.accepted)
+            .map(|message| message.split("; ").map(shape).collect())
+            .unwrap_or_default();
+        let new: Vec<String> = claimed
+            .into_iter()
+            .filter(|violation| !had.contains(&shape(violation)))
+            .collect();
+        if new.is_empty() {
+            return;
+        }
+        if let Some(warnings) = response.warnings.as_mut() {
+            warnings.retain(|warning| {
+                !warning
+                    .strip_prefix(PRE_EXISTING)
+                    .is_some_and(|violation| new.iter().any(|n| n == violation))
+            });
+        }
+        let mut message: Vec<String> = response.message.take().into_iter().collect();
+        message.extend(new);
+        response.accepted = false;
+        response.code = response.code.or(Some(NEW_VIOLATION_CODE));
+        response.message = Some(message.join("; "));
+        response.mutated_object = None;
     }
 
     /// Reviews every document on this thread, calling `progress(done, total)` after each.

@@ -526,6 +526,66 @@ fn against_pairs_versions_and_reads_yaml_as_kubectl_does() {
     );
 }
 
+/// A pull request that raises a component's GPUs under an unchanged HPA breaks the GPU budget: the
+/// HPA's violation is new, because its stored version is judged in the tree at the base, not in the new one.
+#[test]
+fn against_judges_the_base_in_the_base_tree() {
+    let repository = tempfile::tempdir().unwrap();
+    let apps = repository.path().join("apps");
+    std::fs::create_dir_all(&apps).unwrap();
+    let dgd = |gpus: u32| {
+        format!(
+            "apiVersion: nvidia.com/v1beta1\nkind: DynamoGraphDeployment\nmetadata: {{name: sglang-agg}}\nspec:\n  components:\n    - name: decode\n      scalingAdapter: {{}}\n      podTemplate: {{spec: {{containers: [{{name: main, resources: {{limits: {{nvidia.com/gpu: \"{gpus}\"}}}}}}]}}}}\n"
+        )
+    };
+    std::fs::write(apps.join("dgd.yaml"), dgd(1)).unwrap();
+    std::fs::write(
+        apps.join("hpa.yaml"),
+        "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: decode-hpa}\nspec:\n  scaleTargetRef: {apiVersion: nvidia.com/v1beta1, kind: DynamoGraphDeploymentScalingAdapter, name: sglang-agg-decode}\n  minReplicas: 1\n  maxReplicas: 10\n",
+    )
+    .unwrap();
+    let settings = repository.path().join("bounds.yaml");
+    std::fs::write(&settings, "maxGpusPerAdapter: 16\n").unwrap();
+    git(repository.path(), &["init", "-q", "-b", "main"]);
+    git(repository.path(), &["add", "."]);
+    git(repository.path(), &["commit", "-q", "-m", "decode"]);
+    let settings_arg = format!("dynamo-autoscaler-bounds={}", settings.display());
+    let args = [
+        "apps",
+        "--against",
+        "main",
+        "--settings",
+        settings_arg.as_str(),
+        "-o",
+        "json",
+    ];
+    let unchanged = check_in(repository.path(), &args, "");
+    assert_eq!(unchanged.status.code(), Some(0), "10 × 1 GPU fits 16");
+    std::fs::write(apps.join("dgd.yaml"), dgd(8)).unwrap();
+    let output = check_in(repository.path(), &args, "");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = json_report(&output);
+    let bounds = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| {
+            r["policy"] == "dynamo-autoscaler-bounds" && r["kind"] == "HorizontalPodAutoscaler"
+        })
+        .expect("the HPA is reviewed");
+    assert_eq!(bounds["allowed"], false, "{bounds}");
+    assert_eq!(
+        bounds["message"],
+        "spec.maxReplicas (10) × 8 GPUs per replica of component decode of DynamoGraphDeployment sglang-agg is 80 GPUs, above maxGpusPerAdapter (16)"
+    );
+    assert_eq!(bounds["warnings"], json!([]));
+}
+
 /// The API server clears `metadata.deletionTimestamp` on CREATE: a manifest carrying it is judged.
 #[test]
 fn a_manifests_deletion_timestamp_switches_no_policy_off() {

@@ -1,11 +1,16 @@
 //! The two reconciles and their API ends: fetch what a [`pipeline`](crate::pipeline) step needs, apply
 //! what it decides, record events and metrics. Nothing here decides anything about replicas.
 //!
+//! * Start-up: [`api_version`] asks the API server which Dynamo API version it serves.
 //! * DGD reconcile (`dgd`): triggered by DGDs and by the adapters they own; lists the adapters of the
 //!   DGD's namespace and creates/deletes this controller's adapters.
 //! * Adapter reconcile (`adapter`): triggered by adapters and by their DGDs; reads the adapter's DGD,
-//!   patches `spec.services[<svc>].replicas` when the adapter says otherwise, records `Scaled`, and
-//!   keeps the adapter's status.
+//!   patches the unit's replicas when the adapter says otherwise (v1alpha1
+//!   `spec.services[<svc>].replicas`, v1beta1 one entry of `spec.components` or
+//!   `spec.experimental.componentGroups`), records `Scaled`, and keeps the adapter's status.
+//!
+//! Both are generic over the served version ([`DgdResource`]); [`run`] watches the one of the
+//! [`Context`].
 
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
@@ -21,16 +26,18 @@ use kube::runtime::controller::{self as runtime, Action, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt};
+use scaleguard_sdk::dgd::DgdVersion;
 use serde_json::json;
 use tracing::{Instrument, debug, info, info_span, warn};
 
-use crate::crd::DynamoGraphDeploymentScalingAdapter as Adapter;
-use crate::dgd::DynamoGraphDeployment;
+use crate::crd::AdapterResource;
+use crate::dgd::{self, DgdResource, DynamoGraphDeployment};
 use crate::error::{Error, backoff};
 use crate::events::{self, EventSpec, EventType};
 use crate::metrics::Metrics;
 use crate::pipeline::{
-    self, Deletion, MANAGER, Warning, adapter_refs, dgd_to_fetch, plan_adapters, sync_adapter,
+    self, Deletion, MANAGER, Warning, adapter_refs, dgd_to_fetch, plan_adapters, served_version,
+    sync_adapter,
 };
 
 /// How often a healthy object is reconciled again even without a change.
@@ -40,13 +47,14 @@ const DGD_CONTROLLER: &str = "dgd";
 /// `controller` label of the adapter reconcile.
 const ADAPTER_CONTROLLER: &str = "adapter";
 
-/// Everything a reconcile needs: the client, metrics, the event reporter's identity, a clock, and the
-/// per-object retry counts and last recorded warnings.
+/// Everything a reconcile needs: the client, metrics, the event reporter's identity, a clock, the Dynamo
+/// API version to watch, and the per-object retry counts and last recorded warnings.
 pub struct Context {
     client: Client,
     metrics: Arc<Metrics>,
     instance: String,
     clock: fn() -> Timestamp,
+    api_version: DgdVersion,
     retries: Mutex<HashMap<String, u32>>,
     warned: Mutex<HashMap<String, BTreeSet<Warning>>>,
 }
@@ -59,6 +67,7 @@ impl Context {
             metrics,
             instance: instance.into(),
             clock: Timestamp::now,
+            api_version: DgdVersion::V1alpha1,
             retries: Mutex::default(),
             warned: Mutex::default(),
         }
@@ -68,6 +77,13 @@ impl Context {
     #[must_use]
     pub fn with_clock(mut self, clock: fn() -> Timestamp) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// The same context for a cluster served at `version` (default: v1alpha1); see [`api_version`].
+    #[must_use]
+    pub fn with_api_version(mut self, version: DgdVersion) -> Self {
+        self.api_version = version;
         self
     }
 
@@ -123,23 +139,52 @@ impl Context {
     }
 }
 
-/// Reconciles the adapters of one DGD: creates missing ones (replicas seeded from the DGD), deletes this
-/// controller's adapters no enabled service claims, and warns about conflicts.
-pub async fn reconcile_dgd(
-    dgd: Arc<DynamoGraphDeployment>,
-    ctx: Arc<Context>,
-) -> Result<Action, Error> {
-    instrumented(DGD_CONTROLLER, dgd.as_ref(), &ctx, apply_dgd(&dgd, &ctx)).await
+/// The Dynamo API version to use: `requested`, else the one the cluster serves ([`served_version`] of
+/// what it lists at `nvidia.com/v1beta1`). Only a failure other than "not served" (404) is an error.
+pub async fn api_version(
+    client: &Client,
+    requested: Option<DgdVersion>,
+) -> Result<DgdVersion, Error> {
+    if let Some(version) = requested {
+        return Ok(version);
+    }
+    let v1beta1 = match client
+        .list_api_group_resources(DgdVersion::V1beta1.api_version())
+        .await
+    {
+        Ok(resources) => Some(resources),
+        Err(kube::Error::Api(status)) if status.code == 404 => None,
+        Err(error) => return Err(error.into()),
+    };
+    Ok(served_version(v1beta1.as_ref()))
 }
 
-/// Reconciles one adapter: writes its replicas into its DGD service when they differ, records `Scaled`,
+/// Reconciles the adapters of one DGD: creates missing ones (replicas seeded from the DGD), deletes this
+/// controller's adapters no adapter-owned unit claims, and warns about conflicts.
+pub async fn reconcile_dgd<D: DgdResource>(
+    dgd: Arc<D>,
+    ctx: Arc<Context>,
+) -> Result<Action, Error> {
+    instrumented(
+        DGD_CONTROLLER,
+        dgd.as_ref(),
+        &ctx,
+        apply_dgd(dgd.as_ref(), &ctx),
+    )
+    .await
+}
+
+/// Reconciles one adapter: writes its replicas into its DGD unit when they differ, records `Scaled`,
 /// and keeps its status.
-pub async fn reconcile_adapter(adapter: Arc<Adapter>, ctx: Arc<Context>) -> Result<Action, Error> {
+pub async fn reconcile_adapter<A: AdapterResource>(
+    adapter: Arc<A>,
+    ctx: Arc<Context>,
+) -> Result<Action, Error> {
     instrumented(
         ADAPTER_CONTROLLER,
         adapter.as_ref(),
         &ctx,
-        apply_adapter(&adapter, &ctx),
+        apply_adapter(adapter.as_ref(), &ctx),
     )
     .await
 }
@@ -162,15 +207,32 @@ pub fn error_policy<K: Resource<DynamicType = ()>>(
     }
 }
 
-/// Runs both controllers until `shutdown` resolves, watching `namespace` or, when `None`, all namespaces.
-/// Call it only while holding the leader lease: these are the only code paths that write.
+/// Runs both controllers until `shutdown` resolves, watching the context's API version in `namespace`
+/// or, when `None`, all namespaces. Call it only while holding the leader lease: these are the only
+/// code paths that write.
 pub async fn run(
     ctx: Arc<Context>,
     namespace: Option<&str>,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) {
+    match ctx.api_version {
+        DgdVersion::V1alpha1 => {
+            run_version::<DynamoGraphDeployment>(ctx, namespace, shutdown).await;
+        }
+        DgdVersion::V1beta1 => {
+            run_version::<dgd::v1beta1::DynamoGraphDeployment>(ctx, namespace, shutdown).await;
+        }
+    }
+}
+
+/// [`run`] for the DGDs of type `D` and their adapters.
+async fn run_version<D: DgdResource>(
+    ctx: Arc<Context>,
+    namespace: Option<&str>,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) {
     let client = ctx.client.clone();
-    let (dgds, adapters): (Api<DynamoGraphDeployment>, Api<Adapter>) = match namespace {
+    let (dgds, adapters): (Api<D>, Api<D::Adapter>) = match namespace {
         Some(namespace) => (
             Api::namespaced(client.clone(), namespace),
             Api::namespaced(client, namespace),
@@ -182,12 +244,12 @@ pub async fn run(
     let dgd_controller = Controller::new(dgds.clone(), config.clone())
         .owns(adapters.clone(), config.clone())
         .graceful_shutdown_on(shutdown.clone())
-        .run(reconcile_dgd, error_policy, ctx.clone())
+        .run(reconcile_dgd::<D>, error_policy, ctx.clone())
         .for_each(|result| async move { log_outcome(DGD_CONTROLLER, result) });
     let adapter_controller = Controller::new(adapters, config.clone())
         .watches(dgds, config, |dgd| adapter_refs(&dgd))
         .graceful_shutdown_on(shutdown)
-        .run(reconcile_adapter, error_policy, ctx)
+        .run(reconcile_adapter::<D::Adapter>, error_policy, ctx)
         .for_each(|result| async move { log_outcome(ADAPTER_CONTROLLER, result) });
     futures::join!(dgd_controller, adapter_controller);
 }
@@ -249,16 +311,16 @@ async fn instrumented<K: Resource<DynamicType = ()>>(
     }
 }
 
-async fn apply_dgd(dgd: &DynamoGraphDeployment, ctx: &Context) -> Result<Vec<Warning>, Error> {
+async fn apply_dgd<D: DgdResource>(dgd: &D, ctx: &Context) -> Result<Vec<Warning>, Error> {
     let namespace = dgd.namespace().ok_or(Error::InvalidObject("namespace"))?;
-    let adapters: Api<Adapter> = Api::namespaced(ctx.client.clone(), &namespace);
+    let adapters: Api<D::Adapter> = Api::namespaced(ctx.client.clone(), &namespace);
     let existing = adapters.list(&ListParams::default()).await?.items;
     let plan = plan_adapters(dgd, &existing);
     for adapter in &plan.create {
         adapters.create(&post_params(), adapter).await?;
         info!(
             adapter = adapter.name_any(),
-            replicas = adapter.spec.replicas,
+            replicas = adapter.replicas(),
             "created adapter"
         );
     }
@@ -268,7 +330,10 @@ async fn apply_dgd(dgd: &DynamoGraphDeployment, ctx: &Context) -> Result<Vec<War
     Ok(plan.warnings)
 }
 
-async fn delete_adapter(adapters: &Api<Adapter>, deletion: &Deletion) -> Result<(), Error> {
+async fn delete_adapter<A: AdapterResource>(
+    adapters: &Api<A>,
+    deletion: &Deletion,
+) -> Result<(), Error> {
     let params = DeleteParams::default().preconditions(Preconditions {
         uid: deletion.uid.clone(),
         resource_version: deletion.resource_version.clone(),
@@ -283,23 +348,25 @@ async fn delete_adapter(adapters: &Api<Adapter>, deletion: &Deletion) -> Result<
     }
 }
 
-async fn apply_adapter(adapter: &Adapter, ctx: &Context) -> Result<Vec<Warning>, Error> {
+async fn apply_adapter<A: AdapterResource>(
+    adapter: &A,
+    ctx: &Context,
+) -> Result<Vec<Warning>, Error> {
     let namespace = adapter
         .namespace()
         .ok_or(Error::InvalidObject("namespace"))?;
-    let dgds: Api<DynamoGraphDeployment> = Api::namespaced(ctx.client.clone(), &namespace);
+    let dgds: Api<A::Dgd> = Api::namespaced(ctx.client.clone(), &namespace);
     let dgd = match dgd_to_fetch(adapter) {
         Some(name) => dgds.get_opt(name).await?,
         None => None,
     };
     let sync = sync_adapter(adapter, dgd.as_ref(), (ctx.clock)());
     if let (Some(write), Some(dgd)) = (&sync.scale, &dgd) {
-        let patch = write.patch(dgd.metadata.resource_version.as_deref());
-        dgds.patch(&dgd.name_any(), &patch_params(), &Patch::Merge(&patch))
+        dgds.patch(&dgd.name_any(), &patch_params(), &write.patch)
             .await?;
         ctx.metrics.scaled();
         info!(
-            service = write.service,
+            unit = write.unit,
             from = write.from,
             to = write.to,
             "scaled"
@@ -315,7 +382,7 @@ async fn apply_adapter(adapter: &Adapter, ctx: &Context) -> Result<Vec<Warning>,
         .await;
     }
     if let Some(status) = &sync.status {
-        let adapters: Api<Adapter> = Api::namespaced(ctx.client.clone(), &namespace);
+        let adapters: Api<A> = Api::namespaced(ctx.client.clone(), &namespace);
         let patch = json!({ "status": status });
         adapters
             .patch_status(&adapter.name_any(), &patch_params(), &Patch::Merge(&patch))

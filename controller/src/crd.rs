@@ -1,14 +1,60 @@
-//! The DynamoGraphDeploymentScalingAdapter custom resource, as a Rust type: the controller watches and
+//! The DynamoGraphDeploymentScalingAdapter custom resource, as Rust types: the controller watches and
 //! writes it, and `scaleguard-controller crd` prints its CustomResourceDefinition.
 //!
-//! The schema is the API contract (`spec.replicas` and both `spec.dgdRef` fields required, non-empty);
-//! deserializing stays lenient about `dgdRef`'s fields so that one malformed adapter made by someone else
-//! is reported, not a reason for the whole watch to fail.
+//! * [`DynamoGraphDeploymentScalingAdapter`]: `nvidia.com/v1alpha1`, `spec.dgdRef.serviceName`. Its
+//!   schema is the API contract (`spec.replicas` and both `spec.dgdRef` fields required, non-empty) and
+//!   the CRD `deploy/crds/` ships, for Dynamo before 0.8 (v1alpha1 only). It has no v1beta1 version:
+//!   without Dynamo's conversion webhook, the API server would hand v1alpha1 adapters to v1beta1
+//!   readers unconverted (`serviceName` for `componentName`). Dynamo 1.2 and later install their own.
+//! * [`v1beta1::DynamoGraphDeploymentScalingAdapter`]: `nvidia.com/v1beta1`, `spec.dgdRef.componentName`
+//!   or `componentGroupName`.
+//!
+//! Deserializing stays lenient about `dgdRef`'s fields so that one malformed adapter made by someone
+//! else is reported, not a reason for the whole watch to fail. [`AdapterResource`] is what the
+//! [`pipeline`](crate::pipeline) needs of either version.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::{CustomResource, CustomResourceExt};
+pub mod v1beta1;
+
+use std::fmt::Debug;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use kube::core::NamespaceResourceScope;
+use kube::core::object::HasStatus;
+use kube::{CustomResource, CustomResourceExt, Resource};
+use scaleguard_sdk::adapter::UnitRef;
 use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+
+use crate::dgd::{DgdResource, DynamoGraphDeployment};
+
+/// A scaling adapter of one served version, as the pipeline reads and builds it.
+pub trait AdapterResource:
+    Resource<DynamicType = (), Scope = NamespaceResourceScope>
+    + Clone
+    + Debug
+    + DeserializeOwned
+    + Serialize
+    + HasStatus<Status = ScalingAdapterStatus>
+    + Send
+    + Sync
+    + 'static
+{
+    /// The DynamoGraphDeployment of the same version.
+    type Dgd: DgdResource<Adapter = Self>;
+
+    /// A new adapter with `metadata`, scaling `unit` of the DGD named `dgd`, at `replicas`.
+    fn build(metadata: ObjectMeta, dgd: String, unit: UnitRef<'_>, replicas: i32) -> Self;
+
+    /// `spec.replicas`.
+    fn replicas(&self) -> i32;
+
+    /// `spec.dgdRef.name`: the DGD's name, in the adapter's namespace.
+    fn dgd_name(&self) -> &str;
+
+    /// What `spec.dgdRef` points at (an empty name when the field is missing).
+    fn unit_ref(&self) -> UnitRef<'_>;
+}
 
 /// The desired state of a scaling adapter (`spec`).
 #[derive(CustomResource, Clone, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -79,6 +125,37 @@ pub struct ScalingAdapterStatus {
     /// When the controller last wrote this adapter's replicas into the DGD.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_scale_time: Option<Time>,
+}
+
+impl AdapterResource for DynamoGraphDeploymentScalingAdapter {
+    type Dgd = DynamoGraphDeployment;
+
+    fn build(metadata: ObjectMeta, dgd: String, unit: UnitRef<'_>, replicas: i32) -> Self {
+        let spec = ScalingAdapterSpec {
+            replicas,
+            dgd_ref: DgdRef {
+                name: dgd,
+                service_name: unit.name().to_owned(),
+            },
+        };
+        Self {
+            metadata,
+            spec,
+            status: None,
+        }
+    }
+
+    fn replicas(&self) -> i32 {
+        self.spec.replicas
+    }
+
+    fn dgd_name(&self) -> &str {
+        &self.spec.dgd_ref.name
+    }
+
+    fn unit_ref(&self) -> UnitRef<'_> {
+        UnitRef::Component(&self.spec.dgd_ref.service_name)
+    }
 }
 
 /// Drops the `default: ''` schemars derives from `#[serde(default)]`: the API server validates defaults
@@ -163,6 +240,18 @@ mod tests {
             service_name.get("default").is_none(),
             "a default must satisfy minLength"
         );
+    }
+
+    #[test]
+    fn the_shipped_crd_serves_only_v1alpha1() {
+        let crd = serde_json::to_value(DynamoGraphDeploymentScalingAdapter::crd()).unwrap();
+        let versions: Vec<&Value> = crd["spec"]["versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| &v["name"])
+            .collect();
+        assert_eq!(versions, ["v1alpha1"], "see the module docs");
     }
 
     #[test]

@@ -1,16 +1,19 @@
 //! Test fixtures: DGDs and adapters as the API server would return them, with builder-style tweaks.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{OwnerReference, Time};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
 use k8s_openapi::jiff::Timestamp;
-use scaleguard_sdk::adapter::{COMPONENT_LABEL, DGD_NAME_LABEL};
+use kube::Resource;
+use scaleguard_sdk::adapter::{COMPONENT_LABEL, DGD_NAME_LABEL, UnitRef};
 use serde_json::{Value, json};
 
 use crate::crd::{
-    DgdRef, DynamoGraphDeploymentScalingAdapter as Adapter, ScalingAdapterSpec,
-    ScalingAdapterStatus,
+    AdapterResource, DynamoGraphDeploymentScalingAdapter as Adapter, ScalingAdapterStatus,
 };
-use crate::dgd::DynamoGraphDeployment;
+use crate::dgd::{DynamoGraphDeployment, v1beta1};
 use crate::pipeline::{MANAGED_BY_LABEL, MANAGER};
+
+/// A v1beta1 scaling adapter.
+pub type AdapterV1beta1 = crate::crd::v1beta1::DynamoGraphDeploymentScalingAdapter;
 
 /// Namespace of every fixture.
 pub const NAMESPACE: &str = "default";
@@ -45,12 +48,38 @@ pub fn dgd_named(name: &str, services: Value) -> DynamoGraphDeployment {
     .unwrap()
 }
 
+/// The v1beta1 DGD `test-dgd` in `default` with this `spec` (`components`, `experimental`).
+pub fn dgd_v1beta1(spec: Value) -> v1beta1::DynamoGraphDeployment {
+    serde_json::from_value(json!({
+        "apiVersion": "nvidia.com/v1beta1",
+        "kind": "DynamoGraphDeployment",
+        "metadata": {
+            "name": DGD, "namespace": NAMESPACE, "uid": DGD_UID, "resourceVersion": DGD_VERSION,
+            "generation": 3
+        },
+        "spec": spec
+    }))
+    .unwrap()
+}
+
 /// Builder-style tweaks of a DGD.
 pub trait DgdExt {
     /// With `status.services` set to `services`.
     fn with_status(self, services: Value) -> Self;
     /// With `metadata.deletionTimestamp` set.
     fn deleting(self) -> Self;
+}
+
+impl DgdExt for v1beta1::DynamoGraphDeployment {
+    fn with_status(mut self, components: Value) -> Self {
+        self.status = Some(serde_json::from_value(json!({"components": components})).unwrap());
+        self
+    }
+
+    fn deleting(mut self) -> Self {
+        self.metadata.deletion_timestamp = Some(Time(now()));
+        self
+    }
 }
 
 impl DgdExt for DynamoGraphDeployment {
@@ -67,42 +96,47 @@ impl DgdExt for DynamoGraphDeployment {
 
 /// The adapter this controller made for `service` of `test-dgd`, now at `replicas`.
 pub fn adapter(service: &str, replicas: i32) -> Adapter {
-    let name = format!("{DGD}-{}", service.to_lowercase());
-    let mut adapter = Adapter::new(
-        &name,
-        ScalingAdapterSpec {
-            replicas,
-            dgd_ref: DgdRef {
-                name: DGD.into(),
-                service_name: service.into(),
-            },
-        },
-    );
-    adapter.metadata.namespace = Some(NAMESPACE.into());
-    adapter.metadata.uid = Some(format!("{name}-uid"));
-    adapter.metadata.resource_version = Some("7".into());
-    adapter.metadata.labels = Some(
-        [
-            (MANAGED_BY_LABEL, MANAGER),
-            (DGD_NAME_LABEL, DGD),
-            (COMPONENT_LABEL, service),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect(),
-    );
-    adapter.metadata.owner_references = Some(vec![OwnerReference {
-        api_version: "nvidia.com/v1alpha1".into(),
-        kind: "DynamoGraphDeployment".into(),
-        name: DGD.into(),
-        uid: DGD_UID.into(),
-        controller: Some(true),
-        block_owner_deletion: Some(true),
-    }]);
-    adapter
+    made::<Adapter>(UnitRef::Component(service), replicas)
 }
 
-/// Builder-style tweaks of an adapter.
+/// The v1beta1 adapter this controller made for `unit` of the v1beta1 `test-dgd`, now at `replicas`.
+pub fn adapter_v1beta1(unit: UnitRef<'_>, replicas: i32) -> AdapterV1beta1 {
+    made::<AdapterV1beta1>(unit, replicas)
+}
+
+/// An adapter as this controller makes it, as the API server returns it (uid, resourceVersion).
+fn made<A: AdapterResource>(unit: UnitRef<'_>, replicas: i32) -> A {
+    let name = format!("{DGD}-{}", unit.name().to_lowercase());
+    let labels = [
+        (MANAGED_BY_LABEL, MANAGER),
+        (DGD_NAME_LABEL, DGD),
+        (COMPONENT_LABEL, unit.name()),
+    ];
+    let metadata = ObjectMeta {
+        name: Some(name.clone()),
+        namespace: Some(NAMESPACE.into()),
+        uid: Some(format!("{name}-uid")),
+        resource_version: Some("7".into()),
+        labels: Some(
+            labels
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+        ),
+        owner_references: Some(vec![OwnerReference {
+            api_version: A::Dgd::api_version(&()).into_owned(),
+            kind: "DynamoGraphDeployment".into(),
+            name: DGD.into(),
+            uid: DGD_UID.into(),
+            controller: Some(true),
+            block_owner_deletion: Some(true),
+        }]),
+        ..ObjectMeta::default()
+    };
+    A::build(metadata, DGD.into(), unit, replicas)
+}
+
+/// Builder-style tweaks of an adapter of either version.
 pub trait AdapterExt {
     /// Without the `managed-by` label, as the Dynamo operator or a person would make it.
     fn unmanaged(self) -> Self;
@@ -111,13 +145,13 @@ pub trait AdapterExt {
     /// With this status.
     fn with_status(self, replicas: i32, selector: &str, last_scale_time: Option<Timestamp>)
     -> Self;
-    /// With `spec.dgdRef.serviceName` set to `service`.
+    /// With `spec.dgdRef` naming the service (v1beta1: component) `service`.
     fn for_service(self, service: &str) -> Self;
 }
 
-impl AdapterExt for Adapter {
+impl<A: AdapterResource> AdapterExt for A {
     fn unmanaged(mut self) -> Self {
-        self.metadata
+        self.meta_mut()
             .labels
             .as_mut()
             .unwrap()
@@ -126,7 +160,7 @@ impl AdapterExt for Adapter {
     }
 
     fn deleting(mut self) -> Self {
-        self.metadata.deletion_timestamp = Some(Time(now()));
+        self.meta_mut().deletion_timestamp = Some(Time(now()));
         self
     }
 
@@ -136,7 +170,7 @@ impl AdapterExt for Adapter {
         selector: &str,
         last_scale_time: Option<Timestamp>,
     ) -> Self {
-        self.status = Some(ScalingAdapterStatus {
+        *self.status_mut() = Some(ScalingAdapterStatus {
             replicas: Some(replicas),
             selector: Some(selector.into()),
             last_scale_time: last_scale_time.map(Time),
@@ -144,9 +178,16 @@ impl AdapterExt for Adapter {
         self
     }
 
-    fn for_service(mut self, service: &str) -> Self {
-        self.spec.dgd_ref.service_name = service.into();
-        self
+    fn for_service(self, service: &str) -> Self {
+        let status = self.status().cloned();
+        let mut adapter = A::build(
+            self.meta().clone(),
+            self.dgd_name().to_owned(),
+            UnitRef::Component(service),
+            self.replicas(),
+        );
+        *adapter.status_mut() = status;
+        adapter
     }
 }
 

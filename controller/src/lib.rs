@@ -1,16 +1,19 @@
-//! `scaleguard-controller`: the companion controller that gives every DynamoGraphDeployment service with
-//! `scalingAdapter.enabled: true` a DynamoGraphDeploymentScalingAdapter and keeps the DGD's replicas in
-//! sync with it, for clusters where nothing else manages adapters.
+//! `scaleguard-controller`: the companion controller that gives every DynamoGraphDeployment unit an
+//! adapter owns (a v1alpha1 service with `scalingAdapter.enabled: true`; a v1beta1 component or component
+//! group with the `scalingAdapter` marker) a DynamoGraphDeploymentScalingAdapter and keeps the DGD's
+//! replicas in sync with it, for clusters where nothing else manages adapters. It speaks
+//! `nvidia.com/v1beta1` where the cluster serves it (Dynamo 1.2 and later) and `v1alpha1` elsewhere.
 //!
 //! Built as a pipeline, controller-rs and Stackable style:
 //! * [`pipeline`] — the pure steps: the adapters a DGD asks for and the plan to get there
 //!   ([`pipeline::desired_adapters`], [`pipeline::plan_adapters`]), the DGD write an adapter needs
 //!   ([`pipeline::replica_write`]), the adapter's status ([`pipeline::adapter_status`]), combined by
-//!   [`pipeline::sync_adapter`];
+//!   [`pipeline::sync_adapter`]; and the API version to speak ([`pipeline::served_version`]);
 //! * [`controller`] — the only code that talks to the API: one [`controller::Context`], the two
-//!   reconciles and [`controller::run`];
-//! * [`crd`] and [`dgd`] — the resource types; [`error`] — the one error enum; [`events`], [`metrics`],
-//!   [`lease`] (leader election) and [`server`] (`/metrics`, `/healthz`, `/readyz`) — operations.
+//!   reconciles, [`controller::api_version`] and [`controller::run`];
+//! * [`crd`] and [`dgd`] — the resource types of both versions, read through [`dgd::DgdResource`] and
+//!   [`crd::AdapterResource`]; [`error`] — the one error enum; [`events`], [`metrics`], [`lease`]
+//!   (leader election) and [`server`] (`/metrics`, `/healthz`, `/readyz`) — operations.
 #![forbid(unsafe_code)]
 
 pub mod controller;

@@ -12,13 +12,14 @@ use scaleguard_controller::lease::{LeaderElector, LeaseConfig};
 use scaleguard_controller::metrics::Metrics;
 use scaleguard_controller::server::{self, Readiness};
 use scaleguard_controller::{Context, controller, crd_yaml};
+use scaleguard_sdk::dgd::DgdVersion;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing::info;
 use tracing_subscriber::EnvFilter;
 
-/// Creates DynamoGraphDeploymentScalingAdapters for DGD services with `scalingAdapter.enabled: true`
-/// and keeps the DGD's replicas in sync with them.
+/// Creates DynamoGraphDeploymentScalingAdapters for the DGD services, components and component groups
+/// that ask for one, and keeps the DGD's replicas in sync with them.
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
@@ -39,6 +40,9 @@ struct RunArgs {
     /// Watch only this namespace (default: all namespaces).
     #[arg(long, env = "WATCH_NAMESPACE")]
     namespace: Option<String>,
+    /// The Dynamo API version of DGDs and adapters.
+    #[arg(long, env = "DYNAMO_API_VERSION", value_enum, default_value_t = DynamoApiVersion::Auto)]
+    dynamo_api_version: DynamoApiVersion,
     /// Address of the /metrics, /healthz and /readyz endpoint.
     #[arg(long, default_value = "0.0.0.0:8080")]
     metrics_addr: SocketAddr,
@@ -66,6 +70,30 @@ struct RunArgs {
     /// Seconds between leader election rounds.
     #[arg(long, default_value_t = 2)]
     retry_period_seconds: u64,
+}
+
+/// `--dynamo-api-version`.
+#[derive(Clone, Copy, ValueEnum)]
+enum DynamoApiVersion {
+    /// `v1beta1` where the cluster serves it (Dynamo 1.2 and later), else `v1alpha1`.
+    Auto,
+    /// `nvidia.com/v1beta1`.
+    #[value(name = "v1beta1")]
+    V1beta1,
+    /// `nvidia.com/v1alpha1`.
+    #[value(name = "v1alpha1")]
+    V1alpha1,
+}
+
+impl DynamoApiVersion {
+    /// The version asked for; `None` to ask the cluster.
+    fn requested(self) -> Option<DgdVersion> {
+        match self {
+            Self::Auto => None,
+            Self::V1beta1 => Some(DgdVersion::V1beta1),
+            Self::V1alpha1 => Some(DgdVersion::V1alpha1),
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -108,13 +136,15 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         .await
         .context("cannot reach the Kubernetes API server")?;
     info!(%identity, server = version.git_version, "connected");
+    let api_version = controller::api_version(&client, args.dynamo_api_version.requested())
+        .await
+        .context("cannot discover the Dynamo API version")?;
+    info!(%api_version, "speaking the Dynamo API");
     readiness.set_ready();
 
-    let ctx = Arc::new(Context::new(
-        client.clone(),
-        metrics.clone(),
-        identity.clone(),
-    ));
+    let ctx = Context::new(client.clone(), metrics.clone(), identity.clone())
+        .with_api_version(api_version);
+    let ctx = Arc::new(ctx);
     let shutdown = shutdown_signal().shared();
     let namespace = args.namespace.as_deref();
     if !args.leader_elect {

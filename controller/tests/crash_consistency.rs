@@ -10,6 +10,9 @@
 //! fresh process (new client, new `Context`, so no remembered warnings or retries) then runs reconcile
 //! passes until a pass changes nothing.
 //!
+//! The same runs for a v1beta1 cluster, whose replica writes are JSON patches guarded by a `test` of the
+//! entry's name: the server applies them as the API server does, refusing one whose test fails (422).
+//!
 //! Compared: every DGD's `spec`, and every adapter's labels, owner references, `spec` and `status` —
 //! except `status.lastScaleTime`. A crash right after a DGD replica write loses that write's `Scaled`
 //! event and its `lastScaleTime` stamp (the restarted controller finds the DGD already in sync and has
@@ -23,17 +26,14 @@ use http::{Request, Response};
 use k8s_openapi::jiff::Timestamp;
 use kube::Client;
 use kube::client::Body;
+use scaleguard_controller::dgd::{DgdResource, v1beta1};
 use scaleguard_controller::metrics::Metrics;
-use scaleguard_controller::{
-    Context, DynamoGraphDeployment, DynamoGraphDeploymentScalingAdapter as Adapter,
-    reconcile_adapter, reconcile_dgd,
-};
+use scaleguard_controller::{Context, DynamoGraphDeployment, reconcile_adapter, reconcile_dgd};
+use scaleguard_sdk::dgd::DgdVersion;
 use serde_json::{Value, json};
 
 const NAMESPACE: &str = "default";
 const DGDS: &str = "/apis/nvidia.com/v1alpha1/namespaces/default/dynamographdeployments";
-const ADAPTERS: &str =
-    "/apis/nvidia.com/v1alpha1/namespaces/default/dynamographdeploymentscalingadapters";
 const EVENTS: &str = "/apis/events.k8s.io/v1/namespaces/default/events";
 /// A healthy controller converges in three passes at most (create, sync, observe); more is a livelock.
 const MAX_PASSES: usize = 6;
@@ -43,8 +43,10 @@ fn now() -> Timestamp {
 }
 
 /// The API server: objects by name, a resourceVersion counter, and the calls served so far.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 struct ApiServer {
+    /// The version DGDs and adapters are served at.
+    version: DgdVersion,
     dgds: BTreeMap<String, Value>,
     adapters: BTreeMap<String, Value>,
     events: Vec<Value>,
@@ -57,6 +59,10 @@ struct ApiServer {
     crash_after: Option<usize>,
     /// Requests no controller code path should send (e.g. a write of an adapter's `spec`).
     unexpected: Vec<String>,
+    /// Reverse `spec.components` of this DGD right after its read number `.1` (0: the next one).
+    reorder_after_read: Option<(String, usize)>,
+    /// JSON patches refused because their `test` failed.
+    refused_patches: usize,
 }
 
 type SharedApi = Arc<Mutex<ApiServer>>;
@@ -75,8 +81,21 @@ fn status(code: u16, reason: &str, message: String) -> (u16, Value) {
 }
 
 impl ApiServer {
+    /// A server of these objects, at the version of the first DGD.
     fn with(dgds: Vec<Value>, adapters: Vec<Value>) -> Self {
-        let mut api = Self::default();
+        let mut api = Self {
+            version: DgdVersion::of_object(&dgds[0]),
+            dgds: BTreeMap::new(),
+            adapters: BTreeMap::new(),
+            events: Vec::new(),
+            resource_version: 0,
+            served: 0,
+            log: Vec::new(),
+            crash_after: None,
+            unexpected: Vec::new(),
+            reorder_after_read: None,
+            refused_patches: 0,
+        };
         for dgd in dgds {
             api.store_dgd(dgd);
         }
@@ -113,6 +132,18 @@ impl ApiServer {
         adapter["metadata"]["resourceVersion"] = version.into();
     }
 
+    /// The paths of DGDs and adapters at the served version.
+    fn paths(&self) -> (String, String) {
+        let prefix = format!(
+            "/apis/{}/namespaces/{NAMESPACE}",
+            self.version.api_version()
+        );
+        (
+            format!("{prefix}/dynamographdeployments"),
+            format!("{prefix}/dynamographdeploymentscalingadapters"),
+        )
+    }
+
     /// Answers one call; `None` once the process has crashed.
     fn serve(&mut self, method: &str, path: &str, body: Option<Value>) -> Option<(u16, Value)> {
         if self.crashed() {
@@ -120,13 +151,14 @@ impl ApiServer {
         }
         self.served += 1;
         self.log.push(format!("{method} {path}"));
+        let (dgds, adapters) = self.paths();
         let answer = match (method, path) {
             ("POST", EVENTS) => {
                 let event = body.unwrap_or_default();
                 self.events.push(event.clone());
                 (201, event)
             }
-            ("GET", ADAPTERS) => {
+            ("GET", path) if path == adapters => {
                 let items: Vec<Value> = self.adapters.values().cloned().collect();
                 let version = self.resource_version.to_string();
                 (
@@ -134,12 +166,12 @@ impl ApiServer {
                     json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": version}, "items": items}),
                 )
             }
-            ("POST", ADAPTERS) => self.create_adapter(body.unwrap_or_default()),
+            ("POST", path) if path == adapters => self.create_adapter(body.unwrap_or_default()),
             _ => {
-                if let Some(name) = path.strip_prefix(DGDS).and_then(|p| p.strip_prefix('/')) {
+                if let Some(name) = path.strip_prefix(&dgds).and_then(|p| p.strip_prefix('/')) {
                     self.dgd_call(method, name, body)
                 } else if let Some(rest) = path
-                    .strip_prefix(ADAPTERS)
+                    .strip_prefix(&adapters)
                     .and_then(|p| p.strip_prefix('/'))
                 {
                     self.adapter_call(method, rest, body)
@@ -165,7 +197,34 @@ impl ApiServer {
             );
         };
         match method {
-            "GET" => (200, current),
+            "GET" => {
+                match self.reorder_after_read.take() {
+                    Some((dgd, 0)) if dgd == name => {
+                        let mut reordered = current.clone();
+                        if let Some(components) = reordered["spec"]["components"].as_array_mut() {
+                            components.reverse();
+                        }
+                        self.store_dgd(reordered);
+                    }
+                    Some((dgd, reads)) if dgd == name => {
+                        self.reorder_after_read = Some((dgd, reads - 1));
+                    }
+                    other => self.reorder_after_read = other,
+                }
+                (200, current)
+            }
+            // A JSON patch (v1beta1): applied to the stored object; a failed `test` is a 422.
+            "PATCH" if body.as_ref().is_some_and(Value::is_array) => {
+                let patch: json_patch::Patch =
+                    serde_json::from_value(body.unwrap_or_default()).expect("a JSON patch");
+                let mut patched = current;
+                if let Err(error) = json_patch::patch(&mut patched, &patch) {
+                    self.refused_patches += 1;
+                    return status(422, "Invalid", error.to_string());
+                }
+                self.store_dgd(patched);
+                (200, self.dgds[name].clone())
+            }
             "PATCH" => {
                 let mut patch = body.unwrap_or_default();
                 let precondition = patch
@@ -182,7 +241,7 @@ impl ApiServer {
                 self.store_dgd(patched);
                 (200, self.dgds[name].clone())
             }
-            _ => self.refuse(method, &format!("{DGDS}/{name}")),
+            _ => self.refuse(method, &format!("{}/{name}", self.paths().0)),
         }
     }
 
@@ -221,7 +280,7 @@ impl ApiServer {
                 self.store_adapter(patched);
                 (200, self.adapters[name].clone())
             }
-            _ => self.refuse(method, &format!("{ADAPTERS}/{rest}")),
+            _ => self.refuse(method, &format!("{}/{rest}", self.paths().1)),
         }
     }
 
@@ -231,7 +290,7 @@ impl ApiServer {
     }
 
     /// The DGDs and adapters, typed, as a watch cache would hand them to the reconciles.
-    fn cached(&self) -> (Vec<DynamoGraphDeployment>, Vec<Adapter>) {
+    fn cached<D: DgdResource>(&self) -> (Vec<D>, Vec<D::Adapter>) {
         (
             self.dgds.values().map(typed).collect(),
             self.adapters.values().map(typed).collect(),
@@ -281,9 +340,19 @@ struct Outcome {
 }
 
 impl Outcome {
-    /// `(service replicas in the DGD, adapter spec.replicas)` of a DGD service.
+    /// `(unit replicas in the DGD, adapter spec.replicas)` of a DGD service (v1beta1: component or
+    /// component group).
     fn replicas(&self, dgd: &str, service: &str) -> (Option<i64>, Option<i64>) {
-        let in_dgd = self.dgds[dgd]["services"][service]["replicas"].as_i64();
+        let spec = &self.dgds[dgd];
+        let entries = spec["components"].as_array().into_iter().flatten();
+        let groups = spec["experimental"]["componentGroups"].as_array();
+        let in_dgd = match entries
+            .chain(groups.into_iter().flatten())
+            .find(|entry| entry["name"] == service)
+        {
+            Some(entry) => entry["replicas"].as_i64(),
+            None => spec["services"][service]["replicas"].as_i64(),
+        };
         let adapter = format!("{dgd}-{}", service.to_lowercase());
         let in_adapter = self
             .adapters
@@ -327,24 +396,15 @@ fn start_process(api: &SharedApi) -> Arc<Context> {
 #[derive(Debug)]
 struct Crashed;
 
-/// Runs reconcile passes (every DGD, then every adapter, as the watch cache holds them when the pass
-/// starts) until a pass changes no object. Reconcile errors are the controller runtime's business (it
-/// retries); only a crash stops the passes.
+/// Runs reconcile passes until a pass changes no object. Reconcile errors are the controller runtime's
+/// business (it retries); only a crash stops the passes.
 async fn converge(api: &SharedApi, ctx: &Arc<Context>) -> Result<(), Crashed> {
+    let version = lock(api).version;
     for _ in 0..MAX_PASSES {
-        let (dgds, adapters) = lock(api).cached();
         let before = lock(api).stored();
-        for dgd in dgds {
-            let _ = reconcile_dgd(Arc::new(dgd), Arc::clone(ctx)).await;
-            if lock(api).crashed() {
-                return Err(Crashed);
-            }
-        }
-        for adapter in adapters {
-            let _ = reconcile_adapter(Arc::new(adapter), Arc::clone(ctx)).await;
-            if lock(api).crashed() {
-                return Err(Crashed);
-            }
+        match version {
+            DgdVersion::V1alpha1 => pass::<DynamoGraphDeployment>(api, ctx).await?,
+            DgdVersion::V1beta1 => pass::<v1beta1::DynamoGraphDeployment>(api, ctx).await?,
         }
         if lock(api).stored() == before {
             return Ok(());
@@ -354,6 +414,24 @@ async fn converge(api: &SharedApi, ctx: &Arc<Context>) -> Result<(), Crashed> {
         "no convergence after {MAX_PASSES} passes:\n{}",
         lock(api).log.join("\n")
     );
+}
+
+/// One reconcile pass: every DGD, then every adapter, as the watch cache holds them when it starts.
+async fn pass<D: DgdResource>(api: &SharedApi, ctx: &Arc<Context>) -> Result<(), Crashed> {
+    let (dgds, adapters) = lock(api).cached::<D>();
+    for dgd in dgds {
+        let _ = reconcile_dgd(Arc::new(dgd), Arc::clone(ctx)).await;
+        if lock(api).crashed() {
+            return Err(Crashed);
+        }
+    }
+    for adapter in adapters {
+        let _ = reconcile_adapter(Arc::new(adapter), Arc::clone(ctx)).await;
+        if lock(api).crashed() {
+            return Err(Crashed);
+        }
+    }
+    Ok(())
 }
 
 /// Runs a controller that never crashes; returns the outcome and the calls it made.
@@ -586,6 +664,145 @@ async fn only_the_scale_event_and_its_timestamp_die_with_a_crash_after_the_dgd_w
         .filter_map(|event| event["note"].as_str())
         .collect();
     assert_eq!(scaled, ["Scaled service prefill from 1 to 3 replicas"]);
+}
+
+// ---- v1beta1 ----
+
+fn dgd_v1beta1(name: &str, spec: Value) -> Value {
+    json!({
+        "apiVersion": "nvidia.com/v1beta1",
+        "kind": "DynamoGraphDeployment",
+        "metadata": {"name": name, "namespace": NAMESPACE, "uid": format!("uid-{name}")},
+        "spec": spec
+    })
+}
+
+/// A v1beta1 adapter for `unit` (a component, or the group when `group`) of DGD `dgd` at `replicas`.
+fn adapter_v1beta1(dgd: &str, unit: &str, group: bool, replicas: i32, managed: bool) -> Value {
+    let mut adapter = adapter(dgd, unit, replicas, managed);
+    adapter["apiVersion"] = "nvidia.com/v1beta1".into();
+    adapter["metadata"]["ownerReferences"][0]["apiVersion"] = "nvidia.com/v1beta1".into();
+    let field = if group {
+        "componentGroupName"
+    } else {
+        "componentName"
+    };
+    adapter["spec"]["dgdRef"] = json!({"name": dgd, field: unit});
+    adapter
+}
+
+/// A new v1beta1 DGD: three components carry the marker (one without `replicas`), the Planner does not.
+fn new_dgd_v1beta1() -> ApiServer {
+    let mut llm = dgd_v1beta1(
+        "llm",
+        json!({"components": [
+            {"name": "prefill", "type": "prefill", "replicas": 3, "scalingAdapter": {}},
+            {"name": "Frontend", "type": "frontend", "replicas": 2, "scalingAdapter": {}},
+            {"name": "decode", "type": "decode", "scalingAdapter": {}},
+            {"name": "Planner", "type": "planner"}
+        ]}),
+    );
+    llm["status"] = json!({"components": {"decode": {"replicas": 1}, "Frontend": {"replicas": 2}}});
+    ApiServer::with(vec![llm], vec![])
+}
+
+/// A running v1beta1 system: an HPA scaled `decode` to 5, the Planner `prefill` (no `replicas` in the
+/// DGD) to 3 and the group `Engines` to 4; `encode` just got the marker; `old` lost it but its adapter
+/// remains; DGD `chat` has an adapter the Dynamo operator made.
+fn autoscaled_v1beta1() -> ApiServer {
+    let llm = dgd_v1beta1(
+        "llm",
+        json!({
+            "components": [
+                {"name": "Planner", "type": "planner"},
+                {"name": "decode", "type": "decode", "replicas": 2, "scalingAdapter": {}},
+                {"name": "a", "replicas": 1},
+                {"name": "Frontend", "type": "frontend", "replicas": 1, "scalingAdapter": {}},
+                {"name": "prefill", "type": "prefill", "scalingAdapter": {}},
+                {"name": "b", "replicas": 1},
+                {"name": "encode", "replicas": 2, "scalingAdapter": {}},
+                {"name": "old", "replicas": 4}
+            ],
+            "experimental": {"componentGroups": [{"name": "Engines", "replicas": 1, "scalingAdapter": {},
+                "components": [{"name": "a"}, {"name": "b"}]}]}
+        }),
+    );
+    let chat = dgd_v1beta1(
+        "chat",
+        json!({"components": [{"name": "Worker", "replicas": 1, "scalingAdapter": {}}]}),
+    );
+    ApiServer::with(
+        vec![llm, chat],
+        vec![
+            adapter_v1beta1("llm", "Frontend", false, 1, true),
+            adapter_v1beta1("llm", "decode", false, 5, true),
+            adapter_v1beta1("llm", "prefill", false, 3, true),
+            adapter_v1beta1("llm", "Engines", true, 4, true),
+            adapter_v1beta1("llm", "old", false, 4, true),
+            adapter_v1beta1("chat", "Worker", false, 4, false),
+        ],
+    )
+}
+
+#[tokio::test]
+async fn a_new_v1beta1_dgd_gets_its_adapters_whatever_call_the_controller_dies_after() {
+    let outcome = every_crash_point_converges(&new_dgd_v1beta1()).await;
+    assert_eq!(outcome.replicas("llm", "Frontend"), (Some(2), Some(2)));
+    assert_eq!(outcome.replicas("llm", "decode"), (None, Some(1)));
+    assert_eq!(outcome.replicas("llm", "prefill"), (Some(3), Some(3)));
+    assert_eq!(outcome.adapters.len(), 3);
+    assert_eq!(outcome.dgds["llm"], new_dgd_v1beta1().dgds["llm"]["spec"]);
+    assert_eq!(
+        outcome.adapters["llm-decode"]["spec"]["dgdRef"],
+        json!({"name": "llm", "componentName": "decode"})
+    );
+}
+
+#[tokio::test]
+async fn v1beta1_autoscaler_replicas_reach_the_dgd_whatever_call_the_controller_dies_after() {
+    let outcome = every_crash_point_converges(&autoscaled_v1beta1()).await;
+    assert_eq!(outcome.replicas("llm", "decode"), (Some(5), Some(5)));
+    assert_eq!(outcome.replicas("llm", "prefill"), (Some(3), Some(3)));
+    assert_eq!(outcome.replicas("llm", "Frontend"), (Some(1), Some(1)));
+    assert_eq!(outcome.replicas("llm", "encode"), (Some(2), Some(2)));
+    assert_eq!(outcome.replicas("llm", "Engines"), (Some(4), Some(4)));
+    // Nothing else in the list moved: the group's members and the component without an adapter.
+    assert_eq!(outcome.replicas("llm", "a"), (Some(1), None));
+    assert_eq!(outcome.replicas("llm", "old"), (Some(4), None));
+    assert!(!outcome.adapters.contains_key("llm-old"));
+    assert_eq!(outcome.replicas("chat", "Worker"), (Some(1), Some(4)));
+}
+
+#[tokio::test]
+async fn a_list_reordered_between_read_and_write_is_never_written_at_a_wrong_index() {
+    let (reference, _) = uninterrupted(&autoscaled_v1beta1()).await;
+    // Each of llm's first reads in turn is followed at once by a reorder of its components: the write
+    // decided on that read targets an index that now holds another component.
+    for reads_before in 0..6 {
+        let api = Arc::new(Mutex::new(ApiServer {
+            reorder_after_read: Some(("llm".to_owned(), reads_before)),
+            ..autoscaled_v1beta1()
+        }));
+        converge(&api, &start_process(&api)).await.unwrap();
+        let api = lock(&api);
+        assert!(
+            api.reorder_after_read.is_none(),
+            "llm was read {reads_before} times"
+        );
+        if reads_before == 0 {
+            assert_eq!(api.refused_patches, 1, "decode's write was refused");
+        }
+        let outcome = api.outcome();
+        for unit in [
+            "decode", "prefill", "Frontend", "encode", "Engines", "a", "b", "old",
+        ] {
+            assert_eq!(
+                outcome.replicas("llm", unit),
+                reference.replicas("llm", unit),
+                "{unit}, components reordered after read {reads_before}"
+            );
+        }
+    }
 }
 
 /// A stored object as the typed value a watch cache would hold.

@@ -8,6 +8,8 @@ use http::{Request, Response};
 use kube::client::Body;
 use serde_json::{Value, json};
 
+use scaleguard_sdk::adapter::UnitRef;
+
 use super::*;
 use crate::fixtures::*;
 
@@ -15,6 +17,9 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 const ADAPTERS: &str =
     "/apis/nvidia.com/v1alpha1/namespaces/default/dynamographdeploymentscalingadapters";
 const DGDS: &str = "/apis/nvidia.com/v1alpha1/namespaces/default/dynamographdeployments";
+const ADAPTERS_V1BETA1: &str =
+    "/apis/nvidia.com/v1beta1/namespaces/default/dynamographdeploymentscalingadapters";
+const DGDS_V1BETA1: &str = "/apis/nvidia.com/v1beta1/namespaces/default/dynamographdeployments";
 const EVENTS: &str = "/apis/events.k8s.io/v1/namespaces/default/events";
 const MANAGER_QUERY: &str = "fieldManager=scaleguard-controller";
 
@@ -59,6 +64,13 @@ impl Call {
     fn merge_patch(path: impl Into<String>, body: Value) -> Self {
         let mut call = Self::new("PATCH", path, MANAGER_QUERY);
         call.content_type = Some("application/merge-patch+json");
+        call.body = Some(body);
+        call
+    }
+
+    fn json_patch(path: impl Into<String>, body: Value) -> Self {
+        let mut call = Self::new("PATCH", path, MANAGER_QUERY);
+        call.content_type = Some("application/json-patch+json");
         call.body = Some(body);
         call
     }
@@ -130,6 +142,18 @@ fn adapter_ref(service: &str) -> Value {
     })
 }
 
+fn dgd_ref_v1beta1() -> Value {
+    let mut reference = dgd_ref();
+    reference["apiVersion"] = "nvidia.com/v1beta1".into();
+    reference
+}
+
+fn adapter_ref_v1beta1(unit: &str) -> Value {
+    let mut reference = adapter_ref(unit);
+    reference["apiVersion"] = "nvidia.com/v1beta1".into();
+    reference
+}
+
 /// A context on a mock client, and the handle that plays the API server.
 fn context() -> (Arc<Context>, Handle) {
     let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
@@ -184,11 +208,11 @@ fn scenario(mut handle: Handle, calls: Vec<Call>) -> tokio::task::JoinHandle<Han
 }
 
 /// Runs `reconcile` against `calls`: every call must come, in order, and no other.
-async fn verify<F: Future<Output = Result<Action, Error>>>(
+async fn verify<T, F: Future<Output = T>>(
     handle: Handle,
     calls: Vec<Call>,
     reconcile: F,
-) -> (Result<Action, Error>, Handle) {
+) -> (T, Handle) {
     let server = scenario(handle, calls);
     let result = tokio::time::timeout(TIMEOUT, reconcile)
         .await
@@ -555,6 +579,252 @@ async fn a_conflicting_dgd_write_is_retried_on_fresh_state() {
     );
 }
 
+// ---- v1beta1 ----
+
+fn v1beta1_json(spec: Value) -> Value {
+    to_json(&dgd_v1beta1(spec))
+}
+
+fn decode_at(index: usize, replicas: i32) -> Value {
+    let decode =
+        json!({"name": "decode", "type": "decode", "replicas": replicas, "scalingAdapter": {}});
+    let mut components = vec![json!({"name": "Frontend", "type": "frontend"})];
+    components.insert(index, decode);
+    v1beta1_json(json!({"components": components}))
+}
+
+fn scaled_v1beta1(note: &str, adapter: &str) -> Call {
+    Call::create(
+        EVENTS,
+        event(
+            "Normal",
+            "Scaled",
+            "Scale",
+            note,
+            adapter_ref_v1beta1(adapter),
+            Some(dgd_ref_v1beta1()),
+        ),
+    )
+}
+
+fn status_v1beta1(adapter: &str, replicas: i32) -> Call {
+    let unit_name = match adapter {
+        "engines" => "Engines",
+        other => other,
+    };
+    Call::merge_patch(
+        format!("{ADAPTERS_V1BETA1}/test-dgd-{adapter}/status"),
+        json!({"status": {
+            "replicas": replicas,
+            "selector": selector_of(unit_name),
+            "lastScaleTime": "2026-03-01T12:00:00Z"
+        }}),
+    )
+    .responds(
+        200,
+        to_json(&adapter_v1beta1(UnitRef::Component(adapter), 1)),
+    )
+}
+
+#[tokio::test]
+async fn v1beta1_dgd_reconcile_creates_v1beta1_adapters_for_components_and_groups() {
+    let (ctx, handle) = context();
+    let dgd = dgd_v1beta1(json!({
+        "components": [
+            {"name": "prefill", "type": "prefill"},
+            {"name": "decode", "type": "decode", "replicas": 3, "scalingAdapter": {}},
+            {"name": "Frontend", "type": "frontend"}
+        ],
+        "experimental": {"componentGroups": [{"name": "Engines", "replicas": 2, "scalingAdapter": {},
+            "components": [{"name": "prefill"}]}]}
+    }));
+    let created = |unit: &str, dgd_ref: Value, replicas: i32| {
+        json!({
+            "apiVersion": "nvidia.com/v1beta1",
+            "kind": "DynamoGraphDeploymentScalingAdapter",
+            "metadata": {
+                "name": format!("test-dgd-{}", unit.to_lowercase()),
+                "namespace": "default",
+                "labels": {
+                    "app.kubernetes.io/managed-by": "scaleguard-controller",
+                    "nvidia.com/dynamo-component": unit,
+                    "nvidia.com/dynamo-graph-deployment-name": "test-dgd"
+                },
+                "ownerReferences": [{
+                    "apiVersion": "nvidia.com/v1beta1", "kind": "DynamoGraphDeployment",
+                    "name": "test-dgd", "uid": DGD_UID, "controller": true, "blockOwnerDeletion": true
+                }]
+            },
+            "spec": {"replicas": replicas, "dgdRef": dgd_ref}
+        })
+    };
+    let calls = vec![
+        Call::get(ADAPTERS_V1BETA1).responds(200, list(vec![])),
+        Call::create(
+            ADAPTERS_V1BETA1,
+            created(
+                "decode",
+                json!({"name": "test-dgd", "componentName": "decode"}),
+                3,
+            ),
+        ),
+        Call::create(
+            ADAPTERS_V1BETA1,
+            created(
+                "Engines",
+                json!({"name": "test-dgd", "componentGroupName": "Engines"}),
+                2,
+            ),
+        ),
+    ];
+    let (result, _) = verify(handle, calls, reconcile_dgd(Arc::new(dgd), ctx)).await;
+    assert_eq!(result.unwrap(), Action::requeue(RESYNC));
+}
+
+#[tokio::test]
+async fn v1beta1_adapter_reconcile_patches_one_component_guarded_by_its_name() {
+    let (ctx, handle) = context();
+    let adapter = adapter_v1beta1(UnitRef::Component("decode"), 5).with_status(
+        2,
+        &selector_of("decode"),
+        None,
+    );
+    let calls = vec![
+        Call::get(format!("{DGDS_V1BETA1}/test-dgd")).responds(200, decode_at(1, 2)),
+        Call::json_patch(
+            format!("{DGDS_V1BETA1}/test-dgd"),
+            json!([
+                {"op": "test", "path": "/spec/components/1/name", "value": "decode"},
+                {"op": "replace", "path": "/spec/components/1/replicas", "value": 5}
+            ]),
+        )
+        .responds(200, decode_at(1, 5)),
+        scaled_v1beta1("Scaled component decode from 2 to 5 replicas", "decode"),
+        status_v1beta1("decode", 5),
+    ];
+    let (result, _) = verify(handle, calls, reconcile_adapter(Arc::new(adapter), ctx)).await;
+    assert_eq!(result.unwrap(), Action::requeue(RESYNC));
+}
+
+#[tokio::test]
+async fn v1beta1_adapter_reconcile_patches_a_component_group() {
+    let (ctx, handle) = context();
+    let adapter =
+        adapter_v1beta1(UnitRef::Group("Engines"), 4).with_status(1, &selector_of("Engines"), None);
+    let dgd = v1beta1_json(json!({
+        "components": [{"name": "prefill"}, {"name": "decode"}],
+        "experimental": {"componentGroups": [{"name": "Engines", "replicas": 1, "scalingAdapter": {},
+            "components": [{"name": "prefill"}, {"name": "decode"}]}]}
+    }));
+    let calls = vec![
+        Call::get(format!("{DGDS_V1BETA1}/test-dgd")).responds(200, dgd.clone()),
+        Call::json_patch(
+            format!("{DGDS_V1BETA1}/test-dgd"),
+            json!([
+                {"op": "test", "path": "/spec/experimental/componentGroups/0/name", "value": "Engines"},
+                {"op": "replace", "path": "/spec/experimental/componentGroups/0/replicas", "value": 4}
+            ]),
+        )
+        .responds(200, dgd),
+        scaled_v1beta1("Scaled component group Engines from 1 to 4 replicas", "engines"),
+        status_v1beta1("engines", 4),
+    ];
+    let (result, _) = verify(handle, calls, reconcile_adapter(Arc::new(adapter), ctx)).await;
+    assert_eq!(result.unwrap(), Action::requeue(RESYNC));
+}
+
+#[tokio::test]
+async fn a_list_that_moved_is_never_written_at_the_old_index() {
+    let (ctx, handle) = context();
+    let adapter = Arc::new(
+        adapter_v1beta1(UnitRef::Component("decode"), 5).with_status(
+            2,
+            &selector_of("decode"),
+            None,
+        ),
+    );
+    // Read with decode at index 1; the list is reordered before the patch arrives: the test op fails.
+    let calls = vec![
+        Call::get(format!("{DGDS_V1BETA1}/test-dgd")).responds(200, decode_at(1, 2)),
+        Call::json_patch(
+            format!("{DGDS_V1BETA1}/test-dgd"),
+            json!([
+                {"op": "test", "path": "/spec/components/1/name", "value": "decode"},
+                {"op": "replace", "path": "/spec/components/1/replicas", "value": 5}
+            ]),
+        )
+        .responds(422, status(422, "Invalid")),
+        Call::create(
+            EVENTS,
+            event(
+                "Warning",
+                "ReconcileFailed",
+                "Reconcile",
+                "request rejected: Invalid (test) (HTTP 422 Invalid)",
+                adapter_ref_v1beta1("decode"),
+                None,
+            ),
+        ),
+    ];
+    let (result, handle) = verify(
+        handle,
+        calls,
+        reconcile_adapter(adapter.clone(), ctx.clone()),
+    )
+    .await;
+    let error = result.unwrap_err();
+    assert_eq!(error.metric_label(), "rejected");
+    // The reorder is a DGD change, which triggers the next reconcile: it reads decode at index 0.
+    let calls = vec![
+        Call::get(format!("{DGDS_V1BETA1}/test-dgd")).responds(200, decode_at(0, 2)),
+        Call::json_patch(
+            format!("{DGDS_V1BETA1}/test-dgd"),
+            json!([
+                {"op": "test", "path": "/spec/components/0/name", "value": "decode"},
+                {"op": "replace", "path": "/spec/components/0/replicas", "value": 5}
+            ]),
+        )
+        .responds(200, decode_at(0, 5)),
+        scaled_v1beta1("Scaled component decode from 2 to 5 replicas", "decode"),
+        status_v1beta1("decode", 5),
+    ];
+    let (result, _) = verify(handle, calls, reconcile_adapter(adapter, ctx)).await;
+    assert_eq!(result.unwrap(), Action::requeue(RESYNC));
+}
+
+// ---- the Dynamo API version ----
+
+#[tokio::test]
+async fn auto_discovers_v1beta1_where_the_cluster_serves_it() {
+    let resources = json!({
+        "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "nvidia.com/v1beta1",
+        "resources": [
+            {"name": "dynamographdeployments", "singularName": "dynamographdeployment",
+             "namespaced": true, "kind": "DynamoGraphDeployment", "verbs": ["get", "list", "watch", "patch"]},
+            {"name": "dynamographdeploymentscalingadapters", "singularName": "dynamographdeploymentscalingadapter",
+             "namespaced": true, "kind": "DynamoGraphDeploymentScalingAdapter", "verbs": ["get", "list", "create"]}
+        ]
+    });
+    let (ctx, handle) = context();
+    let calls = vec![Call::get("/apis/nvidia.com/v1beta1").responds(200, resources)];
+    let (version, handle) = verify(handle, calls, api_version(&ctx.client, None)).await;
+    assert_eq!(version.unwrap(), DgdVersion::V1beta1);
+    // Dynamo before 1.2: the group version does not exist.
+    let calls = vec![Call::get("/apis/nvidia.com/v1beta1").responds(404, status(404, "NotFound"))];
+    let (version, handle) = verify(handle, calls, api_version(&ctx.client, None)).await;
+    assert_eq!(version.unwrap(), DgdVersion::V1alpha1);
+    // Any other failure is not an answer.
+    let calls = vec![
+        Call::get("/apis/nvidia.com/v1beta1").responds(503, status(503, "ServiceUnavailable")),
+    ];
+    let (version, handle) = verify(handle, calls, api_version(&ctx.client, None)).await;
+    assert_eq!(version.unwrap_err().metric_label(), "transient");
+    // A version asked for is not discovered.
+    let requested = api_version(&ctx.client, Some(DgdVersion::V1beta1));
+    let (version, _) = verify(handle, vec![], requested).await;
+    assert_eq!(version.unwrap(), DgdVersion::V1beta1);
+}
+
 // ---- wiring ----
 
 #[tokio::test]
@@ -592,6 +862,65 @@ async fn run_watches_dgds_creates_their_adapters_and_stops_on_shutdown() {
                 let created: Value = serde_json::from_slice(&bytes).unwrap();
                 assert_eq!(created["metadata"]["name"], "test-dgd-decode");
                 assert_eq!(created["spec"]["replicas"], 2);
+                send.send_response(respond(created, 201));
+                break;
+            }
+            (method, path) => panic!("unexpected {method} {path}"),
+        }
+    }
+    stop.send(()).unwrap();
+    tokio::time::timeout(TIMEOUT, controllers)
+        .await
+        .expect("the controllers did not stop on shutdown")
+        .unwrap();
+    drop(open_watches);
+}
+
+#[tokio::test]
+async fn run_at_v1beta1_watches_and_creates_v1beta1_objects() {
+    let (ctx, mut handle) = context();
+    let ctx = Arc::new(
+        Arc::into_inner(ctx)
+            .unwrap()
+            .with_api_version(DgdVersion::V1beta1),
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let controllers = tokio::spawn(run(ctx, Some("default"), async {
+        let _ = stopped.await;
+    }));
+    let dgd = v1beta1_json(
+        json!({"components": [{"name": "decode", "replicas": 2, "scalingAdapter": {}}]}),
+    );
+    let mut open_watches = Vec::new();
+    loop {
+        let (request, send) = tokio::time::timeout(TIMEOUT, handle.next_request())
+            .await
+            .expect("the controllers stopped sending requests before creating the adapter")
+            .expect("a request");
+        let path = request.uri().path().to_owned();
+        let watch = request
+            .uri()
+            .query()
+            .unwrap_or_default()
+            .contains("watch=true");
+        let respond = |body: Value, status: u16| {
+            Response::builder()
+                .status(status)
+                .body(Body::from(serde_json::to_vec(&body).unwrap()))
+                .unwrap()
+        };
+        match (request.method().as_str(), path.as_str()) {
+            ("GET", _) if watch => open_watches.push(send),
+            ("GET", DGDS_V1BETA1) => send.send_response(respond(list(vec![dgd.clone()]), 200)),
+            ("GET", ADAPTERS_V1BETA1) => send.send_response(respond(list(vec![]), 200)),
+            ("POST", ADAPTERS_V1BETA1) => {
+                let bytes = request.into_body().collect_bytes().await.unwrap();
+                let created: Value = serde_json::from_slice(&bytes).unwrap();
+                assert_eq!(created["apiVersion"], "nvidia.com/v1beta1");
+                assert_eq!(
+                    created["spec"],
+                    json!({"replicas": 2, "dgdRef": {"name": "test-dgd", "componentName": "decode"}})
+                );
                 send.send_response(respond(created, 201));
                 break;
             }

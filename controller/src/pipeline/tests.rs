@@ -1,16 +1,18 @@
+use kube::core::object::HasStatus;
 use serde_json::json;
 
 use super::*;
+use crate::dgd::{DynamoGraphDeployment, v1beta1};
 use crate::fixtures::*;
 
-fn names(adapters: &[Adapter]) -> Vec<(&str, i32)> {
+fn names<A: AdapterResource>(adapters: &[A]) -> Vec<(&str, i32)> {
     adapters
         .iter()
-        .map(|a| (a.metadata.name.as_deref().unwrap(), a.spec.replicas))
+        .map(|a| (a.meta().name.as_deref().unwrap(), a.replicas()))
         .collect()
 }
 
-fn deleted(plan: &AdapterPlan) -> Vec<&str> {
+fn deleted<A>(plan: &AdapterPlan<A>) -> Vec<&str> {
     plan.delete.iter().map(|d| d.name.as_str()).collect()
 }
 
@@ -297,14 +299,13 @@ fn an_adapter_at_5_scales_a_dgd_at_2_to_5() {
     assert_eq!(
         write,
         ReplicaWrite {
-            service: "decode".into(),
+            unit: "service decode".into(),
             from: 2,
-            to: 5
+            to: 5,
+            patch: Patch::Merge(
+                json!({"metadata": {"resourceVersion": "100"}, "spec": {"services": {"decode": {"replicas": 5}}}})
+            ),
         }
-    );
-    assert_eq!(
-        write.patch(Some("100")),
-        json!({"metadata": {"resourceVersion": "100"}, "spec": {"services": {"decode": {"replicas": 5}}}})
     );
     assert_eq!(write.note(), "Scaled service decode from 2 to 5 replicas");
     assert_eq!(
@@ -319,10 +320,7 @@ fn an_adapter_at_5_scales_a_dgd_at_2_to_5() {
 
 #[test]
 fn the_scaled_event_text_matches_the_guide() {
-    let write = replica_write(
-        &adapter("decode", 3),
-        &enabled(Some(1)).spec.services["decode"],
-    );
+    let write = replica_write(&adapter("decode", 3), &enabled(Some(1)));
     assert_eq!(
         write.unwrap().note(),
         "Scaled service decode from 1 to 3 replicas"
@@ -341,17 +339,10 @@ fn equal_replicas_need_no_write() {
 #[test]
 fn absent_dgd_replicas_count_as_one() {
     let service = enabled(None);
+    assert_eq!(replica_write(&adapter("decode", 1), &service), None);
     assert_eq!(
-        replica_write(&adapter("decode", 1), &service.spec.services["decode"]),
-        None
-    );
-    assert_eq!(
-        replica_write(&adapter("decode", 3), &service.spec.services["decode"]),
-        Some(ReplicaWrite {
-            service: "decode".into(),
-            from: 1,
-            to: 3
-        })
+        replica_write(&adapter("decode", 3), &service).map(|w| (w.from, w.to)),
+        Some((1, 3))
     );
 }
 
@@ -507,20 +498,20 @@ fn an_autoscaler_write_followed_by_a_dgd_reconcile_keeps_the_autoscaler_value() 
 
 /// The objects an API server would hold.
 #[derive(Clone, Debug)]
-struct World {
-    dgd: DynamoGraphDeployment,
-    adapters: Vec<Adapter>,
+struct World<D: DgdResource> {
+    dgd: D,
+    adapters: Vec<D::Adapter>,
 }
 
 #[derive(Debug)]
-enum Write {
-    Create(Box<Adapter>),
+enum Write<A> {
+    Create(Box<A>),
     Delete(String),
     Scale(ReplicaWrite),
     Status(String, ScalingAdapterStatus),
 }
 
-impl World {
+impl<D: DgdResource + serde::Serialize> World<D> {
     /// The writes of one DGD reconcile and then one reconcile of each adapter, each decided on the
     /// state at its start, applied until `budget` writes have happened (the crash).
     fn reconcile_all(&mut self, budget: &mut usize) -> usize {
@@ -534,7 +525,7 @@ impl World {
         done += self.apply_all(writes, budget);
         for adapter in self.adapters.clone() {
             let sync = sync_adapter(&adapter, Some(&self.dgd), now());
-            let name = adapter.metadata.name.clone().unwrap();
+            let name = adapter.meta().name.clone().unwrap();
             let writes = sync
                 .scale
                 .map(Write::Scale)
@@ -545,7 +536,11 @@ impl World {
         done
     }
 
-    fn apply_all(&mut self, writes: impl Iterator<Item = Write>, budget: &mut usize) -> usize {
+    fn apply_all(
+        &mut self,
+        writes: impl Iterator<Item = Write<D::Adapter>>,
+        budget: &mut usize,
+    ) -> usize {
         let mut done = 0;
         for write in writes {
             if *budget == 0 {
@@ -558,32 +553,33 @@ impl World {
         done
     }
 
-    fn apply(&mut self, write: Write) {
+    fn apply(&mut self, write: Write<D::Adapter>) {
         match write {
             Write::Create(adapter) => {
                 let mut adapter = *adapter;
-                adapter.metadata.uid =
-                    Some(format!("{}-uid", adapter.metadata.name.clone().unwrap()));
+                adapter.meta_mut().uid =
+                    Some(format!("{}-uid", adapter.meta().name.clone().unwrap()));
                 self.adapters.push(adapter);
             }
             Write::Delete(name) => self
                 .adapters
-                .retain(|a| a.metadata.name.as_ref() != Some(&name)),
+                .retain(|a| a.meta().name.as_ref() != Some(&name)),
             Write::Scale(write) => {
-                self.dgd
-                    .spec
-                    .services
-                    .get_mut(&write.service)
-                    .unwrap()
-                    .replicas = Some(write.to);
+                let mut dgd = serde_json::to_value(&self.dgd).unwrap();
+                match write.patch {
+                    Patch::Merge(patch) => json_patch::merge(&mut dgd, &patch),
+                    Patch::Json(patch) => json_patch::patch(&mut dgd, &patch).unwrap(),
+                    other => panic!("not a replica patch: {other:?}"),
+                }
+                self.dgd = serde_json::from_value(dgd).unwrap();
             }
             Write::Status(name, status) => {
                 let adapter = self
                     .adapters
                     .iter_mut()
-                    .find(|a| a.metadata.name.as_ref() == Some(&name))
+                    .find(|a| a.meta().name.as_ref() == Some(&name))
                     .unwrap();
-                adapter.status = Some(status);
+                *adapter.status_mut() = Some(status);
             }
         }
     }
@@ -597,6 +593,23 @@ impl World {
             }
         }
         panic!("no convergence: {self:#?}");
+    }
+
+    /// Crashes after every write of one full pass in turn; each must converge and pass `check`.
+    fn every_crash_converges(&self, check: impl Fn(&Self, usize)) {
+        let mut unlimited = usize::MAX;
+        let total = self.clone().reconcile_all(&mut unlimited);
+        assert!(
+            total >= 4,
+            "the scenario exercises several writes, got {total}"
+        );
+        for crash_after in 0..=total {
+            let mut world = self.clone();
+            let mut budget = crash_after;
+            world.reconcile_all(&mut budget);
+            world.converge();
+            check(&world, crash_after);
+        }
     }
 }
 
@@ -615,17 +628,7 @@ fn a_crash_between_any_two_writes_loses_no_replica_intent() {
             adapter("old", 1),     // its adapter was disabled
         ],
     };
-    let mut unlimited = usize::MAX;
-    let total = start.clone().reconcile_all(&mut unlimited);
-    assert!(
-        total >= 4,
-        "the scenario exercises several writes, got {total}"
-    );
-    for crash_after in 0..=total {
-        let mut world = start.clone();
-        let mut budget = crash_after;
-        world.reconcile_all(&mut budget);
-        world.converge();
+    start.every_crash_converges(|world, crash_after| {
         let replicas = |service: &str| world.dgd.spec.services[service].effective_replicas();
         let adapter_replicas: BTreeMap<&str, i32> = world
             .adapters
@@ -646,5 +649,383 @@ fn a_crash_between_any_two_writes_loses_no_replica_intent() {
             (1, 5, 2),
             "crash after {crash_after} writes"
         );
+    });
+}
+
+// ---- the Dynamo API version ----
+
+fn served(resources: &[&str]) -> APIResourceList {
+    serde_json::from_value(json!({
+        "groupVersion": "nvidia.com/v1beta1",
+        "resources": resources.iter().map(|name| json!({
+            "name": name, "singularName": "", "namespaced": true, "kind": "K", "verbs": ["get"]
+        })).collect::<Vec<_>>()
+    }))
+    .unwrap()
+}
+
+#[test]
+fn auto_picks_v1beta1_only_where_dgds_and_adapters_are_served_there() {
+    let both = served(&[
+        "dynamographdeployments",
+        "dynamographdeployments/status",
+        "dynamographdeploymentscalingadapters",
+        "dynamographdeploymentscalingadapters/scale",
+    ]);
+    assert_eq!(served_version(Some(&both)), DgdVersion::V1beta1);
+    assert_eq!(served_version(None), DgdVersion::V1alpha1);
+    let dgds_only = served(&["dynamographdeployments", "dynamographdeployments/status"]);
+    assert_eq!(served_version(Some(&dgds_only)), DgdVersion::V1alpha1);
+    let subresources_only = served(&[
+        "dynamographdeployments/status",
+        "dynamographdeploymentscalingadapters/scale",
+    ]);
+    assert_eq!(
+        served_version(Some(&subresources_only)),
+        DgdVersion::V1alpha1
+    );
+}
+
+// ---- v1beta1: components, component groups, the power budget mode ----
+
+/// The operations of a JSON patch.
+fn ops(patch: &Patch<Value>) -> Value {
+    match patch {
+        Patch::Json(patch) => serde_json::to_value(patch).unwrap(),
+        other => panic!("not a JSON patch: {other:?}"),
     }
+}
+
+fn component(name: &str) -> UnitRef<'_> {
+    UnitRef::Component(name)
+}
+
+fn group(name: &str) -> UnitRef<'_> {
+    UnitRef::Group(name)
+}
+
+/// The guide's decode component with the marker, at `replicas` (absent when `None`), after a
+/// Frontend so that its index is 1.
+fn marked(replicas: Option<i32>) -> v1beta1::DynamoGraphDeployment {
+    let mut decode = json!({"name": "decode", "type": "decode", "scalingAdapter": {}});
+    if let Some(replicas) = replicas {
+        decode["replicas"] = replicas.into();
+    }
+    dgd_v1beta1(json!({"components": [{"name": "Frontend", "type": "frontend"}, decode]}))
+}
+
+fn engines(replicas: i32, marker: bool) -> v1beta1::DynamoGraphDeployment {
+    let mut group = json!({"name": "Engines", "replicas": replicas,
+        "components": [{"name": "prefill"}, {"name": "decode"}]});
+    if marker {
+        group["scalingAdapter"] = json!({});
+    }
+    dgd_v1beta1(json!({
+        "components": [
+            {"name": "prefill", "type": "prefill", "replicas": 1},
+            {"name": "decode", "type": "decode", "replicas": 1},
+            {"name": "Frontend", "type": "frontend", "replicas": 2, "scalingAdapter": {}}
+        ],
+        "experimental": {"componentGroups": [group]}
+    }))
+}
+
+#[test]
+fn v1beta1_markers_create_v1beta1_adapters() {
+    let dgd = dgd_v1beta1(json!({"components": [
+        {"name": "decode", "type": "decode", "replicas": 3, "scalingAdapter": {}},
+        {"name": "Frontend", "type": "frontend", "replicas": 2, "scalingAdapter": {}},
+        {"name": "prefill", "type": "prefill", "scalingAdapter": {}},
+        {"name": "absent", "replicas": 2},
+        {"name": "null", "replicas": 2, "scalingAdapter": null},
+        {"name": "Planner", "type": "planner"}
+    ]}));
+    let plan = plan_adapters(&dgd, &[]);
+    assert_eq!(
+        names(&plan.create),
+        [
+            ("test-dgd-decode", 3),
+            ("test-dgd-frontend", 2),
+            ("test-dgd-prefill", 1)
+        ]
+    );
+    assert_eq!(
+        serde_json::to_value(&plan.create[1]).unwrap(),
+        json!({
+            "apiVersion": "nvidia.com/v1beta1",
+            "kind": "DynamoGraphDeploymentScalingAdapter",
+            "metadata": {
+                "name": "test-dgd-frontend",
+                "namespace": "default",
+                "labels": {
+                    "app.kubernetes.io/managed-by": "scaleguard-controller",
+                    "nvidia.com/dynamo-component": "Frontend",
+                    "nvidia.com/dynamo-graph-deployment-name": "test-dgd"
+                },
+                "ownerReferences": [{
+                    "apiVersion": "nvidia.com/v1beta1",
+                    "kind": "DynamoGraphDeployment",
+                    "name": "test-dgd",
+                    "uid": DGD_UID,
+                    "controller": true,
+                    "blockOwnerDeletion": true
+                }]
+            },
+            "spec": {"replicas": 2, "dgdRef": {"name": "test-dgd", "componentName": "Frontend"}}
+        })
+    );
+    assert!(plan.delete.is_empty() && plan.warnings.is_empty());
+}
+
+#[test]
+fn a_group_with_the_marker_gets_one_adapter_and_its_members_none() {
+    let plan = plan_adapters(&engines(2, true), &[]);
+    assert_eq!(
+        names(&plan.create),
+        [("test-dgd-engines", 2), ("test-dgd-frontend", 2)]
+    );
+    let created = serde_json::to_value(&plan.create[0]).unwrap();
+    assert_eq!(
+        created["spec"],
+        json!({"replicas": 2, "dgdRef": {"name": "test-dgd", "componentGroupName": "Engines"}})
+    );
+    assert_eq!(
+        created["metadata"]["labels"]["nvidia.com/dynamo-component"],
+        "Engines"
+    );
+    assert_eq!(
+        adapter_refs(&engines(2, true)),
+        [
+            ObjectRef::new("test-dgd-frontend").within("default"),
+            ObjectRef::new("test-dgd-engines").within("default")
+        ]
+    );
+}
+
+#[test]
+fn the_power_budget_mode_gives_every_worker_outside_a_group_an_adapter() {
+    let mut dgd = engines(1, false);
+    dgd.spec.components.push(
+        serde_json::from_value(json!({"name": "agg", "type": "worker", "replicas": 4})).unwrap(),
+    );
+    dgd.metadata.annotations = Some(BTreeMap::from([(
+        "dynamo.nvidia.com/power-control-mode".to_owned(),
+        "transactional-replica-fence".to_owned(),
+    )]));
+    assert_eq!(
+        names(&plan_adapters(&dgd, &[]).create),
+        [("test-dgd-agg", 4), ("test-dgd-frontend", 2)]
+    );
+}
+
+#[test]
+fn a_component_and_a_group_of_the_same_lowercased_name_collide() {
+    let dgd = dgd_v1beta1(json!({
+        "components": [{"name": "decode", "scalingAdapter": {}}, {"name": "x"}],
+        "experimental": {"componentGroups": [
+            {"name": "Decode", "replicas": 1, "scalingAdapter": {}, "components": [{"name": "x"}]}
+        ]}
+    }));
+    let plan = plan_adapters(&dgd, &[]);
+    assert!(plan.create.is_empty());
+    assert_eq!(
+        plan.warnings,
+        [Warning::new(
+            reason::ADAPTER_NAME_COLLISION,
+            "component decode, component group Decode all map to adapter name test-dgd-decode; \
+             no adapter is created for them"
+        )]
+    );
+}
+
+#[test]
+fn v1beta1_adapters_are_deleted_when_the_marker_or_the_unit_goes() {
+    let existing = [
+        adapter_v1beta1(component("decode"), 3),
+        adapter_v1beta1(group("Engines"), 2),
+    ];
+    let plan = plan_adapters(&engines(2, false), &existing);
+    assert_eq!(deleted(&plan), ["test-dgd-decode", "test-dgd-engines"]);
+    assert_eq!(names(&plan.create), [("test-dgd-frontend", 2)]);
+    // Kept, and never overwritten from the DGD, while the group has the marker.
+    let plan = plan_adapters(&engines(2, true), &existing[1..]);
+    assert_eq!(names(&plan.create), [("test-dgd-frontend", 2)]);
+    assert!(plan.delete.is_empty());
+}
+
+#[test]
+fn an_existing_v1beta1_adapter_of_another_unit_is_a_conflict_naming_it() {
+    // DGD "test" + component "dgd-x" and DGD "test-dgd" + group "X" share a name.
+    let mut dgd = dgd_v1beta1(json!({"components": [{"name": "dgd-x", "scalingAdapter": {}}]}));
+    dgd.metadata.name = Some("test".into());
+    let plan = plan_adapters(&dgd, &[adapter_v1beta1(group("X"), 1)]);
+    assert!(plan.create.is_empty() && plan.delete.is_empty());
+    assert_eq!(
+        plan.warnings,
+        [Warning::new(
+            reason::ADAPTER_CONFLICT,
+            "adapter test-dgd-x already exists for component group X of DynamoGraphDeployment \
+             test-dgd; leaving it alone"
+        )]
+    );
+}
+
+#[test]
+fn a_v1beta1_adapter_writes_its_component_with_a_guarded_json_patch() {
+    let adapter = adapter_v1beta1(component("decode"), 5);
+    let sync = sync_adapter(&adapter, Some(&marked(Some(2))), now());
+    let write = sync.scale.unwrap();
+    assert_eq!((write.from, write.to), (2, 5));
+    assert_eq!(write.note(), "Scaled component decode from 2 to 5 replicas");
+    assert_eq!(
+        ops(&write.patch),
+        json!([
+            {"op": "test", "path": "/spec/components/1/name", "value": "decode"},
+            {"op": "replace", "path": "/spec/components/1/replicas", "value": 5}
+        ])
+    );
+    assert_eq!(
+        sync.status.unwrap().selector.as_deref(),
+        Some("nvidia.com/dynamo-graph-deployment-name=test-dgd,nvidia.com/dynamo-component=decode")
+    );
+}
+
+#[test]
+fn v1beta1_absent_replicas_count_as_one_and_are_added() {
+    let write = replica_write(&adapter_v1beta1(component("decode"), 3), &marked(None)).unwrap();
+    assert_eq!((write.from, write.to), (1, 3));
+    assert_eq!(
+        ops(&write.patch)[1],
+        json!({"op": "add", "path": "/spec/components/1/replicas", "value": 3})
+    );
+    assert_eq!(
+        replica_write(&adapter_v1beta1(component("decode"), 1), &marked(None)),
+        None
+    );
+}
+
+#[test]
+fn a_group_adapter_writes_the_groups_replicas() {
+    let adapter = adapter_v1beta1(group("Engines"), 3).with_status(1, "s", None);
+    let sync = sync_adapter(&adapter, Some(&engines(1, true)), now());
+    let write = sync.scale.unwrap();
+    assert_eq!(
+        write.note(),
+        "Scaled component group Engines from 1 to 3 replicas"
+    );
+    assert_eq!(
+        ops(&write.patch),
+        json!([
+            {"op": "test", "path": "/spec/experimental/componentGroups/0/name", "value": "Engines"},
+            {"op": "replace", "path": "/spec/experimental/componentGroups/0/replicas", "value": 3}
+        ])
+    );
+    // The operator reports no status for a group: the adapter's own replicas stand in.
+    assert_eq!(sync.status.unwrap().replicas, Some(3));
+}
+
+#[test]
+fn v1beta1_adapters_are_not_synced_without_the_marker_nor_for_a_group_member() {
+    assert_eq!(
+        sync_adapter(
+            &adapter_v1beta1(group("Engines"), 3),
+            Some(&engines(1, false)),
+            now()
+        ),
+        AdapterSync::default()
+    );
+    // A member's replicas belong to its group, even with a marker of its own.
+    let mut dgd = engines(1, true);
+    dgd.spec.components[1].scaling_adapter = Some(json!({}));
+    assert_eq!(
+        sync_adapter(&adapter_v1beta1(component("decode"), 3), Some(&dgd), now()),
+        AdapterSync::default()
+    );
+}
+
+#[test]
+fn v1beta1_status_reports_observed_component_replicas() {
+    let dgd = marked(Some(3)).with_status(json!({"decode": {"replicas": 2}}));
+    let sync = sync_adapter(&adapter_v1beta1(component("decode"), 3), Some(&dgd), now());
+    assert_eq!(sync.scale, None);
+    assert_eq!(sync.status.unwrap().replicas, Some(2));
+}
+
+#[test]
+fn unresolvable_v1beta1_refs_are_named_in_v1beta1_words() {
+    let dgd = marked(Some(2));
+    let sync = sync_adapter(
+        &adapter_v1beta1(group("Engines"), 1).unmanaged(),
+        Some(&dgd),
+        now(),
+    );
+    assert_eq!(
+        sync.warnings,
+        [Warning::new(
+            reason::INVALID_DGD_REF,
+            "component group Engines not found in DynamoGraphDeployment test-dgd"
+        )]
+    );
+    let empty = adapter_v1beta1(component("decode"), 1).for_service("");
+    assert_eq!(
+        sync_adapter(&empty, Some(&dgd), now()).warnings,
+        [Warning::new(
+            reason::INVALID_DGD_REF,
+            "spec.dgdRef.name and spec.dgdRef.componentName or spec.dgdRef.componentGroupName must be set"
+        )]
+    );
+}
+
+#[test]
+fn v1beta1_steady_state_makes_no_writes() {
+    let dgd = engines(2, true).with_status(json!({"Frontend": {"replicas": 2}}));
+    let adapters = [
+        adapter_v1beta1(component("Frontend"), 2).with_status(2, &selector_of("Frontend"), None),
+        adapter_v1beta1(group("Engines"), 2).with_status(2, &selector_of("Engines"), None),
+    ];
+    assert_eq!(plan_adapters(&dgd, &adapters), AdapterPlan::default());
+    for adapter in &adapters {
+        assert_eq!(
+            sync_adapter(adapter, Some(&dgd), now()),
+            AdapterSync::default()
+        );
+    }
+}
+
+#[test]
+fn a_v1beta1_crash_between_any_two_writes_loses_no_replica_intent() {
+    let mut dgd = engines(1, true);
+    dgd.spec.components.extend([
+        serde_json::from_value(json!({"name": "agg", "replicas": 2, "scalingAdapter": {}}))
+            .unwrap(),
+        serde_json::from_value(json!({"name": "old", "replicas": 1})).unwrap(),
+    ]);
+    let start = World {
+        dgd,
+        adapters: vec![
+            adapter_v1beta1(group("Engines"), 4), // an autoscaler scaled the group from 1 to 4
+            adapter_v1beta1(component("agg"), 2), // in sync
+            adapter_v1beta1(component("old"), 1), // its marker was removed
+        ],
+    };
+    start.every_crash_converges(|world, crash_after| {
+        let adapter_replicas: BTreeMap<String, i32> = world
+            .adapters
+            .iter()
+            .map(|a| (a.metadata.name.clone().unwrap(), a.spec.replicas))
+            .collect();
+        assert_eq!(
+            adapter_replicas,
+            BTreeMap::from([
+                ("test-dgd-agg".to_owned(), 2),
+                ("test-dgd-engines".to_owned(), 4),
+                ("test-dgd-frontend".to_owned(), 2)
+            ]),
+            "crash after {crash_after} writes"
+        );
+        let view = world.dgd.view();
+        assert_eq!(view.group("Engines").unwrap().replicas(), 4);
+        assert_eq!(view.component("agg").unwrap().replicas(), 2);
+        assert_eq!(view.component("Frontend").unwrap().replicas(), 2);
+    });
 }

@@ -239,7 +239,7 @@ pub fn parse_gpu_quantity(value: &str) -> Option<u32> {
     } else {
         denominator = denominator.checked_mul(power)?;
     }
-    if numerator % denominator != 0 {
+    if !numerator.is_multiple_of(denominator) {
         return None;
     }
     u32::try_from(numerator / denominator).ok()
