@@ -5,6 +5,9 @@ use std::fmt;
 
 use serde_json::Value;
 
+use std::cell::RefCell;
+
+use crate::meta::api_group;
 use crate::parse::FieldError;
 
 /// An `(apiVersion, kind)` pair, as Kubewarden's `contextAwareResources` name them.
@@ -69,6 +72,75 @@ impl Cluster for EmptyCluster {
     }
 }
 
+/// A cluster whose answers are kept: every kind is listed once per namespace, however many views of it
+/// (the cluster before and after an edit, [`Edited`]) a rule looks through.
+pub struct ListedOnce<'c> {
+    cluster: &'c dyn Cluster,
+    lists: RefCell<Vec<(ResourceKind, String, Result<Vec<Value>, LookupError>)>>,
+}
+
+impl<'c> ListedOnce<'c> {
+    /// Look-ups of `cluster`, each made once.
+    pub fn new(cluster: &'c dyn Cluster) -> Self {
+        Self {
+            cluster,
+            lists: RefCell::new(Vec::new()),
+        }
+    }
+}
+
+impl Cluster for ListedOnce<'_> {
+    fn list(&self, kind: ResourceKind, namespace: &str) -> Result<Vec<Value>, LookupError> {
+        if let Some((_, _, answer)) = self
+            .lists
+            .borrow()
+            .iter()
+            .find(|(k, n, _)| *k == kind && n == namespace)
+        {
+            return answer.clone();
+        }
+        let answer = self.cluster.list(kind, namespace);
+        self.lists
+            .borrow_mut()
+            .push((kind, namespace.to_owned(), answer.clone()));
+        answer
+    }
+}
+
+/// The cluster as it is once an edit of one object is stored: that object (of `kind` at any version of
+/// its group, in its namespace, by name) replaced by `object`, or gone when `object` is `None`.
+pub struct Edited<'c> {
+    /// The cluster before the edit.
+    pub cluster: &'c dyn Cluster,
+    /// The edited object's kind (its group counts, not its version).
+    pub kind: &'c str,
+    /// The edited object's API group.
+    pub group: &'c str,
+    /// The edited object's namespace.
+    pub namespace: &'c str,
+    /// The edited object's name.
+    pub name: &'c str,
+    /// What is stored after the edit.
+    pub object: Option<&'c Value>,
+}
+
+impl Cluster for Edited<'_> {
+    fn list(&self, kind: ResourceKind, namespace: &str) -> Result<Vec<Value>, LookupError> {
+        let mut items = self.cluster.list(kind, namespace)?;
+        if kind.kind != self.kind
+            || api_group(kind.api_version) != self.group
+            || namespace != self.namespace
+        {
+            return Ok(items);
+        }
+        items.retain(|item| {
+            item.pointer("/metadata/name").and_then(Value::as_str) != Some(self.name)
+        });
+        items.extend(self.object.cloned());
+        Ok(items)
+    }
+}
+
 /// Lists `kind` in `namespace`, each item read by `parse`. An object that does not fit its model is an
 /// error naming it and the field.
 pub fn list_parsed<T>(
@@ -90,4 +162,51 @@ pub fn list_parsed<T>(
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Counts its look-ups; holds DGDs `a` and `b` of namespace `x`.
+    struct Counting(RefCell<usize>);
+
+    impl Cluster for Counting {
+        fn list(&self, _: ResourceKind, namespace: &str) -> Result<Vec<Value>, LookupError> {
+            *self.0.borrow_mut() += 1;
+            Ok(vec![
+                json!({"metadata": {"name": "a", "namespace": namespace}, "v": 1}),
+                json!({"metadata": {"name": "b", "namespace": namespace}}),
+            ])
+        }
+    }
+
+    const DGD: ResourceKind = ResourceKind {
+        api_version: "nvidia.com/v1beta1",
+        kind: "DynamoGraphDeployment",
+    };
+
+    #[test]
+    fn an_edited_cluster_holds_the_new_object_and_lists_each_kind_once() {
+        let counting = Counting(RefCell::new(0));
+        let cluster = ListedOnce::new(&counting);
+        let new = json!({"metadata": {"name": "a", "namespace": "x"}, "v": 2});
+        let edit = |object| Edited {
+            cluster: &cluster,
+            kind: "DynamoGraphDeployment",
+            group: "nvidia.com",
+            namespace: "x",
+            name: "a",
+            object,
+        };
+        let after = edit(Some(&new)).list(DGD, "x").unwrap();
+        assert_eq!(after.len(), 2);
+        assert_eq!(after[1], new);
+        let gone = edit(None).list(DGD, "x").unwrap();
+        assert_eq!(gone, [json!({"metadata": {"name": "b", "namespace": "x"}})]);
+        let other_namespace = edit(Some(&new)).list(DGD, "y").unwrap();
+        assert_eq!(other_namespace.len(), 2);
+        assert_eq!(*counting.0.borrow(), 2, "x once, y once");
+    }
 }
