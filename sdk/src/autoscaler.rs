@@ -275,6 +275,9 @@ pub struct Advanced {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct HpaConfig {
+    /// `name`: the name KEDA gives its HPA instead of `keda-hpa-<scaledobject>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// The `behavior` KEDA passes to its HPA.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub behavior: Option<HpaBehavior>,
@@ -308,12 +311,43 @@ impl ScaledObject {
     }
 }
 
+/// The prefix of the name KEDA gives the HPA it makes for a ScaledObject: `keda-hpa-<scaledobject>`.
+pub const KEDA_HPA_PREFIX: &str = "keda-hpa-";
+
+impl ScaledObject {
+    /// The name of the HPA KEDA makes for this ScaledObject: `advanced.horizontalPodAutoscalerConfig.name`,
+    /// else `keda-hpa-<name>`.
+    pub fn keda_hpa_name(&self) -> String {
+        self.spec
+            .advanced
+            .as_ref()
+            .and_then(|advanced| advanced.horizontal_pod_autoscaler_config.as_ref())
+            .and_then(|config| config.name.clone())
+            .unwrap_or_else(|| format!("{KEDA_HPA_PREFIX}{}", self.metadata.name))
+    }
+}
+
 impl HorizontalPodAutoscaler {
-    /// The KEDA ScaledObject that owns this HPA (KEDA's `keda-hpa-<name>`), if any.
-    pub fn owning_scaled_object(&self) -> Option<&str> {
+    /// The KEDA ScaledObject this HPA claims as its controller (a `controller: true` ownerReference to a
+    /// `keda.sh` ScaledObject). A claim anyone can write: [`Self::is_made_by_keda_for`] checks it.
+    pub fn claimed_scaled_object(&self) -> Option<&str> {
         self.metadata
-            .is_owned_by(KEDA_GROUP, SCALED_OBJECT_KIND)
+            .owner_references
+            .iter()
+            .find(|owner| {
+                owner.controller == Some(true)
+                    && owner.kind == SCALED_OBJECT_KIND
+                    && crate::meta::api_group(&owner.api_version) == KEDA_GROUP
+            })
             .map(|owner| owner.name.as_str())
+    }
+
+    /// Whether this HPA is the one KEDA made for `scaled_object`: claimed by it as controller, named as
+    /// KEDA names it, and scaling the ScaledObject's own target.
+    pub fn is_made_by_keda_for(&self, scaled_object: &ScaledObject) -> bool {
+        self.claimed_scaled_object() == Some(scaled_object.metadata.name.as_str())
+            && self.metadata.name == scaled_object.keda_hpa_name()
+            && self.spec.scale_target_ref.name == scaled_object.spec.scale_target_ref.name
     }
 }
 
@@ -351,7 +385,7 @@ mod tests {
             "spec": {"scaleTargetRef": {"kind": "DynamoGraphDeploymentScalingAdapter", "name": "a"}, "maxReplicas": 3}
         }))
         .unwrap();
-        assert_eq!(hpa.owning_scaled_object(), Some("s"));
+        assert_eq!(hpa.claimed_scaled_object(), Some("s"));
     }
 
     #[test]

@@ -96,6 +96,20 @@ impl ServiceAccountRef {
     }
 }
 
+/// KEDA's operator as Kubewarden sees it in a default install: `keda/keda-operator`, the only principal
+/// whose HPAs count as KEDA's (setting `kedaOperatorServiceAccounts`).
+pub fn default_keda_operators() -> Vec<ServiceAccountRef> {
+    vec![ServiceAccountRef::in_namespace("keda", "keda-operator")]
+}
+
+/// Checks a list of service accounts given under settings key `key`.
+pub fn validate_service_accounts(accounts: &[ServiceAccountRef], key: &str) -> Result<(), String> {
+    accounts
+        .iter()
+        .enumerate()
+        .try_for_each(|(index, account)| account.validate(&format!("{key}[{index}]")))
+}
+
 /// The principals a policy authorizes: service accounts, exact usernames, exact groups.
 #[derive(Debug, Clone, Copy)]
 pub struct AuthorizedPrincipals<'a> {
@@ -125,9 +139,7 @@ impl AuthorizedPrincipals<'_> {
     /// Checks every entry; the message names the settings key and index of the first bad one.
     pub fn validate(&self, keys: [&str; 3]) -> Result<(), String> {
         let [service_accounts_key, users_key, groups_key] = keys;
-        for (index, sa) in self.service_accounts.iter().enumerate() {
-            sa.validate(&format!("{service_accounts_key}[{index}]"))?;
-        }
+        validate_service_accounts(self.service_accounts, service_accounts_key)?;
         for (key, values) in [(users_key, self.users), (groups_key, self.groups)] {
             if let Some(index) = values.iter().position(String::is_empty) {
                 return Err(format!("{key}[{index}] must not be empty"));

@@ -7,7 +7,7 @@ use std::cell::OnceCell;
 use serde::de::DeserializeOwned;
 
 use crate::adapter::{self, ScalingAdapter, UnitRef};
-use crate::admission::{AdmissionRequest, Operation};
+use crate::admission::{AdmissionRequest, Operation, UserInfo};
 use crate::autoscaler::{
     HPA_GROUP, HPA_KIND, HorizontalPodAutoscaler, KEDA_GROUP, SCALED_OBJECT_KIND, ScaleTargetRef,
     ScaledObject,
@@ -16,6 +16,7 @@ use crate::cluster::{Cluster, LookupError, ResourceKind, list_parsed};
 use crate::dgd::{self, DgdVersion, DgdView, GpuCount, SERVED_VERSIONS, Unit, adapter_name};
 use crate::meta::ObjectMeta;
 use crate::parse::{FieldError, from_value};
+use crate::principal::ServiceAccountRef;
 use crate::response::{BAD_REQUEST, INTERNAL_ERROR, Verdict};
 
 /// DynamoGraphDeployments of `version`, as `contextAwareResources` names them.
@@ -92,10 +93,11 @@ impl Autoscaler {
         target.targets_adapter().then_some(target.name.as_str())
     }
 
-    /// For an HPA KEDA created (`keda-hpa-<so>`): the name of its ScaledObject.
-    pub fn keda_owner(&self) -> Option<&str> {
+    /// The ScaledObject an HPA claims as its controller; a claim anyone can write (see
+    /// [`NamespaceObjects::kedas_hpa_of`]).
+    pub fn claimed_scaled_object(&self) -> Option<&str> {
         match self {
-            Self::Hpa(hpa) => hpa.owning_scaled_object(),
+            Self::Hpa(hpa) => hpa.claimed_scaled_object(),
             Self::ScaledObject(_) => None,
         }
     }
@@ -104,15 +106,17 @@ impl Autoscaler {
     pub fn describe(&self) -> String {
         format!("{} {}", self.kind(), self.name())
     }
+}
 
-    /// The autoscaler this one stands for, as `(kind, name)`: KEDA's HPA is its ScaledObject (it *is* that
-    /// ScaledObject, not a second autoscaler); anything else stands for itself.
-    pub fn counts_as(&self) -> (&'static str, &str) {
-        match self.keda_owner() {
-            Some(scaled_object) => (SCALED_OBJECT_KIND, scaled_object),
-            None => (self.kind(), self.name()),
-        }
-    }
+/// What an autoscaler under review is to KEDA.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KedaHpa {
+    /// Not an HPA claiming a ScaledObject as its controller.
+    Unclaimed,
+    /// The HPA KEDA made for this ScaledObject: it *is* that ScaledObject, judged on its own review.
+    Of(String),
+    /// An HPA claiming KEDA's ownership that does not hold: judged as a plain HPA, with this warning.
+    Forged(String),
 }
 
 /// An autoscaler under review: the request's object, and on UPDATE the object it replaces.
@@ -255,6 +259,86 @@ impl<'c> NamespaceObjects<'c> {
             .chain(scaled_objects)
             .filter(|autoscaler| autoscaler.adapter().is_some())
             .collect())
+    }
+
+    /// The ScaledObject `autoscaler` stands for when it is an HPA KEDA made: its claimed ScaledObject is in
+    /// the namespace and made it (see [`HorizontalPodAutoscaler::is_made_by_keda_for`]). A claim that
+    /// does not hold is a plain HPA.
+    pub fn kedas_hpa_of(
+        &self,
+        autoscaler: &Autoscaler,
+    ) -> Result<Option<&ScaledObject>, LookupError> {
+        let Autoscaler::Hpa(hpa) = autoscaler else {
+            return Ok(None);
+        };
+        let Some(claimed) = hpa.claimed_scaled_object() else {
+            return Ok(None);
+        };
+        Ok(self
+            .scaled_objects()?
+            .iter()
+            .find(|so| so.metadata.name == claimed && hpa.is_made_by_keda_for(so)))
+    }
+
+    /// The autoscaler `autoscaler` stands for, as `(kind, name)`: KEDA's HPA is its ScaledObject (it
+    /// *is* that ScaledObject, not a second autoscaler); anything else stands for itself.
+    pub fn counts_as(
+        &self,
+        autoscaler: &Autoscaler,
+    ) -> Result<(&'static str, String), LookupError> {
+        Ok(match self.kedas_hpa_of(autoscaler)? {
+            Some(so) => (SCALED_OBJECT_KIND, so.metadata.name.clone()),
+            None => (autoscaler.kind(), autoscaler.name().to_owned()),
+        })
+    }
+
+    /// What the autoscaler under review is to KEDA: the HPA KEDA made for a ScaledObject of the namespace
+    /// only when that ScaledObject made it and the request comes from one of `keda_operators`.
+    pub fn keda_hpa(
+        &self,
+        review: &AutoscalerReview,
+        user: Option<&UserInfo>,
+        keda_operators: &[ServiceAccountRef],
+    ) -> Result<KedaHpa, LookupError> {
+        let Autoscaler::Hpa(hpa) = &review.object else {
+            return Ok(KedaHpa::Unclaimed);
+        };
+        let Some(claimed) = hpa.claimed_scaled_object() else {
+            return Ok(KedaHpa::Unclaimed);
+        };
+        let forged = |reason: String| {
+            KedaHpa::Forged(format!(
+                "{} claims to be the HPA KEDA made for ScaledObject {claimed} (a controller ownerReference), but {reason}: it is judged as a plain HorizontalPodAutoscaler",
+                review.object.describe()
+            ))
+        };
+        let Some(so) = self
+            .scaled_objects()?
+            .iter()
+            .find(|so| so.metadata.name == claimed)
+        else {
+            return Ok(forged(format!(
+                "namespace {} has no ScaledObject {claimed}",
+                self.namespace
+            )));
+        };
+        if !hpa.is_made_by_keda_for(so) {
+            return Ok(forged(format!(
+                "KEDA names that HPA {} and points it at {}",
+                so.keda_hpa_name(),
+                so.spec.scale_target_ref.name
+            )));
+        }
+        let username = user.map_or("", |user| user.username.as_str());
+        if !keda_operators
+            .iter()
+            .any(|operator| operator.matches(username, self.namespace))
+        {
+            return Ok(forged(format!(
+                "the request comes from {username:?}, not from KEDA's operator (kedaOperatorServiceAccounts)"
+            )));
+        }
+        Ok(KedaHpa::Of(so.metadata.name.clone()))
     }
 
     /// Resolves `adapter` to its DGD service (see [`resolve_adapter`]).
@@ -681,15 +765,109 @@ mod tests {
         assert_eq!(names(&nothing).unwrap(), Vec::<String>::new());
     }
 
+    /// A cluster holding `objects` at any version.
+    struct Holding(Vec<Value>);
+
+    impl Cluster for Holding {
+        fn list(&self, kind: ResourceKind, _: &str) -> Result<Vec<Value>, LookupError> {
+            Ok(self
+                .0
+                .iter()
+                .filter(|o| o["kind"] == kind.kind)
+                .cloned()
+                .collect())
+        }
+    }
+
+    fn keda_hpa_claiming(name: &str, scaled_object: &str, adapter: &str) -> Value {
+        json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": name, "ownerReferences": [{"apiVersion": "keda.sh/v1alpha1",
+                "kind": "ScaledObject", "name": scaled_object, "controller": true}]},
+            "spec": {"scaleTargetRef": {"apiVersion": "nvidia.com/v1beta1",
+                "kind": "DynamoGraphDeploymentScalingAdapter", "name": adapter}, "maxReplicas": 3}})
+    }
+
+    fn scaled_object(name: &str, adapter: &str, hpa_name: Option<&str>) -> Value {
+        let mut so = json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
+            "metadata": {"name": name}, "spec": {"scaleTargetRef": {"apiVersion": "nvidia.com/v1beta1",
+                "kind": "DynamoGraphDeploymentScalingAdapter", "name": adapter}}});
+        if let Some(hpa_name) = hpa_name {
+            so["spec"]["advanced"] = json!({"horizontalPodAutoscalerConfig": {"name": hpa_name}});
+        }
+        so
+    }
+
     #[test]
-    fn kedas_hpa_counts_as_its_scaled_object() {
-        let mut keda_hpa = hpa("DynamoGraphDeploymentScalingAdapter");
-        keda_hpa["metadata"]["ownerReferences"] =
-            json!([{"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "name": "s"}]);
-        let keda_hpa = Autoscaler::Hpa(from_value(&keda_hpa).unwrap());
-        assert_eq!(keda_hpa.counts_as(), ("ScaledObject", "s"));
-        let plain = Autoscaler::Hpa(from_value(&hpa("Deployment")).unwrap());
-        assert_eq!(plain.counts_as(), ("HorizontalPodAutoscaler", "h"));
+    fn only_the_hpa_a_scaled_object_made_counts_as_it() {
+        let cluster = Holding(vec![
+            scaled_object("s", "a", None),
+            scaled_object("custom", "a", Some("my-hpa")),
+        ]);
+        let objects = NamespaceObjects::new(&cluster, "default");
+        let counts = |hpa: Value| {
+            let hpa = Autoscaler::Hpa(from_value(&hpa).unwrap());
+            objects.counts_as(&hpa).unwrap()
+        };
+        assert_eq!(
+            counts(keda_hpa_claiming("keda-hpa-s", "s", "a")),
+            ("ScaledObject", "s".into())
+        );
+        assert_eq!(
+            counts(keda_hpa_claiming("my-hpa", "custom", "a")),
+            ("ScaledObject", "custom".into())
+        );
+        for forged in [
+            keda_hpa_claiming("my-decode-hpa", "s", "a"),
+            keda_hpa_claiming("keda-hpa-s", "s", "other-adapter"),
+            keda_hpa_claiming("keda-hpa-gone", "gone", "a"),
+            keda_hpa_claiming("keda-hpa-custom", "custom", "a"),
+        ] {
+            let name = forged["metadata"]["name"].as_str().unwrap().to_owned();
+            assert_eq!(counts(forged), ("HorizontalPodAutoscaler", name));
+        }
+        let mut not_controller = keda_hpa_claiming("keda-hpa-s", "s", "a");
+        not_controller["metadata"]["ownerReferences"][0]["controller"] = json!(false);
+        assert_eq!(
+            counts(not_controller),
+            ("HorizontalPodAutoscaler", "keda-hpa-s".into())
+        );
+    }
+
+    #[test]
+    fn the_reviewed_hpa_is_kedas_only_when_kedas_operator_sends_it() {
+        let cluster = Holding(vec![scaled_object("s", "a", None)]);
+        let objects = NamespaceObjects::new(&cluster, "default");
+        let operators = crate::principal::default_keda_operators();
+        let judge = |hpa: Value, username: &str| {
+            let request: AdmissionRequest = from_value(&json!({
+                "operation": "CREATE", "namespace": "default",
+                "kind": {"group": "autoscaling", "version": "v2", "kind": "HorizontalPodAutoscaler"},
+                "object": hpa}))
+            .unwrap();
+            let review = AutoscalerReview::from_request(&request).unwrap();
+            let user = UserInfo {
+                username: username.into(),
+                ..UserInfo::default()
+            };
+            objects.keda_hpa(&review, Some(&user), &operators).unwrap()
+        };
+        let keda = "system:serviceaccount:keda:keda-operator";
+        assert_eq!(
+            judge(keda_hpa_claiming("keda-hpa-s", "s", "a"), keda),
+            KedaHpa::Of("s".into())
+        );
+        assert_eq!(
+            judge(keda_hpa_claiming("keda-hpa-s", "s", "a"), "alice"),
+            KedaHpa::Forged("HorizontalPodAutoscaler keda-hpa-s claims to be the HPA KEDA made for ScaledObject s (a controller ownerReference), but the request comes from \"alice\", not from KEDA's operator (kedaOperatorServiceAccounts): it is judged as a plain HorizontalPodAutoscaler".into())
+        );
+        assert_eq!(
+            judge(keda_hpa_claiming("my-decode-hpa", "s", "a"), keda),
+            KedaHpa::Forged("HorizontalPodAutoscaler my-decode-hpa claims to be the HPA KEDA made for ScaledObject s (a controller ownerReference), but KEDA names that HPA keda-hpa-s and points it at a: it is judged as a plain HorizontalPodAutoscaler".into())
+        );
+        assert_eq!(
+            judge(keda_hpa_claiming("keda-hpa-x", "x", "a"), keda),
+            KedaHpa::Forged("HorizontalPodAutoscaler keda-hpa-x claims to be the HPA KEDA made for ScaledObject x (a controller ownerReference), but namespace default has no ScaledObject x: it is judged as a plain HorizontalPodAutoscaler".into())
+        );
     }
 
     fn review(object: Value, operation: &str) -> Result<AutoscalerReview, Verdict> {

@@ -16,8 +16,8 @@ use scaleguard_sdk::cluster::{Edited, ListedOnce};
 use scaleguard_sdk::dgd::{self, DgdVersion, DgdView, Unit, adapter_name};
 use scaleguard_sdk::response::BAD_REQUEST;
 use scaleguard_sdk::review::{
-    AdapterResolution, AdapterTarget, Autoscaler, AutoscalerReview, Findings, NamespaceObjects,
-    Violation, lookup_failed,
+    AdapterResolution, AdapterTarget, Autoscaler, AutoscalerReview, Findings, KedaHpa,
+    NamespaceObjects, Violation, lookup_failed,
 };
 use scaleguard_sdk::{AdmissionRequest, Cluster, LookupError, Operation, Policy, Verdict};
 
@@ -41,24 +41,33 @@ impl Policy for AutoscalerBounds {
             Ok(review) => review,
             Err(verdict) => return verdict,
         };
-        if !is_judged(&review.object) {
-            // KEDA's own HPA is judged on its ScaledObject.
-            return Verdict::accept();
-        }
         let objects = NamespaceObjects::new(cluster, &review.namespace);
-        decide(&review, settings, &objects).unwrap_or_else(|error| lookup_failed(&error))
+        decide(request, &review, settings, &objects).unwrap_or_else(|error| lookup_failed(&error))
     }
 }
 
 /// The verdict on a reviewed autoscaler; on UPDATE, what the stored object already violated is only warned
-/// about.
+/// about. KEDA's own HPA is judged on its ScaledObject; an HPA only claiming to be it, as a plain HPA.
 fn decide(
+    request: &AdmissionRequest,
     review: &AutoscalerReview,
     settings: &Settings,
     objects: &NamespaceObjects<'_>,
 ) -> Result<Verdict, LookupError> {
-    let after = findings(&review.object, settings, objects)?;
-    let before = match review.old_object.as_ref().filter(|old| is_judged(old)) {
+    let keda = objects.keda_hpa(
+        review,
+        request.user_info.as_ref(),
+        &settings.keda_operator_service_accounts,
+    )?;
+    let forged = match keda {
+        KedaHpa::Of(_) => return Ok(Verdict::accept()),
+        KedaHpa::Forged(warning) => Some(warning),
+        KedaHpa::Unclaimed => None,
+    };
+    let mut after = findings(&review.object, settings, objects)?;
+    after.warnings.extend(forged);
+    // A stored object that scaled no adapter had nothing for this policy to violate.
+    let before = match review.old_object.as_ref().filter(|old| old.adapter().is_some()) {
         Some(old) => Some(findings(old, settings, objects)?),
         None => None,
     };
@@ -110,8 +119,12 @@ fn decide_dgd_edit(
         let after = NamespaceObjects::new(&after, namespace);
         let before = NamespaceObjects::new(&before, namespace);
         let (mut now, mut then) = (Findings::default(), Findings::default());
-        for autoscaler in after.adapter_autoscalers()?.iter().filter(|a| is_judged(a)) {
-            let Some(bounds) = ReplicaBounds::of(autoscaler) else {
+        for autoscaler in after.adapter_autoscalers()? {
+            // KEDA's own HPA mirrors its ScaledObject, which is judged itself.
+            if after.kedas_hpa_of(&autoscaler)?.is_some() {
+                continue;
+            }
+            let Some(bounds) = ReplicaBounds::of(&autoscaler) else {
                 continue;
             };
             let scales_this_dgd = |objects: &NamespaceObjects<'_>| -> Result<bool, LookupError> {
@@ -142,11 +155,6 @@ fn decide_dgd_edit(
         Ok(now.verdict(Some(&then), BAD_REQUEST))
     };
     decide().unwrap_or_else(|error| lookup_failed(&error))
-}
-
-/// Whether this policy judges `autoscaler`: it scales an adapter and is not KEDA's own HPA.
-fn is_judged(autoscaler: &Autoscaler) -> bool {
-    autoscaler.adapter().is_some() && autoscaler.keda_owner().is_none()
 }
 
 /// Everything `autoscaler` violates or deserves a warning for. Looks the namespace up only for the GPU

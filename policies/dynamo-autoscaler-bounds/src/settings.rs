@@ -1,6 +1,9 @@
 //! Settings of `dynamo-autoscaler-bounds`.
 
 use scaleguard_sdk::PolicySettings;
+use scaleguard_sdk::principal::{
+    ServiceAccountRef, default_keda_operators, validate_service_accounts,
+};
 use serde::{Deserialize, Serialize};
 
 /// The default of [`Settings::min_scale_down_stabilization_seconds`]: one minute, as in the guide's
@@ -24,6 +27,9 @@ pub struct Settings {
     pub max_gpus_per_adapter: Option<u32>,
     /// Scale-down stabilization windows shorter than this get a warning.
     pub min_scale_down_stabilization_seconds: u32,
+    /// KEDA's operator: only the HPAs it writes, for a ScaledObject that made them, are judged on
+    /// their ScaledObject instead of as plain HPAs.
+    pub keda_operator_service_accounts: Vec<ServiceAccountRef>,
 }
 
 impl Default for Settings {
@@ -34,12 +40,17 @@ impl Default for Settings {
             max_replicas_ceiling: None,
             max_gpus_per_adapter: None,
             min_scale_down_stabilization_seconds: DEFAULT_MIN_SCALE_DOWN_STABILIZATION_SECONDS,
+            keda_operator_service_accounts: default_keda_operators(),
         }
     }
 }
 
 impl PolicySettings for Settings {
     fn validate(&self) -> Result<(), String> {
+        validate_service_accounts(
+            &self.keda_operator_service_accounts,
+            "kedaOperatorServiceAccounts",
+        )?;
         if self.max_replicas_ceiling == Some(0) {
             return Err(
                 "maxReplicasCeiling must be at least 1: autoscalers need at least one replica"
@@ -72,11 +83,16 @@ mod tests {
                 max_replicas_ceiling: None,
                 max_gpus_per_adapter: None,
                 min_scale_down_stabilization_seconds: 60,
+                keda_operator_service_accounts: vec![ServiceAccountRef::in_namespace(
+                    "keda",
+                    "keda-operator"
+                )],
             }
         );
         let settings: Settings = parse_settings(&json!({
             "allowScaleToZero": true, "requireExplicitMax": false, "maxReplicasCeiling": 20,
-            "maxGpusPerAdapter": 0, "minScaleDownStabilizationSeconds": 0
+            "maxGpusPerAdapter": 0, "minScaleDownStabilizationSeconds": 0,
+            "kedaOperatorServiceAccounts": [{"namespace": "autoscaling", "name": "keda"}]
         }))
         .unwrap();
         assert_eq!(
@@ -87,6 +103,10 @@ mod tests {
                 max_replicas_ceiling: Some(20),
                 max_gpus_per_adapter: Some(0),
                 min_scale_down_stabilization_seconds: 0,
+                keda_operator_service_accounts: vec![ServiceAccountRef::in_namespace(
+                    "autoscaling",
+                    "keda"
+                )],
             }
         );
     }
@@ -116,7 +136,7 @@ mod tests {
             ),
             (
                 json!({"maxReplicas": 10}),
-                "invalid settings: maxReplicas: unknown field `maxReplicas`, expected one of `allowScaleToZero`, `requireExplicitMax`, `maxReplicasCeiling`, `maxGpusPerAdapter`, `minScaleDownStabilizationSeconds`",
+                "invalid settings: maxReplicas: unknown field `maxReplicas`, expected one of `allowScaleToZero`, `requireExplicitMax`, `maxReplicasCeiling`, `maxGpusPerAdapter`, `minScaleDownStabilizationSeconds`, `kedaOperatorServiceAccounts`",
             ),
         ];
         for (settings, message) in cases {

@@ -1,8 +1,10 @@
 //! The rule: one autoscaler per scaling adapter. An HPA or ScaledObject may not target an adapter that
 //! another HPA, another ScaledObject or the Dynamo Planner already scales, and a DGD may not bring a
 //! Planner onto a component (v1alpha1: service) or component group whose adapter an HPA or ScaledObject
-//! already scales. KEDA's own HPA (`keda-hpa-<so>`, owned by the ScaledObject) is that ScaledObject, not
-//! a second autoscaler.
+//! already scales. KEDA's own HPA is that ScaledObject, not a second autoscaler: an HPA the ScaledObject
+//! of the namespace made (its controller, `keda-hpa-<so>` or the configured name, the same target) and,
+//! for the HPA under review, written by KEDA's operator (`kedaOperatorServiceAccounts`). An HPA that only
+//! claims it is judged as a plain HPA, with a warning.
 //!
 //! Both served versions of Dynamo's API are one rule: DGDs are read into the sdk's version-neutral
 //! [`DgdView`], adapters of either version resolve through [`resolve_adapter`], and an autoscaler's
@@ -17,11 +19,11 @@ use scaleguard_sdk::adapter;
 use scaleguard_sdk::dgd::{self, DgdView};
 use scaleguard_sdk::response::{BAD_REQUEST, FORBIDDEN};
 use scaleguard_sdk::review::{
-    Autoscaler, AutoscalerReview, Findings, NamespaceObjects, Violation, lookup_failed,
+    Autoscaler, AutoscalerReview, Findings, KedaHpa, NamespaceObjects, Violation, lookup_failed,
     resolve_adapter,
 };
 use scaleguard_sdk::{
-    AdmissionRequest, Cluster, FieldError, LookupError, Operation, Policy, Verdict,
+    AdmissionRequest, Cluster, FieldError, LookupError, Operation, Policy, UserInfo, Verdict,
 };
 
 use crate::settings::Settings;
@@ -38,7 +40,9 @@ impl Policy for SingleAutoscaler {
             review_dgd(request, settings, cluster)
         } else {
             match AutoscalerReview::from_request(request) {
-                Ok(review) => review_autoscaler(&review, settings, cluster),
+                Ok(review) => {
+                    review_autoscaler(&review, request.user_info.as_ref(), settings, cluster)
+                }
                 Err(verdict) => return verdict,
             }
         };
@@ -64,13 +68,10 @@ enum Scaler {
 }
 
 impl Scaler {
-    /// The autoscaler `autoscaler` stands for.
-    fn of(autoscaler: &Autoscaler) -> Self {
-        let (kind, name) = autoscaler.counts_as();
-        Self::Autoscaler {
-            kind,
-            name: name.to_owned(),
-        }
+    /// The autoscaler `autoscaler` stands for (KEDA's own HPA: its ScaledObject).
+    fn of(autoscaler: &Autoscaler, objects: &NamespaceObjects<'_>) -> Result<Self, LookupError> {
+        let (kind, name) = objects.counts_as(autoscaler)?;
+        Ok(Self::Autoscaler { kind, name })
     }
 
     /// The Planner of `dgd`.
@@ -103,11 +104,20 @@ impl fmt::Display for Scaler {
 /// object already had.
 fn review_autoscaler(
     review: &AutoscalerReview,
+    user_info: Option<&UserInfo>,
     settings: &Settings,
     cluster: &dyn Cluster,
 ) -> Result<Verdict, LookupError> {
     let objects = NamespaceObjects::new(cluster, &review.namespace);
-    let after = autoscaler_conflicts(&review.object, &objects, settings)?;
+    let keda = objects.keda_hpa(review, user_info, &settings.keda_operator_service_accounts)?;
+    let forged = match keda {
+        // KEDA's own HPA *is* its ScaledObject, whose own admission decides its conflicts.
+        KedaHpa::Of(_) => return Ok(Verdict::accept()),
+        KedaHpa::Forged(warning) => Some(warning),
+        KedaHpa::Unclaimed => None,
+    };
+    let mut after = autoscaler_conflicts(&review.object, &objects, settings)?;
+    after.warnings.extend(forged);
     let before = review
         .old_object
         .as_ref()
@@ -130,15 +140,18 @@ fn autoscaler_conflicts(
         return Ok(Findings::default());
     };
     let others = objects.autoscalers_of(adapter)?;
-    if is_keda_hpa_of_a_scaled_object_in(autoscaler, &others) {
-        return Ok(Findings::default());
+    // The object under review counts as itself: a claim of KEDA ownership it makes was judged already.
+    let itself = Scaler::Autoscaler {
+        kind: autoscaler.kind(),
+        name: autoscaler.name().to_owned(),
+    };
+    let mut scalers = BTreeSet::new();
+    for other in &others {
+        let scaler = Scaler::of(other, objects)?;
+        if scaler != itself && !is_made_by_keda_for(other, autoscaler, objects)? {
+            scalers.insert(scaler);
+        }
     }
-    let itself = Scaler::of(autoscaler);
-    let mut scalers: BTreeSet<Scaler> = others
-        .iter()
-        .map(Scaler::of)
-        .filter(|scaler| *scaler != itself)
-        .collect();
     if settings.planner_conflicts {
         let planners = objects
             .resolve(adapter)?
@@ -166,14 +179,22 @@ fn autoscaler_conflicts(
     })
 }
 
-/// Whether `autoscaler` is the HPA KEDA made for a ScaledObject among `others` (which target the same
-/// adapter): it *is* that ScaledObject, whose own admission decides its conflicts.
-fn is_keda_hpa_of_a_scaled_object_in(autoscaler: &Autoscaler, others: &[Autoscaler]) -> bool {
-    autoscaler.keda_owner().is_some_and(|owner| {
-        others
-            .iter()
-            .any(|other| matches!(other, Autoscaler::ScaledObject(so) if so.metadata.name == owner))
-    })
+/// Whether `other` is the HPA KEDA made for `autoscaler`, the ScaledObject under review (it *is* that
+/// ScaledObject, not a second autoscaler).
+fn is_made_by_keda_for(
+    other: &Autoscaler,
+    autoscaler: &Autoscaler,
+    objects: &NamespaceObjects<'_>,
+) -> Result<bool, LookupError> {
+    let Autoscaler::ScaledObject(so) = autoscaler else {
+        return Ok(false);
+    };
+    Ok(
+        matches!(other, Autoscaler::Hpa(hpa) if hpa.is_made_by_keda_for(so))
+            || objects
+                .kedas_hpa_of(other)?
+                .is_some_and(|of| of.metadata.name == so.metadata.name),
+    )
 }
 
 /// A DGD CREATE or UPDATE, in either version: a Planner may not take over components (or component
@@ -233,17 +254,19 @@ fn planner_conflicts(
         return Ok(Findings::default());
     }
     let adapters = objects.adapters()?;
-    let conflicts: BTreeSet<(&str, Scaler)> = autoscalers
-        .iter()
-        .filter_map(|autoscaler| {
-            let adapter = autoscaler.adapter()?;
-            let planner_scaled = resolve_adapter(adapter, adapters, std::slice::from_ref(dgd))
-                .candidates()
-                .iter()
-                .any(|target| target.is_planner_scaled());
-            planner_scaled.then(|| (adapter, Scaler::of(autoscaler)))
-        })
-        .collect();
+    let mut conflicts: BTreeSet<(&str, Scaler)> = BTreeSet::new();
+    for autoscaler in &autoscalers {
+        let Some(adapter) = autoscaler.adapter() else {
+            continue;
+        };
+        let planner_scaled = resolve_adapter(adapter, adapters, std::slice::from_ref(dgd))
+            .candidates()
+            .iter()
+            .any(|target| target.is_planner_scaled());
+        if planner_scaled {
+            conflicts.insert((adapter, Scaler::of(autoscaler, objects)?));
+        }
+    }
     let planner = Scaler::planner_of(dgd);
     let namespace = objects.namespace();
     Ok(Findings {
@@ -519,6 +542,15 @@ mod tests {
         );
     }
 
+    /// `request` as KEDA's operator sends it.
+    fn from_keda(mut request: AdmissionRequest) -> AdmissionRequest {
+        request.user_info = Some(UserInfo {
+            username: "system:serviceaccount:keda:keda-operator".into(),
+            ..UserInfo::default()
+        });
+        request
+    }
+
     #[test]
     fn kedas_own_hpa_is_its_scaled_object() {
         let scaler = scaled_object("s", ADAPTER_REF, "sglang-agg-decode");
@@ -526,7 +558,7 @@ mod tests {
             RecordingCluster::with(vec![scaler.clone(), keda_hpa("s", "sglang-agg-decode")]);
         let created = keda_hpa("s", "sglang-agg-decode");
         assert_eq!(
-            evaluate(&request("CREATE", &created, None), &cluster),
+            evaluate(&from_keda(request("CREATE", &created, None)), &cluster),
             Verdict::accept()
         );
         // Updating the ScaledObject does not make its own HPA a second autoscaler.
@@ -538,7 +570,7 @@ mod tests {
         let scaler_v1beta1 = scaled_object_at(V1BETA1, "s", ADAPTER_REF, "sglang-agg-decode");
         let cluster = RecordingCluster::with(vec![scaler_v1beta1.clone(), created.clone()]);
         assert_eq!(
-            evaluate(&request("CREATE", &created, None), &cluster),
+            evaluate(&from_keda(request("CREATE", &created, None)), &cluster),
             Verdict::accept()
         );
         assert_eq!(
@@ -548,21 +580,36 @@ mod tests {
             ),
             Verdict::accept()
         );
-        // A KEDA HPA whose ScaledObject targets another adapter is an HPA like any other.
+        // An HPA claiming a ScaledObject that targets another adapter is an HPA like any other.
         let cluster = RecordingCluster::with(vec![
             scaled_object("s", ADAPTER_REF, "sglang-agg-prefill"),
             scaled_object("t", ADAPTER_REF, "sglang-agg-decode"),
         ]);
         assert_eq!(
-            evaluate(&request("CREATE", &created, None), &cluster),
-            denied(
-                "DynamoGraphDeploymentScalingAdapter default/sglang-agg-decode is already scaled by ScaledObject t; use one autoscaler per adapter"
-            )
+            evaluate(&from_keda(request("CREATE", &created, None)), &cluster),
+            Verdict::Reject {
+                code: FORBIDDEN,
+                message: "DynamoGraphDeploymentScalingAdapter default/sglang-agg-decode is already scaled by ScaledObject t; use one autoscaler per adapter".into(),
+                warnings: vec!["HorizontalPodAutoscaler keda-hpa-s claims to be the HPA KEDA made for ScaledObject s (a controller ownerReference), but KEDA names that HPA keda-hpa-s and points it at sglang-agg-prefill: it is judged as a plain HorizontalPodAutoscaler".into()],
+            }
         );
+        // So is the right HPA sent by anyone but KEDA's operator: a second autoscaler beside s.
+        let cluster = RecordingCluster::with(vec![scaler.clone()]);
+        let Verdict::Reject {
+            message, warnings, ..
+        } = evaluate(&request("CREATE", &created, None), &cluster)
+        else {
+            panic!("a hand-written HPA beside the ScaledObject is denied");
+        };
+        assert_eq!(
+            message,
+            "DynamoGraphDeploymentScalingAdapter default/sglang-agg-decode is already scaled by ScaledObject s; use one autoscaler per adapter"
+        );
+        assert!(warnings[0].ends_with("not from KEDA's operator (kedaOperatorServiceAccounts): it is judged as a plain HorizontalPodAutoscaler"));
     }
 
     #[test]
-    fn another_scaled_objects_hpa_counts_as_that_scaled_object_once() {
+    fn another_scaled_objects_hpa_counts_as_that_scaled_object_once_and_a_forged_one_as_an_hpa() {
         let cluster = RecordingCluster::with(vec![
             scaled_object("first", ADAPTER_REF, "sglang-agg-decode"),
             keda_hpa("first", "sglang-agg-decode"),
@@ -575,10 +622,11 @@ mod tests {
                 "DynamoGraphDeploymentScalingAdapter default/sglang-agg-decode is already scaled by {scaler}; use one autoscaler per adapter"
             )
         };
+        // keda-hpa-gone claims a ScaledObject the namespace does not have: it is a plain HPA.
         let expected = [
+            conflict("HorizontalPodAutoscaler keda-hpa-gone"),
             conflict("HorizontalPodAutoscaler manual"),
             conflict("ScaledObject first"),
-            conflict("ScaledObject gone"),
         ];
         assert_eq!(
             evaluate(&request("CREATE", &second, None), &cluster),
@@ -620,6 +668,7 @@ mod tests {
         );
         let ignoring_planner = Settings {
             planner_conflicts: false,
+            ..Settings::default()
         };
         let cluster = RecordingCluster::with(vec![planner_dgd()]);
         assert_eq!(

@@ -1,6 +1,9 @@
 //! Settings of `dynamo-single-autoscaler`.
 
 use scaleguard_sdk::PolicySettings;
+use scaleguard_sdk::principal::{
+    ServiceAccountRef, default_keda_operators, validate_service_accounts,
+};
 use serde::{Deserialize, Serialize};
 
 /// Settings of the policy.
@@ -10,19 +13,26 @@ pub struct Settings {
     /// Whether the Dynamo Planner counts as an autoscaler of the components (v1alpha1: services) and
     /// component groups it scales.
     pub planner_conflicts: bool,
+    /// KEDA's operator: only the HPAs it writes, for a ScaledObject that made them, count as that
+    /// ScaledObject instead of as a second autoscaler.
+    pub keda_operator_service_accounts: Vec<ServiceAccountRef>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
             planner_conflicts: true,
+            keda_operator_service_accounts: default_keda_operators(),
         }
     }
 }
 
 impl PolicySettings for Settings {
     fn validate(&self) -> Result<(), String> {
-        Ok(())
+        validate_service_accounts(
+            &self.keda_operator_service_accounts,
+            "kedaOperatorServiceAccounts",
+        )
     }
 }
 
@@ -51,7 +61,7 @@ mod tests {
             ),
             (
                 json!({"plannerConflict": false}),
-                "invalid settings: plannerConflict: unknown field `plannerConflict`, expected `plannerConflicts`",
+                "invalid settings: plannerConflict: unknown field `plannerConflict`, expected `plannerConflicts` or `kedaOperatorServiceAccounts`",
             ),
             (
                 json!(["plannerConflicts"]),
