@@ -97,17 +97,29 @@ const PRE_EXISTING: &str = "pre-existing violation: ";
 /// violations with 400 or 403; which one is the policy's, so a response that already denied keeps it).
 const NEW_VIOLATION_CODE: u16 = 403;
 
-/// A violation's sentence with its numbers left out: the same violation with other values (a maximum
-/// lowered from 40 to 36 above a ceiling of 32) is the one the base had.
+/// A violation's sentence with its values left out: every number, and every parenthesized value that
+/// holds one (`(not set, so 0)` and `(0)` alike), so the same violation with other values (a maximum
+/// lowered from 40 to 36 above a ceiling of 32, a minimum written out as the default it had) is the
+/// one the base had.
 fn shape(violation: &str) -> String {
     let mut shaped = String::with_capacity(violation.len());
-    for c in violation.chars() {
-        if c.is_ascii_digit() {
+    let mut rest = violation;
+    while let Some(c) = rest.chars().next() {
+        let value_in_parentheses = (c == '(')
+            .then(|| rest.find(')'))
+            .flatten()
+            .filter(|&end| rest[..end].bytes().any(|b| b.is_ascii_digit()));
+        if let Some(end) = value_in_parentheses {
+            shaped.push_str("(#)");
+            rest = &rest[end + 1..];
+        } else if c.is_ascii_digit() {
             if !shaped.ends_with('#') {
                 shaped.push('#');
             }
+            rest = &rest[1..];
         } else {
             shaped.push(c);
+            rest = &rest[c.len_utf8()..];
         }
     }
     shaped
@@ -302,11 +314,13 @@ impl<'a> Check<'a> {
             &validation_payload(&request, &configured.settings),
             &cluster,
         );
-        let had: Vec<String> = before
+        // The base's denial joins its violations with "; ", which sentences may contain too: each
+        // claimed violation is looked for in the whole message.
+        let had = before
             .message
             .as_deref()
             .filter(|_| !before.accepted)
-            .map(|message| message.split("; ").map(shape).collect())
+            .map(shape)
             .unwrap_or_default();
         let new: Vec<String> = claimed
             .into_iter()
@@ -437,6 +451,23 @@ metadata: {name: a}
             assert_eq!((done, total), (calls, 4));
         });
         records.unwrap()
+    }
+
+    #[test]
+    fn violations_are_compared_without_their_values() {
+        assert_eq!(
+            shape("spec.minReplicaCount (not set, so 0) lets KEDA scale to zero"),
+            shape("spec.minReplicaCount (0) lets KEDA scale to zero")
+        );
+        assert_eq!(
+            shape("spec.maxReplicas (40) is above maxReplicasCeiling (32)"),
+            "spec.maxReplicas (#) is above maxReplicasCeiling (#)"
+        );
+        assert_eq!(shape("10 × 8 GPUs (é)"), "# × # GPUs (é)");
+        assert_ne!(
+            shape("spec.minReplicas (0) lets the HPA scale to zero"),
+            shape("spec.maxReplicas (0) is below spec.minReplicas (1)")
+        );
     }
 
     #[test]

@@ -1,8 +1,10 @@
 // End-to-end test of the playground page (`make playground-test`): target/playground served by
-// `python3 -m http.server` on 127.0.0.1, opened in Debian's Chromium through playwright-core. Picks each
-// example and checks the findings shown (exactly those of expected.json), that a shared link restores
-// the state, that typing updates the findings, that no request leaves 127.0.0.1, that the console has
-// no errors, and saves a screenshot to target/playground/screenshot.png.
+// `python3 -m http.server` on 127.0.0.1, opened in Debian's Chromium through playwright-core. Checks that
+// the examples are offered in expected.json's order (the nvidia.com/v1beta1 ones first, the guide's
+// sglang-agg leading), picks each and checks the findings shown (exactly those of expected.json), that a
+// shared link restores the state, that typing updates the findings (in both Dynamo API versions), that no
+// request leaves 127.0.0.1, that the console has no errors, and saves a screenshot to
+// target/playground/screenshot.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -97,7 +99,10 @@ test('each example shows exactly its findings, and a shared link restores it', a
   await page.goto(`${origin}/index.html`);
   await settled(page);
   assert.equal(await page.$$eval('#policies .policy', (rows) => rows.length), 5);
-  for (const name of ['sglang-agg', 'planner-hpa', 'scale-to-zero']) {
+  const offered = await page.$$eval('[data-example]', (buttons) => buttons.map((b) => b.dataset.example));
+  assert.deepEqual(offered, Object.keys(expected), 'the example buttons, in order');
+  assert.equal(offered[0], 'sglang-agg-v1beta1', "the guide's sglang-agg in nvidia.com/v1beta1 comes first");
+  for (const name of offered) {
     await pickExample(page, name);
     assert.deepEqual(await shownFindings(page), asShown(expected[name]), `example ${name}`);
 
@@ -108,7 +113,7 @@ test('each example shows exactly its findings, and a shared link restores it', a
     assert.deepEqual(await shownFindings(shared), asShown(expected[name]), `shared link of ${name}`);
     await shared.close();
   }
-  await pickExample(page, 'planner-hpa');
+  await pickExample(page, 'planner-hpa-v1beta1');
   await page.screenshot({ path: path.join(site, 'screenshot.png'), fullPage: true });
   await page.close();
 });
@@ -149,6 +154,51 @@ test('editing updates the findings: settings, the policy picker and "before"', a
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `on a phone the page scrolls sideways by ${overflow}px`);
   await page.screenshot({ path: path.join(site, 'screenshot-phone.png'), fullPage: true });
+  await page.close();
+});
+
+test('a v1beta1 edit: the first example, decode scaled by hand, then migrated from v1alpha1', async () => {
+  const page = await newPage();
+  await page.goto(`${origin}/index.html`);
+  await settled(page);
+  await page.locator('[data-example]').first().click();
+  await settled(page, 'body[data-example="sglang-agg-v1beta1"]');
+  assert.deepEqual(await shownFindings(page), asShown(expected['sglang-agg-v1beta1']));
+
+  const dgd = (await page.inputValue('#objects')).split('\n---\n')[0];
+  const decode = '  - name: decode\n    type: worker\n    replicas: 1\n';
+  assert.ok(dgd.includes(decode), dgd);
+  const scaled = dgd.replace(decode, decode.replace('replicas: 1', 'replicas: 3'));
+  const denial = {
+    object: 'DynamoGraphDeployment default/sglang-agg',
+    policy: 'dynamo-replica-ownership',
+    decision: 'denied',
+    message: "spec.components[decode].replicas cannot be modified directly when scaling adapter is enabled; use 'kubectl scale dgdsa/sglang-agg-decode --replicas=3' or update the DynamoGraphDeploymentScalingAdapter instead",
+  };
+  await page.click('summary:has-text("Before")');
+  await page.fill('#before', dgd);
+  await page.fill('#objects', scaled);
+  await settled(page);
+  assert.deepEqual((await shownFindings(page)).find((row) => row.policy === 'dynamo-replica-ownership'), denial);
+  assert.equal(await page.textContent('.object h2'), 'DynamoGraphDeployment default/sglang-agg (UPDATE)');
+
+  // The same DGD stored as nvidia.com/v1alpha1 before: one object, migrated, judged component by component.
+  await page.fill('#before', [
+    'apiVersion: nvidia.com/v1alpha1',
+    'kind: DynamoGraphDeployment',
+    'metadata: {name: sglang-agg, namespace: default}',
+    'spec:',
+    '  services:',
+    '    Frontend: {componentType: frontend, replicas: 1}',
+    '    decode: {componentType: worker, replicas: 1, scalingAdapter: {enabled: true}}',
+    '',
+  ].join('\n'));
+  await settled(page);
+  assert.deepEqual((await shownFindings(page)).find((row) => row.policy === 'dynamo-replica-ownership'), denial);
+  await page.fill('#objects', dgd);
+  await settled(page);
+  assert.equal((await shownFindings(page)).some((row) => row.policy === 'dynamo-replica-ownership'), false,
+    'migrating without changing replicas is allowed');
   await page.close();
 });
 

@@ -297,6 +297,73 @@ spec:
         assert!(output.text.starts_with("objects.yaml\n  #0 line 1 DynamoGraphDeployment default/sglang-agg (UPDATE)\n    denied  dynamo-replica-ownership (403): "), "{}", output.text);
     }
 
+    /// The guide's sglang-agg in `nvidia.com/v1beta1`, decode at 3 replicas.
+    const DGD_V1BETA1: &str = "\
+apiVersion: nvidia.com/v1beta1
+kind: DynamoGraphDeployment
+metadata: {name: sglang-agg}
+spec:
+  components:
+  - {name: Frontend, type: frontend, replicas: 1}
+  - name: decode
+    type: worker
+    replicas: 3
+    scalingAdapter: {}
+    podTemplate: {spec: {containers: [{name: main, resources: {limits: {nvidia.com/gpu: \"1\"}}}]}}
+";
+
+    /// `dynamo-replica-ownership`'s answer to `objects` reviewed as an UPDATE from `before`.
+    fn replica_ownership(objects: &str, before: &str) -> scaleguard_check::Record {
+        let output = check(&Input {
+            objects: objects.into(),
+            before: before.into(),
+            policies: Some(vec!["dynamo-replica-ownership".into()]),
+            ..Input::default()
+        });
+        assert!(
+            output.report.errors.is_empty(),
+            "{:?}",
+            output.report.errors
+        );
+        let record = output.report.results[0].clone();
+        assert_eq!(
+            (record.policy.as_str(), record.operation.as_str()),
+            ("dynamo-replica-ownership", "UPDATE")
+        );
+        record
+    }
+
+    #[test]
+    fn a_v1beta1_edit_of_adapter_owned_replicas_is_denied_naming_the_component() {
+        let record = replica_ownership(
+            DGD_V1BETA1,
+            &DGD_V1BETA1.replace("replicas: 3", "replicas: 1"),
+        );
+        assert!(!record.allowed);
+        assert_eq!(
+            record.message.as_deref(),
+            Some(
+                "spec.components[decode].replicas cannot be modified directly when scaling adapter is enabled; use 'kubectl scale dgdsa/sglang-agg-decode --replicas=3' or update the DynamoGraphDeploymentScalingAdapter instead"
+            )
+        );
+    }
+
+    #[test]
+    fn a_v1alpha1_before_and_a_v1beta1_after_are_one_object_migrated() {
+        let before = DGD.replace("replicas: 3", "replicas: 1");
+        assert!(
+            replica_ownership(&DGD_V1BETA1.replace("replicas: 3", "replicas: 1"), &before).allowed
+        );
+        let record = replica_ownership(DGD_V1BETA1, &before);
+        assert!(!record.allowed);
+        assert_eq!(
+            record.message.as_deref(),
+            Some(
+                "spec.components[decode].replicas cannot be modified directly when scaling adapter is enabled; use 'kubectl scale dgdsa/sglang-agg-decode --replicas=3' or update the DynamoGraphDeploymentScalingAdapter instead"
+            )
+        );
+    }
+
     #[test]
     fn an_authorized_user_may_edit_them() {
         let output = check(&Input {

@@ -7,8 +7,9 @@
 //! A case the page cannot express is counted, with its reason, and must stay a minority: a DELETE or
 //! CONNECT (`check` sends CREATEs and UPDATEs), a request without `userInfo` (Kubewarden always sends
 //! one), an object that is not a Kubernetes object `check` can read (it reports those as input errors),
-//! a request the policy's rules do not select (Kubewarden never calls the policy for it), and a kind
-//! the case's cluster does not serve while holding objects of it.
+//! a request the policy's rules do not select (Kubewarden never calls the policy for it), a kind
+//! the case's cluster does not serve while holding objects of it, and an object being deleted (`check`
+//! drops a manifest's `metadata.deletionTimestamp`, as the API server does on apply).
 #![cfg(not(target_arch = "wasm32"))]
 
 use std::collections::BTreeMap;
@@ -56,6 +57,15 @@ fn input_of(policy: &str, case: &Case) -> Result<Input, String> {
     }
     let object = &request["object"];
     let old_object = &request["oldObject"];
+    if [object, old_object]
+        .iter()
+        .any(|o| o.pointer("/metadata/deletionTimestamp").is_some())
+    {
+        return Err(
+            "metadata.deletionTimestamp (check drops it from manifests, as the API server does)"
+                .into(),
+        );
+    }
     if operation == "UPDATE" && !old_object.is_object() {
         return Err("an UPDATE without oldObject".into());
     }
@@ -77,13 +87,21 @@ fn input_of(policy: &str, case: &Case) -> Result<Input, String> {
         })
         .unwrap_or_default();
     let namespace = text(&request, "/namespace");
+    // Before the change the cluster held the same objects, and the stored object instead of the
+    // submitted one: the page judges a violation the stored object had against that state.
+    let before: Vec<String> = if operation == "UPDATE" {
+        case.cluster
+            .iter()
+            .filter(|o| Identity::of(o) != Identity::of(object))
+            .chain(std::iter::once(old_object))
+            .map(Value::to_string)
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(Input {
         objects: documents.join("\n---\n"),
-        before: if operation == "UPDATE" {
-            old_object.to_string()
-        } else {
-            String::new()
-        },
+        before: before.join("\n---\n"),
         user: user_info.map(|u| text(u, "/username").to_owned()),
         groups,
         namespace: (!namespace.is_empty()).then(|| namespace.to_owned()),

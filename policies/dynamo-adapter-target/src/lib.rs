@@ -4,7 +4,9 @@
 //! `dynamo_namespace`. DGDs and adapters are read in both `nvidia.com/v1alpha1` and `v1beta1`.
 #![deny(unsafe_code)]
 
+mod pattern;
 mod policy;
+mod promql;
 mod scope;
 mod settings;
 

@@ -16,7 +16,8 @@ use scaleguard_sdk::review::{
 use scaleguard_sdk::{AdmissionRequest, Cluster, LookupError, Policy, Verdict};
 use serde_json::Value;
 
-use crate::scope::{self, Judgement, MetricSelection, Scope};
+use crate::promql;
+use crate::scope::{self, Emitter, Judgement, MetricSelection, Scope};
 use crate::settings::{MissingTarget, Settings};
 
 /// The `dynamo-adapter-target` policy.
@@ -37,7 +38,7 @@ impl Policy for AdapterTarget {
             Err(verdict) => return verdict,
         };
         // KEDA's own HPA is its ScaledObject, judged when the ScaledObject is admitted.
-        if review.object.keda_owner().is_some() {
+        if review.object.claimed_scaled_object().is_some() {
             return Verdict::accept();
         }
         let objects = NamespaceObjects::new(cluster, &review.namespace);
@@ -177,22 +178,6 @@ fn check_target<'a>(
         }
         return None;
     }
-    let suggestions = suggestions(adapter, adapters, dgds);
-    if !suggestions.is_empty() {
-        let listed = suggestions
-            .iter()
-            .map(Suggestion::to_string)
-            .collect::<Vec<_>>();
-        let question = match listed.as_slice() {
-            [one] => format!("did you mean {one}?"),
-            many => format!("did you mean one of {}?", many.join(", ")),
-        };
-        findings.violations.push(Violation::keyed(
-            format!("target {adapter} misspelled"),
-            format!("{missing}; {question}"),
-        ));
-        return None;
-    }
     let would_create = match wording {
         DgdVersion::V1alpha1 => {
             "no DynamoGraphDeployment service in the namespace would create it (a service with scalingAdapter.enabled: true whose <dgd>-<lowercased service> is that name)"
@@ -203,6 +188,31 @@ fn check_target<'a>(
     };
     let message =
         format!("{missing}, and {would_create}; the autoscaler reports <unknown> until it exists");
+    let suggestions = suggestions(adapter, adapters, dgds);
+    if !suggestions.is_empty() {
+        let listed = suggestions
+            .iter()
+            .map(Suggestion::to_string)
+            .collect::<Vec<_>>();
+        let question = match listed.as_slice() {
+            [one] => format!("did you mean {one}?"),
+            many => format!("did you mean one of {}?", many.join(", ")),
+        };
+        // A name with capitals (one differing from another only in case among them) can never exist:
+        // adapter names are the lowercase `<dgd>-<lowercased name>`. A lowercase name a few edits away
+        // may be a deployment still to be applied (`llama-2-decode` beside `llama-1-decode`): like any
+        // missing target, a warning unless `missingTarget: deny`.
+        let never_exists = adapter.chars().any(char::is_uppercase);
+        if never_exists || settings.missing_target == MissingTarget::Deny {
+            findings.violations.push(Violation::keyed(
+                format!("target {adapter} misspelled"),
+                format!("{missing}; {question}"),
+            ));
+        } else {
+            findings.warnings.push(format!("{message}; {question}"));
+        }
+        return None;
+    }
     match settings.missing_target {
         MissingTarget::Warn => findings.warnings.push(message),
         MissingTarget::Deny => findings.violations.push(Violation::keyed(
@@ -345,6 +355,7 @@ fn check_metrics(
                     let identifier = &source.metric;
                     let selection = MetricSelection {
                         metric: identifier.name.clone(),
+                        names: scope::Names::of(&identifier.name),
                         conditions: scope::label_selector_conditions(identifier.selector.as_ref()),
                     };
                     let path = format!("spec.metrics[{index}].{field}.metric.selector");
@@ -369,7 +380,7 @@ fn check_query(
             format!("{path} does not parse: {problem}"),
         )
     };
-    let selectors = match scope::vector_selectors(query) {
+    let selectors = match promql::vector_selectors(query) {
         Ok(selectors) => selectors,
         Err(error) => return findings.violations.push(parse_error(error.to_string())),
     };
@@ -390,55 +401,87 @@ fn check_selection(
     settings: &Settings,
     findings: &mut Findings,
 ) {
-    let metric = selection.metric.as_str();
-    if !scope::is_checked(metric) {
+    if !selection.names.any() {
         return;
     }
-    let conditions = selection.conditions_text();
-    let key = format!("{path} {metric} {conditions}");
     let Some(scope) = scope else {
-        if selection.conditions.is_empty() {
-            unfiltered(path, metric, None, key, settings, findings);
+        if let Some(judgement) = selection.judge_without_deployment() {
+            report(path, selection, None, &judgement, settings, findings);
         }
         return;
     };
-    let emitter = scope.emitter_of(metric);
-    let message = match selection.judge(&emitter.values, scope.others()) {
-        Judgement::Right => return,
-        Judgement::Unfiltered => {
-            let fix = emitter.filter();
-            return unfiltered(path, metric, Some(&fix), key, settings, findings);
-        }
-        Judgement::Wrong => format!(
-            "{path}: {metric} selects {conditions}, but {} emits {}",
-            emitter.description,
-            emitter.emitted()
-        ),
-        Judgement::TooWide(others) => format!(
-            "{path}: {metric} selects {conditions}, which also matches {} of another DynamoGraphDeployment in the namespace; select {} only",
-            others.join(", "),
-            emitter.filter()
-        ),
-    };
-    push_violation(findings, Violation::keyed(key, message));
+    let emitter = scope.emitter(selection.names);
+    let judgement = selection.judge(&emitter.values, scope.others());
+    report(
+        path,
+        selection,
+        Some(&emitter),
+        &judgement,
+        settings,
+        findings,
+    );
 }
 
-/// Records a metric without a `dynamo_namespace` filter: a warning, or a violation with
-/// `requireNamespaceFilter`. `filter` is the filter to write (`dynamo_namespace="default-x"`), when the
-/// deployment is known.
-fn unfiltered(
+/// Records what `judgement` finds in a selection at `path`, against `emitter` (`None` when the
+/// deployment is unknown).
+fn report(
     path: &str,
-    metric: &str,
-    filter: Option<&str>,
-    key: String,
+    selection: &MetricSelection,
+    emitter: Option<&Emitter>,
+    judgement: &Judgement,
     settings: &Settings,
     findings: &mut Findings,
 ) {
     let label = scope::LABEL;
-    let fix = filter.unwrap_or(label);
-    let message = format!(
-        "{path}: {metric} has no {label} filter, so it aggregates the metrics of every Dynamo deployment; filter on {fix}"
-    );
+    let metric = selection.metric.as_str();
+    let conditions = selection.conditions_text();
+    let key = format!("{path} {metric} {conditions}");
+    // The filter to write, when the deployment is known.
+    let fix = emitter.map_or_else(|| label.to_owned(), Emitter::filter);
+    let message = match (judgement, emitter) {
+        (Judgement::Right, _) => return,
+        (Judgement::Unfiltered, _) => {
+            let message = format!(
+                "{path}: {metric} has no {label} filter, so it aggregates the metrics of every Dynamo deployment; filter on {fix}"
+            );
+            return unscoped(key, message, settings, findings);
+        }
+        (Judgement::Unscoped, _) => {
+            let message = format!(
+                "{path}: {metric} selects {conditions}, which does not pin {label} to the deployment's value, so it aggregates the metrics of every other Dynamo deployment it lets through (Prometheus holds those of every namespace); filter on {fix}"
+            );
+            return unscoped(key, message, settings, findings);
+        }
+        (Judgement::Wrong, Some(emitter)) => format!(
+            "{path}: {metric} selects {conditions}, but {} emits {}",
+            emitter.description,
+            emitter.emitted()
+        ),
+        (Judgement::TooWide(others), _) => format!(
+            "{path}: {metric} selects {conditions}, which also matches {} of another DynamoGraphDeployment in the namespace; select {fix} only",
+            others.join(", "),
+        ),
+        (Judgement::AlsoSelects(others), _) => {
+            let others: Vec<String> = others
+                .iter()
+                .map(|value| match value.as_str() {
+                    "" => format!("{label}=\"\" (series without the label)"),
+                    value => format!("{label}=\"{}\"", value.escape_debug()),
+                })
+                .collect();
+            format!(
+                "{path}: {metric} selects {conditions}, which also matches {} (Prometheus holds the metrics of every namespace); select {fix} only",
+                others.join(", ")
+            )
+        }
+        (Judgement::Wrong, None) => return,
+    };
+    push_violation(findings, Violation::keyed(key, message));
+}
+
+/// Records a metric its selector does not scope to one deployment (no `dynamo_namespace` filter, or
+/// one that lets other values through): a warning, or a violation with `requireNamespaceFilter`.
+fn unscoped(key: String, message: String, settings: &Settings, findings: &mut Findings) {
     if settings.require_namespace_filter {
         push_violation(findings, Violation::keyed(key, message));
     } else if !findings.warnings.contains(&message) {

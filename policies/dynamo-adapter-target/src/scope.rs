@@ -1,16 +1,19 @@
 //! The metric scope check: which `dynamo_namespace` a Dynamo metric of the adapter's deployment carries,
 //! and whether a selector (a PromQL vector selector, or an HPA metric's label selector) picks exactly
-//! that deployment.
+//! that deployment: whether its conditions pin `dynamo_namespace` to the deployment's values, Prometheus
+//! holding the metrics of every namespace.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt;
 
 use regex_lite::Regex;
-use rusty_promql_parser::lexer::whitespace::ws_opt;
-use rusty_promql_parser::{Expr, LabelMatchOp, LabelMatcher, VectorSelector};
+use rusty_promql_parser::{LabelMatchOp, LabelMatcher, VectorSelector};
 use scaleguard_sdk::autoscaler::{LabelSelector, LabelSelectorRequirement};
 use scaleguard_sdk::dgd::{self, Component, DgdView, Role, Unit};
 use scaleguard_sdk::review::AdapterTarget;
+
+use crate::pattern;
 
 /// The metric label that tells Dynamo deployments apart.
 pub const LABEL: &str = "dynamo_namespace";
@@ -21,6 +24,46 @@ const FRONTEND_PREFIX: &str = "dynamo_frontend_";
 /// statistics (`kvstats_*`).
 pub fn is_checked(metric: &str) -> bool {
     metric.starts_with("dynamo_") || metric.starts_with("kvstats_")
+}
+
+/// Which of a deployment's Dynamo metrics a selector may select: its frontend's (`dynamo_frontend_*`),
+/// and the others (other `dynamo_*`, `kvstats_*`), emitted by what the adapter scales.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Names {
+    /// May select `dynamo_frontend_*` metrics.
+    pub frontend: bool,
+    /// May select other `dynamo_*` or `kvstats_*` metrics.
+    pub target: bool,
+}
+
+impl Names {
+    /// Every metric name.
+    pub const ANY: Self = Self {
+        frontend: true,
+        target: true,
+    };
+
+    /// The kind of the metric named `metric`.
+    pub fn of(metric: &str) -> Self {
+        let frontend = metric.starts_with(FRONTEND_PREFIX);
+        Self {
+            frontend,
+            target: is_checked(metric) && !frontend,
+        }
+    }
+
+    /// Whether it selects any Dynamo metric.
+    pub fn any(self) -> bool {
+        self.frontend || self.target
+    }
+
+    /// The names both select (a selector's name matchers all apply).
+    fn and(self, other: Self) -> Self {
+        Self {
+            frontend: self.frontend && other.frontend,
+            target: self.target && other.target,
+        }
+    }
 }
 
 /// A component (or component group) that emits metrics, and the `dynamo_namespace` values they carry.
@@ -119,6 +162,8 @@ pub struct Scope {
     frontend: Emitter,
     target: Emitter,
     others: BTreeSet<String>,
+    /// `DynamoGraphDeployment <name>`, for what both emit.
+    deployment: String,
 }
 
 impl Scope {
@@ -166,6 +211,7 @@ impl Scope {
             frontend,
             target: target_emitter,
             others,
+            deployment: format!("{} {}", dgd::KIND, dgd.name()),
         }
     }
 
@@ -175,11 +221,37 @@ impl Scope {
     }
 
     /// Who emits `metric`: the frontend for `dynamo_frontend_*`, what the adapter scales for the rest.
+    #[cfg(test)]
     pub fn emitter_of(&self, metric: &str) -> &Emitter {
         if metric.starts_with(FRONTEND_PREFIX) {
             &self.frontend
         } else {
             &self.target
+        }
+    }
+
+    /// Who emits the metrics `names` stand for: the frontend, what the adapter scales, or, for a
+    /// selector that may select both kinds, the deployment with the values of both (a series of either
+    /// value is the deployment's).
+    pub fn emitter(&self, names: Names) -> Cow<'_, Emitter> {
+        match (names.frontend, names.target) {
+            (true, false) => Cow::Borrowed(&self.frontend),
+            (false, true) => Cow::Borrowed(&self.target),
+            _ => {
+                let mut values: Vec<String> = self
+                    .frontend
+                    .values
+                    .iter()
+                    .chain(&self.target.values)
+                    .cloned()
+                    .collect();
+                values.sort();
+                values.dedup();
+                Cow::Owned(Emitter {
+                    values,
+                    description: self.deployment.clone(),
+                })
+            }
         }
     }
 }
@@ -191,32 +263,58 @@ pub struct Condition {
     text: String,
 }
 
-/// What a [`Condition`] asks of a value.
+/// What a [`Condition`] asks of a value. The empty value is a series without the label, as in
+/// Prometheus.
 #[derive(Debug, Clone)]
 enum Test {
     Equal(String),
     NotEqual(String),
-    Matches(Regex),
-    DoesNotMatch(Regex),
+    Matches(Pattern),
+    DoesNotMatch(Pattern),
     In(Vec<String>),
     NotIn(Vec<String>),
     Exists,
     Nothing,
 }
 
+/// A label regex: compiled to match values (anchored, as Prometheus anchors it), and analysed for the
+/// values it can match.
+#[derive(Debug, Clone)]
+struct Pattern {
+    regex: Regex,
+    analysis: pattern::Analysis,
+}
+
+impl Pattern {
+    /// `source` as Prometheus reads it: `^(?s:<source>)$`, with `source` a regex on its own (so
+    /// `a)|(b` is refused, not read as `^(?s:a)|(b)$`). `Err` is regex-lite's complaint.
+    fn new(source: &str) -> Result<Self, regex_lite::Error> {
+        Regex::new(source)?;
+        Ok(Self {
+            regex: Regex::new(&format!("^(?s:{source})$"))?,
+            analysis: pattern::analyse(source),
+        })
+    }
+
+    /// Whether `value` matches, `None` when regex-lite cannot tell: it folds ASCII case only, Go's
+    /// `(?i)` folds `K` (Kelvin) and `ſ` too.
+    fn matches(&self, value: &str) -> Option<bool> {
+        (value.is_ascii() || !self.analysis.folds_case).then(|| self.regex.is_match(value))
+    }
+}
+
 impl Condition {
-    /// A PromQL label matcher, written as PromQL writes it. Regexes are anchored, as Prometheus anchors
-    /// them; `Err` says why a regex does not compile.
+    /// A PromQL label matcher, written as PromQL writes it. `Err` says why a regex does not compile.
     pub fn promql(matcher: &LabelMatcher) -> Result<Self, String> {
-        let anchored = || {
-            Regex::new(&format!("^(?:{})$", matcher.value))
+        let pattern = || {
+            Pattern::new(&matcher.value)
                 .map_err(|error| format!("invalid regex in {matcher}: {error}"))
         };
         let test = match matcher.op {
             LabelMatchOp::Equal => Test::Equal(matcher.value.clone()),
             LabelMatchOp::NotEqual => Test::NotEqual(matcher.value.clone()),
-            LabelMatchOp::RegexMatch => Test::Matches(anchored()?),
-            LabelMatchOp::RegexNotMatch => Test::DoesNotMatch(anchored()?),
+            LabelMatchOp::RegexMatch => Test::Matches(pattern()?),
+            LabelMatchOp::RegexNotMatch => Test::DoesNotMatch(pattern()?),
         };
         Ok(Self {
             test,
@@ -252,17 +350,30 @@ impl Condition {
         Self { test, text }
     }
 
-    /// Whether a series whose `dynamo_namespace` is `value` passes the condition.
-    pub fn selects(&self, value: &str) -> bool {
-        match &self.test {
+    /// Whether a series whose `dynamo_namespace` is `value` passes the condition; `None` when that
+    /// cannot be told (see [`Pattern::matches`]).
+    fn selects(&self, value: &str) -> Option<bool> {
+        Some(match &self.test {
             Test::Equal(expected) => expected == value,
             Test::NotEqual(excluded) => excluded != value,
-            Test::Matches(regex) => regex.is_match(value),
-            Test::DoesNotMatch(regex) => !regex.is_match(value),
+            Test::Matches(pattern) => pattern.matches(value)?,
+            Test::DoesNotMatch(pattern) => !pattern.matches(value)?,
             Test::In(values) => values.iter().any(|v| v == value),
             Test::NotIn(values) => !values.iter().any(|v| v == value),
-            Test::Exists => true,
+            Test::Exists => !value.is_empty(),
             Test::Nothing => false,
+        })
+    }
+
+    /// The values it lets through, when they are finitely many: `=`, `In`, a regex of literals, and
+    /// the conditions that select nothing. Negative conditions, `Exists` and other regexes are open.
+    fn finite(&self) -> Option<BTreeSet<String>> {
+        match &self.test {
+            Test::Equal(value) => Some(BTreeSet::from([value.clone()])),
+            Test::In(values) => Some(values.iter().cloned().collect()),
+            Test::Matches(pattern) => pattern.analysis.literals.clone(),
+            Test::Nothing => Some(BTreeSet::new()),
+            Test::NotEqual(_) | Test::DoesNotMatch(_) | Test::NotIn(_) | Test::Exists => None,
         }
     }
 }
@@ -273,12 +384,15 @@ impl fmt::Display for Condition {
     }
 }
 
-/// A metric as one selector asks for it: its name and the conditions on `dynamo_namespace` (all of which
-/// a series must pass).
+/// A metric as one selector asks for it: the Dynamo metrics it may select and the conditions on
+/// `dynamo_namespace` (all of which a series must pass).
 #[derive(Debug, Clone)]
 pub struct MetricSelection {
-    /// The metric's name.
+    /// The metric as messages name it: its name, else the selector's name matchers (or its other
+    /// matchers, for a selector without any).
     pub metric: String,
+    /// The Dynamo metrics it may select.
+    pub names: Names,
     /// The conditions on `dynamo_namespace`.
     pub conditions: Vec<Condition>,
 }
@@ -288,34 +402,98 @@ pub struct MetricSelection {
 pub enum Judgement {
     /// No condition on `dynamo_namespace`: every deployment's series are selected.
     Unfiltered,
-    /// Selects a value of the deployment and no other DGD's.
+    /// Pins `dynamo_namespace` to values of the deployment.
     Right,
     /// Selects none of the deployment's values.
     Wrong,
-    /// Selects a value of the deployment, and also these values of other DGDs.
+    /// Selects a value of the deployment, but its conditions do not pin `dynamo_namespace` to a finite
+    /// list of values: whatever else they let through (other deployments', in any namespace Prometheus
+    /// scrapes) is selected too.
+    Unscoped,
+    /// Selects a value of the deployment and these values of other DGDs of the namespace.
     TooWide(Vec<String>),
+    /// Pins `dynamo_namespace` to a finite list with a value of the deployment and these values,
+    /// some of which no DGD of the namespace emits.
+    AlsoSelects(Vec<String>),
 }
 
 impl MetricSelection {
-    /// Whether a series with `dynamo_namespace` `value` is selected.
-    fn selects(&self, value: &str) -> bool {
-        self.conditions.iter().all(|c| c.selects(value))
+    /// Whether a series with `dynamo_namespace` `value` may be selected (unless some condition surely
+    /// refuses it).
+    fn may_select(&self, value: &str) -> bool {
+        self.conditions
+            .iter()
+            .all(|condition| condition.selects(value) != Some(false))
     }
 
-    /// Judges the selection against the values `expected` (it must select one of them) and the values
-    /// of the other DGDs.
-    pub fn judge(&self, expected: &[String], others: &BTreeSet<String>) -> Judgement {
+    /// Whether a series with `dynamo_namespace` `value` is surely selected.
+    fn surely_selects(&self, value: &str) -> bool {
+        self.conditions
+            .iter()
+            .all(|condition| condition.selects(value) == Some(true))
+    }
+
+    /// The values the conditions pin `dynamo_namespace` to, when some condition lets finitely many
+    /// through: those all of them let through, as Prometheus combines matchers (`=~"a|b"` and `!="b"`
+    /// pin it to `a`). `None`: open.
+    fn pinned(&self) -> Option<BTreeSet<String>> {
+        let finite = self
+            .conditions
+            .iter()
+            .filter_map(Condition::finite)
+            .reduce(|all, values| all.intersection(&values).cloned().collect())?;
+        Some(
+            finite
+                .into_iter()
+                .filter(|value| self.may_select(value))
+                .collect(),
+        )
+    }
+
+    /// Judges the selection against the values `expected` (it must select one of them, and no other)
+    /// and `siblings`, the values of the other DGDs of the namespace.
+    pub fn judge(&self, expected: &[String], siblings: &BTreeSet<String>) -> Judgement {
         if self.conditions.is_empty() {
-            Judgement::Unfiltered
-        } else if !expected.iter().any(|value| self.selects(value)) {
-            Judgement::Wrong
-        } else {
-            let also: Vec<String> = others.iter().filter(|v| self.selects(v)).cloned().collect();
-            if also.is_empty() {
-                Judgement::Right
+            return Judgement::Unfiltered;
+        }
+        if !expected.iter().any(|value| self.surely_selects(value)) {
+            return Judgement::Wrong;
+        }
+        let Some(pinned) = self.pinned() else {
+            // Open: another DGD of the namespace it lets through is the wrong scope for certain.
+            let also: Vec<String> = siblings
+                .iter()
+                .filter(|value| self.may_select(value))
+                .cloned()
+                .collect();
+            return if also.is_empty() {
+                Judgement::Unscoped
             } else {
                 Judgement::TooWide(also)
-            }
+            };
+        };
+        let others: Vec<String> = pinned
+            .into_iter()
+            .filter(|value| !expected.contains(value))
+            .collect();
+        if others.is_empty() {
+            Judgement::Right
+        } else if others.iter().all(|value| siblings.contains(value)) {
+            Judgement::TooWide(others)
+        } else {
+            Judgement::AlsoSelects(others)
+        }
+    }
+
+    /// Judges the selection when the deployment is unknown: only what needs none, no filter at all
+    /// ([`Judgement::Unfiltered`]) or one that pins nothing ([`Judgement::Unscoped`]).
+    pub fn judge_without_deployment(&self) -> Option<Judgement> {
+        if self.conditions.is_empty() {
+            Some(Judgement::Unfiltered)
+        } else if self.pinned().is_none() {
+            Some(Judgement::Unscoped)
+        } else {
+            None
         }
     }
 
@@ -347,178 +525,63 @@ pub fn label_selector_conditions(selector: Option<&LabelSelector>) -> Vec<Condit
     labels.into_iter().chain(expressions).collect()
 }
 
-/// The longest query accepted, in bytes. The parser and the syntax tree it builds are recursive: these
-/// limits keep a hostile query from exhausting the module's stack, far above what real queries need.
-pub const MAX_QUERY_BYTES: usize = 8192;
-/// The deepest nesting of parentheses, brackets and braces a query may have.
-pub const MAX_NESTING: usize = 64;
-/// The most `+`, `-` and `^` signs a query may have: each unary sign and each `^` is one more level of
-/// the parser's recursion.
-pub const MAX_SIGNS: usize = 256;
-
-/// A PromQL query that does not parse: where the parser stopped, and what it found there.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueryError {
-    /// Line of the query, from 1.
-    pub line: usize,
-    /// Column of that line in characters, from 1.
-    pub column: usize,
-    /// What is wrong there.
-    pub problem: String,
-}
-
-impl QueryError {
-    /// The error at byte `offset` of `query`.
-    fn at(query: &str, offset: usize, problem: String) -> Self {
-        let before = &query[..offset];
-        let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
-        Self {
-            line: before.matches('\n').count() + 1,
-            column: before[line_start..].chars().count() + 1,
-            problem,
-        }
-    }
-
-    /// The parser stopped where `rest` (a suffix of `query`) begins.
-    fn stopped_at(query: &str, rest: &str) -> Self {
-        let offset = query.len().saturating_sub(rest.len());
-        let found = rest.lines().next().unwrap_or_default().trim_end();
-        let problem = if found.is_empty() {
-            "unexpected end of query".to_owned()
-        } else {
-            let shown: String = found.chars().take(30).collect();
-            let more = if shown.len() < found.len() { "..." } else { "" };
-            format!("unexpected `{shown}{more}`")
-        };
-        Self::at(query, offset, problem)
-    }
-}
-
-impl fmt::Display for QueryError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "line {}, column {}: {}",
-            self.line, self.column, self.problem
-        )
-    }
-}
-
-/// The vector selectors of a PromQL query (those of range selectors and subqueries included), in query
-/// order; `Err` says where a query that does not parse stops parsing.
-pub fn vector_selectors(query: &str) -> Result<Vec<VectorSelector>, QueryError> {
-    check_size(query)?;
-    let rest = match rusty_promql_parser::expr(query) {
-        Ok((rest, expr)) => match ws_opt(rest) {
-            Ok(("", ())) => return Ok(selectors_of(&expr)),
-            Ok((rest, ())) => rest,
-            Err(_) => rest,
-        },
-        Err(nom::Err::Error(error) | nom::Err::Failure(error)) => error.input,
-        Err(nom::Err::Incomplete(_)) => "",
-    };
-    Err(QueryError::stopped_at(query, rest))
-}
-
-/// Refuses queries longer than [`MAX_QUERY_BYTES`], nested deeper than [`MAX_NESTING`] or with more
-/// than [`MAX_SIGNS`] signs; what is quoted does not count.
-fn check_size(query: &str) -> Result<(), QueryError> {
-    if query.len() > MAX_QUERY_BYTES {
-        return Err(QueryError::at(
-            query,
-            0,
-            format!(
-                "the query is {} bytes long, more than {MAX_QUERY_BYTES}",
-                query.len()
-            ),
-        ));
-    }
-    let mut depth = 0usize;
-    let mut signs = 0usize;
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    for (offset, c) in query.char_indices() {
-        let too_many = |problem: String| Err(QueryError::at(query, offset, problem));
-        match quote {
-            Some(_) if escaped => escaped = false,
-            Some('`') if c == '`' => quote = None,
-            Some(q) if q != '`' && c == '\\' => escaped = true,
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None => match c {
-                '"' | '\'' | '`' => quote = Some(c),
-                '(' | '[' | '{' => {
-                    depth += 1;
-                    if depth > MAX_NESTING {
-                        return too_many(format!("nested deeper than {MAX_NESTING} levels"));
-                    }
-                }
-                ')' | ']' | '}' => depth = depth.saturating_sub(1),
-                '+' | '-' | '^' => {
-                    signs += 1;
-                    if signs > MAX_SIGNS {
-                        return too_many(format!("more than {MAX_SIGNS} signs (+, -, ^)"));
-                    }
-                }
-                _ => {}
-            },
-        }
-    }
-    Ok(())
-}
-
-/// The vector selectors of `expr`, in query order, walked without recursion.
-fn selectors_of(expr: &Expr) -> Vec<VectorSelector> {
-    let mut selectors = Vec::new();
-    let mut pending = vec![expr];
-    while let Some(expr) = pending.pop() {
-        match expr {
-            Expr::VectorSelector(selector) => selectors.push(selector.clone()),
-            Expr::MatrixSelector(range) => selectors.push(range.selector.clone()),
-            Expr::Call(call) => pending.extend(call.args.iter().rev()),
-            Expr::Aggregation(aggregation) => {
-                pending.push(&aggregation.expr);
-                pending.extend(aggregation.param.as_ref());
+/// The metric names `selector` may select, and how messages name them. Its name and every `=` or `=~`
+/// matcher on `__name__` restrict them (a `__name__` regex is read for the Dynamo names it can match);
+/// negative ones (`!=`, `!~`) are not read: a selector with no positive name matcher, `{job="x"}`, may
+/// select any metric, Dynamo's included.
+fn selected_names(selector: &VectorSelector) -> (Names, String) {
+    let mut names = Names::ANY;
+    let mut named = selector.name.clone();
+    for matcher in selector.matchers.iter().filter(|m| m.name == "__name__") {
+        match matcher.op {
+            LabelMatchOp::Equal => {
+                names = names.and(Names::of(&matcher.value));
+                named.get_or_insert_with(|| matcher.value.clone());
             }
-            Expr::Binary(binary) => {
-                pending.push(&binary.rhs);
-                pending.push(&binary.lhs);
-            }
-            Expr::Unary(unary) => pending.push(&unary.expr),
-            Expr::Paren(inner) => pending.push(inner),
-            Expr::Subquery(subquery) => pending.push(&subquery.expr),
-            Expr::Number(_) | Expr::String(_) => {}
+            LabelMatchOp::RegexMatch => names = names.and(pattern::dynamo_names(&matcher.value)),
+            LabelMatchOp::NotEqual | LabelMatchOp::RegexNotMatch => {}
         }
     }
-    selectors
-}
-
-/// The metric a vector selector selects, with its `dynamo_namespace` conditions: `None` for a selector
-/// without a metric name (neither a name nor a `__name__="..."` matcher). `Err` says why a
-/// `dynamo_namespace` regex does not compile.
-pub fn promql_selection(selector: &VectorSelector) -> Result<Option<MetricSelection>, String> {
-    let metric = selector.name.clone().or_else(|| {
-        selector
+    if let Some(name) = &selector.name {
+        names = names.and(Names::of(name));
+    }
+    let shown = named.unwrap_or_else(|| {
+        let matchers: Vec<String> = selector
             .matchers
             .iter()
-            .find(|m| m.name == "__name__" && m.op == LabelMatchOp::Equal)
-            .map(|m| m.value.clone())
+            .filter(|m| m.name != LABEL)
+            .map(ToString::to_string)
+            .collect();
+        format!("{{{}}}", matchers.join(", "))
     });
-    let Some(metric) = metric else {
+    (names, shown)
+}
+
+/// The Dynamo metrics a vector selector may select, with its `dynamo_namespace` conditions: `None`
+/// when it cannot select any (its name, or a name matcher, rules them out). `Err` says why a
+/// `dynamo_namespace` regex does not compile.
+pub fn promql_selection(selector: &VectorSelector) -> Result<Option<MetricSelection>, String> {
+    let (names, metric) = selected_names(selector);
+    if !names.any() {
         return Ok(None);
-    };
+    }
     let conditions = selector
         .matchers
         .iter()
         .filter(|m| m.name == LABEL)
         .map(Condition::promql)
         .collect::<Result<_, _>>()?;
-    Ok(Some(MetricSelection { metric, conditions }))
+    Ok(Some(MetricSelection {
+        metric,
+        names,
+        conditions,
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::promql::vector_selectors;
     use scaleguard_sdk::parse::from_value;
     use scaleguard_sdk::review::resolve_adapter;
     use serde_json::{Value, json};
@@ -580,16 +643,52 @@ mod tests {
     }
 
     #[test]
-    fn names_come_from_the_selector_or_its_name_matcher() {
-        let query =
-            r#"{__name__="dynamo_frontend_queued_requests", dynamo_namespace="a"} + {job="j"}"#;
+    fn names_come_from_the_selector_or_its_name_matchers() {
+        let query = r#"{__name__="dynamo_frontend_queued_requests", dynamo_namespace="a"}
+            + {__name__=~"dynamo_.*", job="j", dynamo_namespace!=""}
+            + {__name__=~"container_.*|up"} + up{dynamo_namespace="a"} + container_x{__name__=~".*"}
+            + {job="j"} + {dynamo_namespace="a"} + {"kvstats_x"} + {__name__!="x", job="j"}"#;
         assert_eq!(
             selections(query),
-            [(
-                "dynamo_frontend_queued_requests".into(),
-                r#"dynamo_namespace="a""#.into()
-            )]
+            [
+                (
+                    "dynamo_frontend_queued_requests".into(),
+                    r#"dynamo_namespace="a""#.into()
+                ),
+                (
+                    r#"{__name__=~"dynamo_.*", job="j"}"#.into(),
+                    r#"dynamo_namespace!="""#.into()
+                ),
+                // A selector without a name may select any metric, Dynamo's included.
+                (r#"{job="j"}"#.into(), String::new()),
+                ("{}".into(), r#"dynamo_namespace="a""#.into()),
+                ("kvstats_x".into(), String::new()),
+                (r#"{__name__!="x", job="j"}"#.into(), String::new()),
+            ]
         );
+        let names = |query: &str| selection(query).names;
+        assert_eq!(
+            names(r#"{__name__=~"dynamo_frontend_.*"}"#),
+            Names {
+                frontend: true,
+                target: false
+            }
+        );
+        assert_eq!(
+            names(r#"{__name__=~"kvstats_.*|dynamo_component_.*"}"#),
+            Names {
+                frontend: false,
+                target: true
+            }
+        );
+        assert_eq!(
+            names(r#"{__name__=~".+", __name__=~"kvstats_.*"}"#),
+            Names {
+                frontend: false,
+                target: true
+            }
+        );
+        assert_eq!(names(r#"{job="j"}"#), Names::ANY);
     }
 
     #[test]
@@ -599,35 +698,82 @@ mod tests {
             .into();
         let cases = [
             (
-                r#"m{dynamo_namespace="default-llama-chat"}"#,
+                r#"dynamo_m{dynamo_namespace="default-llama-chat"}"#,
                 Judgement::Right,
             ),
             (
-                r#"m{dynamo_namespace="default-sglang-agg"}"#,
+                r#"dynamo_m{dynamo_namespace="default-sglang-agg"}"#,
                 Judgement::Wrong,
             ),
-            (r#"m"#, Judgement::Unfiltered),
-            (r#"m{job="x"}"#, Judgement::Unfiltered),
+            (r#"dynamo_m"#, Judgement::Unfiltered),
+            (r#"dynamo_m{job="x"}"#, Judgement::Unfiltered),
             // Anchored: `default-llama` does not match `default-llama-chat`.
-            (r#"m{dynamo_namespace=~"default-llama"}"#, Judgement::Wrong),
             (
-                r#"m{dynamo_namespace=~"default-llama-chat|nothing"}"#,
+                r#"dynamo_m{dynamo_namespace=~"default-llama"}"#,
+                Judgement::Wrong,
+            ),
+            (
+                r#"dynamo_m{dynamo_namespace=~"default-llama-chat|default-llama-chat"}"#,
+                Judgement::Right,
+            ),
+            // A finite list naming another value, whoever emits it.
+            (
+                r#"dynamo_m{dynamo_namespace=~"default-llama-chat|nothing"}"#,
+                Judgement::AlsoSelects(vec!["nothing".into()]),
+            ),
+            (
+                r#"dynamo_m{dynamo_namespace=~"default-llama-chat|default-sglang-agg"}"#,
+                Judgement::TooWide(vec!["default-sglang-agg".into()]),
+            ),
+            (
+                r#"dynamo_m{dynamo_namespace=~"default-llama-chat|"}"#,
+                Judgement::AlsoSelects(vec![String::new()]),
+            ),
+            // Matchers combine: the list is cut down to the deployment's value.
+            (
+                r#"dynamo_m{dynamo_namespace=~"default-llama-chat|nothing", dynamo_namespace!="nothing"}"#,
                 Judgement::Right,
             ),
             (
-                r#"m{dynamo_namespace=~"default-llama-chat.*"}"#,
+                r#"dynamo_m{dynamo_namespace=~"default-llama-chat|nothing", dynamo_namespace=~"default-.*"}"#,
+                Judgement::Right,
+            ),
+            (
+                r#"dynamo_m{dynamo_namespace=~"default-llama-chat|nothing", dynamo_namespace=~"(?i)NOTHING|default-llama-chat"}"#,
+                Judgement::AlsoSelects(vec!["nothing".into()]),
+            ),
+            // Prometheus reads `^(?s:<regex>)$`: `.` matches a newline too.
+            (
+                "dynamo_m{dynamo_namespace=~\"default-llama-chat|default-llama-chat\\n\", dynamo_namespace=~\"default.*\"}",
+                Judgement::AlsoSelects(vec!["default-llama-chat\n".into()]),
+            ),
+            // Open: anything else it lets through is selected too.
+            (
+                r#"dynamo_m{dynamo_namespace=~".*-chat"}"#,
+                Judgement::Unscoped,
+            ),
+            (
+                r#"dynamo_m{dynamo_namespace=~"(?i)default-llama-chat"}"#,
+                Judgement::Unscoped,
+            ),
+            (
+                r#"dynamo_m{dynamo_namespace!="", dynamo_namespace!~"default-(sglang-agg|llama-chat-2)"}"#,
+                Judgement::Unscoped,
+            ),
+            (
+                r#"dynamo_m{dynamo_namespace=~"default-llama-chat.*"}"#,
                 Judgement::TooWide(vec!["default-llama-chat-2".into()]),
             ),
             (
-                r#"m{dynamo_namespace=~"default-.*", dynamo_namespace!="default-sglang-agg"}"#,
+                r#"dynamo_m{dynamo_namespace=~"default-.*", dynamo_namespace!="default-sglang-agg"}"#,
                 Judgement::TooWide(vec!["default-llama-chat-2".into()]),
             ),
             (
-                r#"m{dynamo_namespace!="default-sglang-agg"}"#,
+                r#"dynamo_m{dynamo_namespace!="default-sglang-agg"}"#,
                 Judgement::TooWide(vec!["default-llama-chat-2".into()]),
             ),
             (
-                r#"m{dynamo_namespace!~"default-llama-chat"}"#,
+                r#"dynamo_m{dynamo_namespace!~"default-llama-chat"}"#,
                 Judgement::Wrong,
             ),
         ];
@@ -642,10 +788,19 @@ mod tests {
 
     #[test]
     fn an_invalid_regex_names_the_matcher() {
-        let selectors = vector_selectors(r#"m{dynamo_namespace=~"default-(a"}"#).unwrap();
+        let selectors = vector_selectors(r#"dynamo_m{dynamo_namespace=~"default-(a"}"#).unwrap();
         let error = promql_selection(&selectors[0]).unwrap_err();
         assert!(
             error.starts_with(r#"invalid regex in dynamo_namespace=~"default-(a": "#),
+            "{error}"
+        );
+        // Prometheus compiles `^(?s:<regex>)$`, but only a regex that parses on its own: this one
+        // would otherwise read `^(?s:default-a)|(.*)$`, which matches anything.
+        let selectors =
+            vector_selectors(r#"dynamo_m{dynamo_namespace=~"default-a)|(.*"}"#).unwrap();
+        let error = promql_selection(&selectors[0]).unwrap_err();
+        assert!(
+            error.starts_with(r#"invalid regex in dynamo_namespace=~"default-a)|(.*": "#),
             "{error}"
         );
     }
@@ -662,6 +817,7 @@ mod tests {
         .unwrap();
         let selection = MetricSelection {
             metric: "dynamo_ttft_p95_seconds".into(),
+            names: Names::of("dynamo_ttft_p95_seconds"),
             conditions: label_selector_conditions(Some(&selector)),
         };
         assert_eq!(
@@ -688,6 +844,7 @@ mod tests {
             let text = condition.to_string();
             let selection = MetricSelection {
                 metric: "m".into(),
+                names: Names::ANY,
                 conditions: vec![condition],
             };
             (text, selection.judge(&values(&["default-a"]), &others))
@@ -696,7 +853,7 @@ mod tests {
             judged("NotIn"),
             (
                 "dynamo_namespace notin (default-b)".into(),
-                Judgement::Right
+                Judgement::Unscoped
             )
         );
         assert_eq!(
@@ -719,76 +876,40 @@ mod tests {
             ("dynamo_namespace Gt (default-b)".into(), Judgement::Wrong)
         );
         assert!(label_selector_conditions(None).is_empty());
-    }
 
-    #[test]
-    fn unparsable_queries_say_where_parsing_stops() {
-        let error = |query: &str| vector_selectors(query).unwrap_err().to_string();
+        // In and NotIn combine: the list is cut down to the deployment's value.
+        let selector: LabelSelector = from_value(&json!({
+            "matchExpressions": [
+                {"key": "dynamo_namespace", "operator": "In", "values": ["default-a", "prod-a"]},
+                {"key": "dynamo_namespace", "operator": "NotIn", "values": ["prod-a"]}
+            ]
+        }))
+        .unwrap();
+        let selection = MetricSelection {
+            metric: "m".into(),
+            names: Names::ANY,
+            conditions: label_selector_conditions(Some(&selector)),
+        };
         assert_eq!(
-            error("sum(rate(x[5m]))\n  by le"),
-            "line 2, column 3: unexpected `by le`"
+            selection.judge(&values(&["default-a"]), &others),
+            Judgement::Right
         );
+        // An empty value is a series without the label, which Exists refuses.
+        let selector: LabelSelector = from_value(&json!({
+            "matchExpressions": [
+                {"key": "dynamo_namespace", "operator": "In", "values": ["default-a", ""]},
+                {"key": "dynamo_namespace", "operator": "Exists"}
+            ]
+        }))
+        .unwrap();
+        let selection = MetricSelection {
+            metric: "m".into(),
+            names: Names::ANY,
+            conditions: label_selector_conditions(Some(&selector)),
+        };
         assert_eq!(
-            error("sum(rate(x[5m])"),
-            "line 1, column 16: unexpected end of query"
-        );
-        assert_eq!(error("  \n"), "line 2, column 1: unexpected end of query");
-        assert_eq!(
-            // Columns count characters, not bytes.
-            error(r#"x{a="ÿ"} + y{c="d}"#),
-            "line 1, column 14: unexpected `c=\"d}`"
-        );
-        assert_eq!(
-            error("sum(x) by (le) 42 is more than thirty characters long"),
-            "line 1, column 16: unexpected `42 is more than thirty charact...`"
-        );
-    }
-
-    #[test]
-    fn queries_the_parser_could_not_recurse_through_are_refused_before_parsing() {
-        let deep = format!(
-            "{}x{}",
-            "(".repeat(MAX_NESTING + 1),
-            ")".repeat(MAX_NESTING + 1)
-        );
-        assert_eq!(
-            vector_selectors(&deep).unwrap_err().to_string(),
-            format!(
-                "line 1, column {}: nested deeper than {MAX_NESTING} levels",
-                MAX_NESTING + 1
-            )
-        );
-        let fine = format!("{}x{}", "(".repeat(MAX_NESTING), ")".repeat(MAX_NESTING));
-        assert_eq!(vector_selectors(&fine).unwrap().len(), 1);
-        // Brackets inside strings do not count.
-        let quoted = format!(r#"x{{a="{}", b='\'(', c=`(`}}"#, "(-".repeat(300));
-        assert_eq!(vector_selectors(&quoted).unwrap().len(), 1);
-        let signs = format!("x{}", "-x".repeat(MAX_SIGNS + 1));
-        assert_eq!(
-            vector_selectors(&signs).unwrap_err().to_string(),
-            format!(
-                "line 1, column {}: more than {MAX_SIGNS} signs (+, -, ^)",
-                2 * MAX_SIGNS + 2
-            )
-        );
-        assert_eq!(
-            vector_selectors(&format!("x{}", "^x".repeat(MAX_SIGNS)))
-                .unwrap()
-                .len(),
-            MAX_SIGNS + 1
-        );
-        let long = format!("x{}", " * x".repeat(MAX_QUERY_BYTES / 4));
-        assert_eq!(
-            vector_selectors(&long).unwrap_err().to_string(),
-            format!(
-                "line 1, column 1: the query is {} bytes long, more than {MAX_QUERY_BYTES}",
-                MAX_QUERY_BYTES + 1
-            )
-        );
-        let fits = format!("x{}", " * x".repeat((MAX_QUERY_BYTES - 1) / 4));
-        assert_eq!(
-            vector_selectors(&fits).unwrap().len(),
-            (MAX_QUERY_BYTES - 1) / 4 + 1
+            selection.judge(&values(&["default-a"]), &others),
+            Judgement::Right
         );
     }
 
@@ -819,6 +940,18 @@ mod tests {
                     "service decode of DynamoGraphDeployment llama.chat (globalDynamoNamespace: true)"
                         .into()
             }
+        );
+        // A selector of any name may select both: a series of either value is the deployment's.
+        assert_eq!(
+            scope.emitter(Names::ANY).into_owned(),
+            Emitter {
+                values: values(&["default-llama-chat", "dynamo"]),
+                description: "DynamoGraphDeployment llama.chat".into()
+            }
+        );
+        assert_eq!(
+            scope.emitter(Names::of("dynamo_frontend_x")).description,
+            "service Frontend of DynamoGraphDeployment llama.chat"
         );
         // `dynamo` is every global service's value: it cannot count against the target.
         assert_eq!(scope.others, BTreeSet::from(["default-sglang-agg".into()]));
@@ -929,17 +1062,17 @@ mod tests {
             r#"dynamo_namespace=~"default-disagg-v2|dynamo""#
         );
         for (query, expected) in [
-            (r#"m{dynamo_namespace="dynamo"}"#, Judgement::Right),
+            (r#"dynamo_m{dynamo_namespace="dynamo"}"#, Judgement::Right),
             (
-                r#"m{dynamo_namespace="default-disagg-v2"}"#,
+                r#"dynamo_m{dynamo_namespace="default-disagg-v2"}"#,
                 Judgement::Right,
             ),
             (
-                r#"m{dynamo_namespace="default-sglang-agg"}"#,
+                r#"dynamo_m{dynamo_namespace="default-sglang-agg"}"#,
                 Judgement::Wrong,
             ),
             (
-                r#"m{dynamo_namespace=~"default-.*"}"#,
+                r#"dynamo_m{dynamo_namespace=~"default-.*"}"#,
                 Judgement::TooWide(vec!["default-sglang-agg".into()]),
             ),
         ] {

@@ -20,10 +20,12 @@ pub enum MissingTarget {
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Settings {
     /// What to do about a target adapter that does not exist and that no DGD component (v1alpha1: service)
-    /// or component group would create.
+    /// or component group would create, even when its name is a few edits from another (a name with
+    /// capitals, which never exists, is refused whatever this says).
     pub missing_target: MissingTarget,
-    /// Whether a `dynamo_*`/`kvstats_*` metric without a `dynamo_namespace` filter is refused (else it is
-    /// a warning).
+    /// Whether a `dynamo_*`/`kvstats_*` metric whose selector does not pin `dynamo_namespace` to the
+    /// deployment's value (no filter, or `!=`, `!~`, `Exists`, `NotIn`, an open regex) is refused (else
+    /// it is a warning).
     pub require_namespace_filter: bool,
 }
 

@@ -12,14 +12,13 @@ use scaleguard_sdk::autoscaler::{
     HPA_DEFAULT_MIN_REPLICAS, HorizontalPodAutoscaler, HpaBehavior, KEDA_DEFAULT_MAX_REPLICA_COUNT,
     KEDA_DEFAULT_MIN_REPLICA_COUNT, ScaleTargetRef, ScaledObject,
 };
-use scaleguard_sdk::cluster::{Edited, ListedOnce};
 use scaleguard_sdk::dgd::{self, DgdVersion, DgdView, Unit, adapter_name};
 use scaleguard_sdk::response::BAD_REQUEST;
 use scaleguard_sdk::review::{
     AdapterResolution, AdapterTarget, Autoscaler, AutoscalerReview, Findings, KedaHpa,
-    NamespaceObjects, Violation, lookup_failed,
+    NamespaceObjects, Violation, dgd_edit_verdict, lookup_failed,
 };
-use scaleguard_sdk::{AdmissionRequest, Cluster, LookupError, Operation, Policy, Verdict};
+use scaleguard_sdk::{AdmissionRequest, Cluster, LookupError, Policy, Verdict};
 
 use crate::settings::Settings;
 
@@ -67,7 +66,11 @@ fn decide(
     let mut after = findings(&review.object, settings, objects)?;
     after.warnings.extend(forged);
     // A stored object that scaled no adapter had nothing for this policy to violate.
-    let before = match review.old_object.as_ref().filter(|old| old.adapter().is_some()) {
+    let before = match review
+        .old_object
+        .as_ref()
+        .filter(|old| old.adapter().is_some())
+    {
         Some(old) => Some(findings(old, settings, objects)?),
         None => None,
     };
@@ -76,8 +79,7 @@ fn decide(
 
 /// The verdict on a DGD CREATE or UPDATE with `maxGpusPerAdapter` set: GPUs per replica raised (or a
 /// component or group newly reached by an autoscaler) so that an autoscaler of the namespace that
-/// scales it may now exceed the budget, is denied, naming the autoscaler. A budget the autoscaler already
-/// exceeded before the edit, by as much, is left to the autoscaler's own review.
+/// scales it may now exceed the budget, is denied, naming the autoscaler.
 fn decide_dgd_edit(
     request: &AdmissionRequest,
     settings: &Settings,
@@ -86,75 +88,20 @@ fn decide_dgd_edit(
     let Some(budget) = settings.max_gpus_per_adapter else {
         return Verdict::accept();
     };
-    if !matches!(request.operation, Operation::Create | Operation::Update) {
-        return Verdict::accept();
-    }
-    let dgd = match request.dgd_object() {
-        Ok(dgd) => dgd,
-        Err(error) => {
-            return Verdict::reject(BAD_REQUEST, format!("invalid {}: {error}", dgd::KIND));
-        }
-    };
-    if request.updates_object_being_deleted(&dgd.metadata) {
-        return Verdict::accept();
-    }
-    let name = if dgd.name().is_empty() {
-        &request.name
-    } else {
-        dgd.name()
-    };
-    let namespace = dgd.namespace_or(&request.namespace);
-    let listed = ListedOnce::new(cluster);
-    let edit = |object| Edited {
-        cluster: &listed,
-        kind: dgd::KIND,
-        group: dgd::GROUP,
-        namespace,
-        name,
-        object,
-    };
-    let old_object = (request.operation == Operation::Update).then_some(&request.old_object);
-    let (after, before) = (edit(Some(&request.object)), edit(old_object));
-    let decide = || -> Result<Verdict, LookupError> {
-        let after = NamespaceObjects::new(&after, namespace);
-        let before = NamespaceObjects::new(&before, namespace);
-        let (mut now, mut then) = (Findings::default(), Findings::default());
-        for autoscaler in after.adapter_autoscalers()? {
-            // KEDA's own HPA mirrors its ScaledObject, which is judged itself.
-            if after.kedas_hpa_of(&autoscaler)?.is_some() {
-                continue;
-            }
-            let Some(bounds) = ReplicaBounds::of(&autoscaler) else {
-                continue;
-            };
-            let scales_this_dgd = |objects: &NamespaceObjects<'_>| -> Result<bool, LookupError> {
-                let resolution = objects.resolve(&autoscaler.target().name)?;
-                Ok(resolution.candidates().iter().any(|t| t.dgd.name() == name))
-            };
-            if !scales_this_dgd(&after)? {
-                continue;
-            }
-            for (objects, findings) in [(&after, &mut now), (&before, &mut then)] {
-                let mut budget_findings = Findings::default();
-                check_gpu_budget(
-                    autoscaler.target(),
-                    bounds.max,
-                    budget,
-                    objects,
-                    &mut budget_findings,
-                )?;
-                findings
-                    .violations
-                    .extend(budget_findings.violations.into_iter().map(|v| Violation {
-                        key: format!("{} {}", autoscaler.describe(), v.key),
-                        message: format!("{}: {}", autoscaler.describe(), v.message),
-                        excess: v.excess,
-                    }));
-            }
-        }
-        Ok(now.verdict(Some(&then), BAD_REQUEST))
-    };
-    decide().unwrap_or_else(|error| lookup_failed(&error))
+    dgd_edit_verdict(request, cluster, BAD_REQUEST, &|autoscaler, objects| {
+        let Some(bounds) = ReplicaBounds::of(autoscaler) else {
+            return Ok(Vec::new());
+        };
+        let mut findings = Findings::default();
+        check_gpu_budget(
+            autoscaler.target(),
+            bounds.max,
+            budget,
+            objects,
+            &mut findings,
+        )?;
+        Ok(findings.violations)
+    })
 }
 
 /// Everything `autoscaler` violates or deserves a warning for. Looks the namespace up only for the GPU
