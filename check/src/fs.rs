@@ -1,10 +1,13 @@
 //! Reading the paths named on the command line: files, directories (recursively: `.yaml`, `.yml`,
-//! `.json`) and `-` for stdin.
+//! `.json`, less what `--exclude` and `.scaleguardignore` leave out) and `-` for stdin.
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::input::{Format, InputError, Parsed, parse};
+use ignore::Match;
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+
+use crate::input::{Format, InputError, Parsed, SkipReason, Skipped, parse_manifests};
 
 /// Extensions of the files a directory walk reads.
 const MANIFEST_EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
@@ -21,9 +24,45 @@ pub struct Inputs {
     pub files: usize,
 }
 
+/// The file that leaves paths out of a directory walk, in gitignore syntax, in the walked directory or
+/// any directory above it (up to the current directory or the repository's root). `.gitignore` files
+/// are read the same way: what git leaves out, a GitOps tool never applies.
+pub const IGNORE_FILE: &str = ".scaleguardignore";
+
+/// What a directory walk leaves out, beside hidden entries and kustomize's configuration files.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// `--exclude` patterns, in gitignore syntax, relative to the current directory.
+    pub excludes: Vec<String>,
+}
+
 /// Reads every path (`-` is `stdin`, read as YAML). A path that cannot be read is an input error; the
 /// others are still read.
 pub fn read_paths(paths: &[String], default_namespace: &str, stdin: &mut dyn Read) -> Inputs {
+    read_selected(paths, default_namespace, stdin, &Selection::default())
+        .unwrap_or_else(|error| unreachable!("no patterns, no error: {error}"))
+}
+
+/// Reads every path as [`read_paths`] does, leaving out of directory walks what `selection` and the
+/// [`IGNORE_FILE`]s exclude (a file named on the command line is always read). Documents that are no
+/// Kubernetes object, and Helm templates, are skipped (see [`parse_manifests`]). An `--exclude` pattern
+/// that is not a valid glob is an error.
+pub fn read_selected(
+    paths: &[String],
+    default_namespace: &str,
+    stdin: &mut dyn Read,
+    selection: &Selection,
+) -> Result<Inputs, String> {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let mut excludes = GitignoreBuilder::new(&cwd);
+    for pattern in &selection.excludes {
+        excludes
+            .add_line(None, pattern)
+            .map_err(|error| format!("--exclude {pattern}: {error}"))?;
+    }
+    let excludes = excludes
+        .build()
+        .map_err(|error| format!("--exclude: {error}"))?;
     let mut inputs = Inputs::default();
     for path in paths {
         if path == "-" {
@@ -37,10 +76,26 @@ pub fn read_paths(paths: &[String], default_namespace: &str, stdin: &mut dyn Rea
             }
             continue;
         }
-        let mut files = Vec::new();
-        manifest_files(Path::new(path), true, &mut files, &mut inputs.parsed.errors);
-        for file in files {
+        let mut walk = Walk {
+            cwd: &cwd,
+            excludes: &excludes,
+            ignores: Vec::new(),
+            files: Vec::new(),
+            parsed: Parsed::default(),
+        };
+        walk.named(Path::new(path));
+        inputs.parsed.extend(walk.parsed);
+        for file in walk.files {
             let name = file.display().to_string();
+            if helm_template_file(&file) {
+                inputs.parsed.skipped.push(Skipped {
+                    file: name,
+                    index: None,
+                    line: None,
+                    reason: SkipReason::HelmTemplate,
+                });
+                continue;
+            }
             match std::fs::read_to_string(&file) {
                 Ok(text) => inputs.add_text(&name, &text, Format::of(&name), default_namespace),
                 Err(error) => inputs
@@ -50,14 +105,161 @@ pub fn read_paths(paths: &[String], default_namespace: &str, stdin: &mut dyn Rea
             }
         }
     }
-    inputs
+    Ok(inputs)
 }
 
 impl Inputs {
     fn add_text(&mut self, file: &str, text: &str, format: Format, default_namespace: &str) {
         self.files += 1;
         self.parsed
-            .extend(parse(file, text, format, default_namespace));
+            .extend(parse_manifests(file, text, format, default_namespace));
+    }
+}
+
+/// Whether `file` is a template of a Helm chart: below a `templates/` folder beside a `Chart.yaml`.
+/// Helm renders every file there; only `helm template` knows the objects.
+fn helm_template_file(file: &Path) -> bool {
+    file.ancestors().skip(1).any(|folder| {
+        folder.file_name().is_some_and(|name| name == "templates")
+            && folder
+                .parent()
+                .is_some_and(|chart| chart.join("Chart.yaml").is_file())
+    })
+}
+
+/// One walk of a path named on the command line.
+struct Walk<'a> {
+    cwd: &'a Path,
+    excludes: &'a Gitignore,
+    /// The [`IGNORE_FILE`]s in force, outermost first.
+    ignores: Vec<Gitignore>,
+    files: Vec<PathBuf>,
+    /// Errors (unreadable paths, broken ignore files).
+    parsed: Parsed,
+}
+
+impl Walk<'_> {
+    fn absolute(&self, path: &Path) -> PathBuf {
+        self.cwd.join(path).components().collect()
+    }
+
+    fn named(&mut self, path: &Path) {
+        let name = path.display().to_string();
+        match std::fs::metadata(path) {
+            Err(error) => self
+                .parsed
+                .errors
+                .push(InputError::file(name, format!("cannot read: {error}"))),
+            Ok(metadata) if !metadata.is_dir() => self.files.push(path.to_path_buf()),
+            Ok(_) => {
+                // The ignore files above the folder: up to the current directory, else to the
+                // repository's root (a folder holding `.git`).
+                let absolute = self.absolute(path);
+                let mut above: Vec<PathBuf> = Vec::new();
+                for folder in absolute.ancestors().skip(1) {
+                    above.push(folder.to_path_buf());
+                    if folder == self.cwd || folder.join(".git").exists() {
+                        break;
+                    }
+                }
+                if !absolute.starts_with(self.cwd) && !above.iter().any(|f| f.join(".git").exists())
+                {
+                    above.clear();
+                }
+                for folder in above.iter().rev() {
+                    self.load_ignore_files(folder);
+                }
+                self.directory(path);
+            }
+        }
+    }
+
+    /// Pushes the matchers of `folder`'s `.gitignore` (what git leaves out, a GitOps tool never sees)
+    /// and [`IGNORE_FILE`] (which wins); how many it pushed.
+    fn load_ignore_files(&mut self, folder: &Path) -> usize {
+        [".gitignore", IGNORE_FILE]
+            .into_iter()
+            .filter(|name| self.load_ignore_file(folder, name))
+            .count()
+    }
+
+    /// Pushes the matcher of `folder`'s file `name`, if it has one; whether it did.
+    fn load_ignore_file(&mut self, folder: &Path, name: &str) -> bool {
+        let file = folder.join(name);
+        if !file.is_file() {
+            return false;
+        }
+        let mut builder = GitignoreBuilder::new(self.absolute(folder));
+        if let Some(error) = builder.add(&file) {
+            self.parsed.errors.push(InputError::file(
+                file.display().to_string(),
+                format!("cannot read: {error}"),
+            ));
+        }
+        match builder.build() {
+            Ok(matcher) => {
+                self.ignores.push(matcher);
+                true
+            }
+            Err(error) => {
+                self.parsed.errors.push(InputError::file(
+                    file.display().to_string(),
+                    format!("cannot read: {error}"),
+                ));
+                false
+            }
+        }
+    }
+
+    /// Whether `--exclude` or an ignore file leaves `path` out.
+    fn excluded(&self, path: &Path, is_dir: bool) -> bool {
+        let absolute = self.absolute(path);
+        if self.excludes.matched(&absolute, is_dir).is_ignore() {
+            return true;
+        }
+        for matcher in self.ignores.iter().rev() {
+            match matcher.matched(&absolute, is_dir) {
+                Match::Ignore(_) => return true,
+                Match::Whitelist(_) => return false,
+                Match::None => {}
+            }
+        }
+        false
+    }
+
+    fn directory(&mut self, path: &Path) {
+        let entries = match std::fs::read_dir(path) {
+            Ok(entries) => entries,
+            Err(error) => {
+                return self.parsed.errors.push(InputError::file(
+                    path.display().to_string(),
+                    format!("cannot read directory: {error}"),
+                ));
+            }
+        };
+        let pushed = self.load_ignore_files(path);
+        let mut entries: Vec<_> = entries
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .filter(|entry| {
+                entry
+                    .file_name()
+                    .is_some_and(|name| !name.to_string_lossy().starts_with('.'))
+            })
+            .collect();
+        entries.sort();
+        for entry in entries {
+            let is_dir = entry.is_dir();
+            if self.excluded(&entry, is_dir) {
+                continue;
+            }
+            if is_dir {
+                self.directory(&entry);
+            } else if is_manifest_name(&entry) {
+                self.files.push(entry);
+            }
+        }
+        self.ignores.truncate(self.ignores.len() - pushed);
     }
 }
 

@@ -140,13 +140,53 @@ impl InputError {
     }
 }
 
-/// What one file held: its objects, and the documents that could not be used.
+/// Why a document (or a whole file) was not checked, without being an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SkipReason {
+    /// Not a Kubernetes object: no `apiVersion` and `kind` (a chart's `values.yaml`, `renovate.json`,
+    /// `mkdocs.yml`, a CI workflow), or not a mapping at all.
+    NotKubernetes,
+    /// A Helm template (`{{ }}`): only `helm template` knows the objects it renders.
+    HelmTemplate,
+    /// An AdmissionReview: a request, which `scaleguard run --request` evaluates, not a manifest.
+    AdmissionReview,
+}
+
+impl SkipReason {
+    /// The words a report uses.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::NotKubernetes => "not a Kubernetes object (no apiVersion and kind)",
+            Self::HelmTemplate => "a Helm template",
+            Self::AdmissionReview => "an AdmissionReview, not a manifest",
+        }
+    }
+}
+
+/// A document, or a whole file, that was not checked because it is no Kubernetes manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    /// The file, as named on the command line (`-` for stdin).
+    pub file: String,
+    /// The document's index in the file; `None` when the whole file was skipped.
+    pub index: Option<usize>,
+    /// The 1-based line where the document starts; `None` for a whole file.
+    pub line: Option<usize>,
+    /// Why.
+    pub reason: SkipReason,
+}
+
+/// What one file held: its objects, the documents that could not be used, and those that are no
+/// Kubernetes manifest.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Parsed {
     /// The objects, in file order.
     pub documents: Vec<Document>,
     /// The broken documents.
     pub errors: Vec<InputError>,
+    /// The documents left alone: not Kubernetes objects, Helm templates.
+    pub skipped: Vec<Skipped>,
 }
 
 impl Parsed {
@@ -154,22 +194,22 @@ impl Parsed {
     pub fn extend(&mut self, other: Self) {
         self.documents.extend(other.documents);
         self.errors.extend(other.errors);
+        self.skipped.extend(other.skipped);
     }
 }
 
-/// Reads the objects in `text`, the contents of `file`. Objects without `metadata.namespace` get
-/// `default_namespace`, unless their kind is cluster-scoped.
+/// Reads the objects in `text`, the contents of `file`, where every document is meant to be a Kubernetes
+/// object (a pasted manifest): any other document is an input error. Objects without
+/// `metadata.namespace` get `default_namespace`, unless their kind is cluster-scoped.
 pub fn parse(file: &str, text: &str, format: Format, default_namespace: &str) -> Parsed {
     let mut parsed = Parsed::default();
     let values = match format {
         Format::Yaml => yaml_documents(text),
         Format::Json => json_documents(text),
     };
-    for (index, value) in values.into_iter().enumerate() {
+    for (index, (_, value)) in values.into_iter().enumerate() {
         match value {
-            Ok((line, value)) => {
-                parsed.add_objects(file, index, line, value, default_namespace);
-            }
+            Ok((line, value)) => parsed.add_objects(file, index, line, value, default_namespace),
             Err((line, message)) => parsed.errors.push(InputError {
                 file: file.to_owned(),
                 index: Some(index),
@@ -179,6 +219,99 @@ pub fn parse(file: &str, text: &str, format: Format, default_namespace: &str) ->
         }
     }
     parsed
+}
+
+/// Reads the objects in `text`, a file of a repository, as [`parse`] does, except that, as Kubernetes
+/// tools do, a document that does not claim to be a Kubernetes object (no `apiVersion` and `kind`: a
+/// chart's `values.yaml`, `renovate.json`) is skipped, not an error, and so is a Helm template
+/// (`{{ }}`) that is not an object as written, and an AdmissionReview. A document that claims to be an
+/// object (both fields, or both names in text that does not parse) and is malformed is an input error.
+pub fn parse_manifests(file: &str, text: &str, format: Format, default_namespace: &str) -> Parsed {
+    let mut parsed = Parsed::default();
+    let values = match format {
+        Format::Yaml => yaml_documents(text),
+        Format::Json => json_documents(text),
+    };
+    for (index, (source, value)) in values.into_iter().enumerate() {
+        let templated = is_templated(&source);
+        let skip = |parsed: &mut Parsed, line: usize, reason: SkipReason| {
+            parsed.skipped.push(Skipped {
+                file: file.to_owned(),
+                index: Some(index),
+                line: Some(line),
+                reason,
+            });
+        };
+        match value {
+            Ok((line, value)) => match claim(&value) {
+                Claim::Object => {
+                    let mut attempt = Parsed::default();
+                    attempt.add_objects(file, index, line, value, default_namespace);
+                    if templated && !attempt.errors.is_empty() {
+                        skip(&mut parsed, line, SkipReason::HelmTemplate);
+                    } else {
+                        parsed.extend(attempt);
+                    }
+                }
+                Claim::Review => skip(&mut parsed, line, SkipReason::AdmissionReview),
+                Claim::Nothing if templated => skip(&mut parsed, line, SkipReason::HelmTemplate),
+                Claim::Nothing => skip(&mut parsed, line, SkipReason::NotKubernetes),
+            },
+            Err((line, _)) if templated => skip(&mut parsed, line, SkipReason::HelmTemplate),
+            Err((line, message)) if claims_in_text(&source) => parsed.errors.push(InputError {
+                file: file.to_owned(),
+                index: Some(index),
+                line: Some(line),
+                message,
+            }),
+            Err((line, _)) => skip(&mut parsed, line, SkipReason::NotKubernetes),
+        }
+    }
+    parsed
+}
+
+/// What a parsed document says it is.
+enum Claim {
+    /// A mapping with `apiVersion` and `kind`: a Kubernetes object, which must then be a well-formed one.
+    Object,
+    /// An AdmissionReview: a request, not a manifest.
+    Review,
+    /// Anything else: no Kubernetes object.
+    Nothing,
+}
+
+fn claim(value: &Value) -> Claim {
+    let Value::Object(map) = value else {
+        return Claim::Nothing;
+    };
+    let present = |field: &str| map.get(field).is_some_and(|value| !value.is_null());
+    if !present("apiVersion") || !present("kind") {
+        return Claim::Nothing;
+    }
+    let api_group = map
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .map(scaleguard_sdk::meta::api_group);
+    if map.get("kind").and_then(Value::as_str) == Some("AdmissionReview")
+        && api_group == Some("admission.k8s.io")
+    {
+        Claim::Review
+    } else {
+        Claim::Object
+    }
+}
+
+/// Whether text that does not parse names both `apiVersion` and `kind`: a broken Kubernetes object
+/// (a missing `---`, a bad indent), which must stay an error, not be skipped.
+fn claims_in_text(source: &str) -> bool {
+    source.contains("apiVersion") && source.contains("kind")
+}
+
+/// Whether a document holds Helm (Go template) actions: `{{ ... }}`, not GitHub Actions' `${{ ... }}`.
+pub fn is_templated(source: &str) -> bool {
+    source
+        .match_indices("{{")
+        .any(|(start, _)| !source[..start].ends_with('$') && source[start..].contains("}}"))
 }
 
 impl Parsed {
@@ -253,10 +386,14 @@ fn check_object(object: &Value) -> Result<(), String> {
             }
         }
     }
+    let generated = matches!(object.pointer("/metadata/generateName"),
+        Some(Value::String(prefix)) if !prefix.is_empty());
     match object.pointer("/metadata/name") {
         Some(Value::String(name)) if !name.is_empty() => Ok(()),
+        // `generateName` (Argo CD hooks, Jobs): the API server names the object at creation.
+        Some(Value::String(_)) | None | Some(Value::Null) if generated => Ok(()),
         Some(Value::String(_)) | None | Some(Value::Null) => {
-            Err("metadata.name is missing".to_owned())
+            Err("metadata.name is missing (and there is no metadata.generateName)".to_owned())
         }
         Some(other) => Err(format!(
             "metadata.name: expected a string, found {}",
@@ -296,15 +433,17 @@ fn drop_server_fields(object: &mut Value) {
 /// A document's value with the line it starts on, or the line and text of its parse error.
 type DocumentValue = Result<(usize, Value), (usize, String)>;
 
-/// The non-empty documents of a YAML stream. The stream is split at lines that are `---` (optionally
-/// followed by a comment), as Kubernetes' YAML reader splits it, so each document parses on its own.
-fn yaml_documents(text: &str) -> Vec<DocumentValue> {
+/// The non-empty documents of a YAML stream, each with its text. The stream is split at lines that are
+/// `---` (optionally followed by a comment), as Kubernetes' YAML reader splits it, so each document
+/// parses on its own.
+fn yaml_documents(text: &str) -> Vec<(String, DocumentValue)> {
     let mut documents = Vec::new();
     let mut chunk = String::new();
     let mut chunk_start = 1;
     let mut flush = |chunk: &mut String, chunk_start: usize| {
         if let Some(first) = first_content_line(chunk) {
-            documents.push(parse_yaml_chunk(chunk, chunk_start, chunk_start + first));
+            let value = parse_yaml_chunk(chunk, chunk_start, chunk_start + first);
+            documents.push((chunk.clone(), value));
         }
         chunk.clear();
     };
@@ -350,7 +489,23 @@ fn parse_yaml_chunk(chunk: &str, chunk_start: usize, first_line: usize) -> Docum
                 (None, Some(location)) => (chunk_start + location.line() - 1).min(last_line),
                 (None, None) => first_line,
             };
-            Err((line, format!("invalid YAML: {error}")))
+            let message = error.to_string();
+            let message = match (repeated, error.location()) {
+                // The parser places a repeated key at its mapping's start: the line above is the key's.
+                (Some(_), Some(location)) => message
+                    .replace(
+                        &format!(" at line {} column {}", location.line(), location.column()),
+                        "",
+                    )
+                    .replace("duplicate entry with key", "duplicate key"),
+                // Positions counted from the start of the file, as the report's line is.
+                (None, Some(location)) => message.replace(
+                    &format!("at line {} column", location.line()),
+                    &format!("at line {} column", chunk_start + location.line() - 1),
+                ),
+                (_, None) => message,
+            };
+            Err((line, format!("invalid YAML: {message}")))
         }
     }
 }
@@ -401,8 +556,9 @@ pub fn yaml_value(text: &str) -> Result<Value, YamlError> {
     serde_json::to_value(value).map_err(|error| YamlError::Json(error.to_string()))
 }
 
-/// The values of a JSON file; reading stops at the first syntax error, which is reported.
-fn json_documents(text: &str) -> Vec<DocumentValue> {
+/// The values of a JSON file, each with its text; reading stops at the first syntax error, which is
+/// reported.
+fn json_documents(text: &str) -> Vec<(String, DocumentValue)> {
     let mut documents = Vec::new();
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
     loop {
@@ -413,10 +569,12 @@ fn json_documents(text: &str) -> Vec<DocumentValue> {
                 let skipped = text[start..]
                     .find(|c: char| !c.is_whitespace())
                     .unwrap_or(0);
-                documents.push(Ok((line_at(text, start + skipped), value)));
+                let source = text[start..stream.byte_offset()].to_owned();
+                documents.push((source, Ok((line_at(text, start + skipped), value))));
             }
             Some(Err(error)) => {
-                documents.push(Err((error.line(), format!("invalid JSON: {error}"))));
+                let message = format!("invalid JSON: {error}");
+                documents.push((text[start..].to_owned(), Err((error.line(), message))));
                 break;
             }
         }
@@ -547,6 +705,7 @@ mod tests {
             .iter()
             .map(|e| (e.line, e.message.as_str()))
             .collect();
+        let missing_name = "metadata.name is missing (and there is no metadata.generateName)";
         assert_eq!(
             messages,
             [
@@ -554,9 +713,91 @@ mod tests {
                     Some(1),
                     "not a Kubernetes object: expected a mapping, found a string"
                 ),
-                (Some(3), "metadata.name is missing"),
+                (Some(3), missing_name),
                 (Some(7), "apiVersion: expected a string, found a number"),
             ]
+        );
+        // In a repository, the text is skipped; what claims to be an object stays an error.
+        let parsed = parse_manifests("bad.yaml", text, Format::Yaml, "default");
+        let messages: Vec<_> = parsed.errors.iter().map(|e| e.line).collect();
+        assert_eq!(messages, [Some(3), Some(7)]);
+        assert_eq!(
+            parsed.skipped,
+            [Skipped {
+                file: "bad.yaml".into(),
+                index: Some(0),
+                line: Some(1),
+                reason: SkipReason::NotKubernetes
+            }]
+        );
+    }
+
+    #[test]
+    fn what_is_no_kubernetes_object_is_skipped() {
+        let reasons = |file: &str, text: &str| {
+            let parsed = parse_manifests(file, text, Format::of(file), "default");
+            assert!(parsed.errors.is_empty(), "{file}: {:?}", parsed.errors);
+            parsed
+                .skipped
+                .iter()
+                .map(|s| (s.line, s.reason))
+                .collect::<Vec<_>>()
+        };
+        use SkipReason::*;
+        assert_eq!(
+            reasons(
+                "Chart.yaml",
+                "apiVersion: v2\nname: model\nversion: 0.1.0\n"
+            ),
+            [(Some(1), NotKubernetes)]
+        );
+        assert_eq!(
+            reasons("renovate.json", "{\"extends\": [\"config:recommended\"]}"),
+            [(Some(1), NotKubernetes)]
+        );
+        assert_eq!(
+            reasons("list.yaml", "- a\n- b\n---\nplain\n"),
+            [(Some(1), NotKubernetes), (Some(4), NotKubernetes)]
+        );
+        assert_eq!(
+            reasons(
+                "t.yaml",
+                "{{- if .Values.enabled }}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n{{- end }}\n"
+            ),
+            [(Some(1), HelmTemplate)]
+        );
+        assert_eq!(
+            reasons(
+                "review.json",
+                "{\"apiVersion\": \"admission.k8s.io/v1\", \"kind\": \"AdmissionReview\", \"request\": {}}"
+            ),
+            [(Some(1), AdmissionReview)]
+        );
+        assert_eq!(
+            reasons("tsconfig.json", "{\"a\": 1,}"),
+            [(Some(1), NotKubernetes)]
+        );
+    }
+
+    #[test]
+    fn a_quoted_template_that_is_an_object_is_checked_and_generate_name_is_a_name() {
+        let text = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  generateName: migrate-\n  annotations: {argocd.argoproj.io/hook: PreSync}\nspec:\n  template: {metadata: {annotations: {x: \"{{ not helm }}\"}}}\n";
+        let parsed = parse_manifests("hook.yaml", text, Format::Yaml, "default");
+        assert!(parsed.errors.is_empty() && parsed.skipped.is_empty());
+        assert_eq!(parsed.documents.len(), 1);
+    }
+
+    #[test]
+    fn yaml_error_positions_count_from_the_start_of_the_file() {
+        let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n   bad: indent\n";
+        let parsed = parse("f.yaml", text, Format::Yaml, "default");
+        assert_eq!(parsed.errors.len(), 1, "{parsed:?}");
+        let error = &parsed.errors[0];
+        assert_eq!(error.line, Some(9), "{}", error.message);
+        assert!(
+            error.message.contains("at line 9 column"),
+            "{}",
+            error.message
         );
     }
 
@@ -596,9 +837,7 @@ mod tests {
         assert_eq!(parsed.errors[0].line, Some(5));
         assert!(
             parsed.errors[0].message.starts_with("invalid YAML: ")
-                && parsed.errors[0]
-                    .message
-                    .contains("duplicate entry with key \"kind\""),
+                && parsed.errors[0].message.contains("duplicate key \"kind\""),
             "{}",
             parsed.errors[0].message
         );

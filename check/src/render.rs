@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::input::InputError;
+use crate::input::{InputError, SkipReason, Skipped};
 use crate::report::{Record, Report};
 
 /// How the human report looks.
@@ -25,10 +25,11 @@ const BOLD: &str = "\x1b[1m";
 const DIM: &str = "\x1b[2m";
 const RESET: &str = "\x1b[0m";
 
-/// One line of a file's group: a record or an input error, at its document.
+/// One line of a file's group: a record, an input error or a skipped document, at its document.
 enum Entry<'r> {
     Record(&'r Record),
     Error(&'r InputError),
+    Skipped(&'r Skipped),
 }
 
 impl Entry<'_> {
@@ -39,12 +40,22 @@ impl Entry<'_> {
                 error.index.unwrap_or(usize::MAX),
                 error.line.unwrap_or(usize::MAX),
             ),
+            Self::Skipped(skipped) => (skipped.index.unwrap_or(0), skipped.line.unwrap_or(0)),
         }
     }
 }
 
-/// The records worth showing and the errors, grouped by file in the order files were read.
+/// The records worth showing, the errors and (`all`, for people) the skipped documents, grouped by
+/// file in the order files were read.
 fn by_file<'r>(report: &'r Report, all: bool) -> Vec<(&'r str, Vec<Entry<'r>>)> {
+    by_file_with(report, all, false)
+}
+
+fn by_file_with<'r>(
+    report: &'r Report,
+    all: bool,
+    skipped: bool,
+) -> Vec<(&'r str, Vec<Entry<'r>>)> {
     let mut groups: Vec<(&str, Vec<Entry<'_>>)> = Vec::new();
     let mut add =
         |file: &'r str, entry: Entry<'r>| match groups.iter_mut().find(|(f, _)| *f == file) {
@@ -58,6 +69,11 @@ fn by_file<'r>(report: &'r Report, all: bool) -> Vec<(&'r str, Vec<Entry<'r>>)> 
     }
     for error in &report.errors {
         add(&error.file, Entry::Error(error));
+    }
+    if skipped {
+        for skipped in &report.skipped {
+            add(&skipped.file, Entry::Skipped(skipped));
+        }
     }
     for (_, entries) in &mut groups {
         entries.sort_by_key(Entry::position);
@@ -75,7 +91,7 @@ pub fn human(report: &Report, style: HumanStyle) -> String {
         }
     };
     let mut out = String::new();
-    for (file, entries) in by_file(report, style.verbose) {
+    for (file, entries) in by_file_with(report, style.verbose, style.verbose) {
         let _ = writeln!(out, "{}", paint(BOLD, file));
         let mut current = None;
         for entry in entries {
@@ -114,7 +130,21 @@ pub fn human(report: &Report, style: HumanStyle) -> String {
                         "  {}{} {}",
                         paint(DIM, &place),
                         paint(RED, "error"),
-                        error.message
+                        humanize(&error.message)
+                    );
+                }
+                Entry::Skipped(skipped) => {
+                    current = None;
+                    let place = match (skipped.index, skipped.line) {
+                        (Some(index), Some(line)) => format!("#{index} line {line} "),
+                        _ => String::new(),
+                    };
+                    let _ = writeln!(
+                        out,
+                        "  {}{} {}",
+                        paint(DIM, &place),
+                        paint(DIM, "skipped"),
+                        skipped.reason.describe()
                     );
                 }
             }
@@ -125,7 +155,7 @@ pub fn human(report: &Report, style: HumanStyle) -> String {
         |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let _ = writeln!(
         out,
-        "{}{}: {} denied, {} with warnings{}, {}{}",
+        "{}{}: {} denied, {} with warnings{}, {}{}{}",
         if out.is_empty() { "" } else { "\n" },
         format_args!(
             "{} in {}, {}",
@@ -147,9 +177,79 @@ pub fn human(report: &Report, style: HumanStyle) -> String {
                 ", {}",
                 paint(RED, &plural(n, "input error", "input errors"))
             ),
+        },
+        match summary.skipped {
+            0 => String::new(),
+            n if style.verbose => format!(", {n} skipped"),
+            n => format!(", {n} skipped (-v lists them)"),
         }
     );
+    for note in notes(report) {
+        let _ = writeln!(out, "{note}");
+    }
     out
+}
+
+/// A message with serde's Rust type names put in words (`expected u32` -> `expected a whole number`),
+/// for the messages `check` and `run` show people.
+pub fn humanize(message: &str) -> String {
+    const WORDS: &[(&[&str], &str)] = &[
+        (
+            &["u8", "u16", "u32", "u64", "u128", "usize"],
+            "a whole number (0 or more)",
+        ),
+        (
+            &["i8", "i16", "i32", "i64", "i128", "isize"],
+            "a whole number",
+        ),
+        (&["f32", "f64"], "a number"),
+        (&["a map"], "a mapping"),
+    ];
+    let mut out = message.to_owned();
+    for (names, words) in WORDS {
+        for name in *names {
+            for ending in ["", ",", ";", ")", " "] {
+                let from = format!("expected {name}{ending}");
+                if ending.is_empty() {
+                    if out.ends_with(&from) {
+                        let cut = out.len() - from.len();
+                        out = format!("{}expected {words}", &out[..cut]);
+                    }
+                } else {
+                    out = out.replace(&from, &format!("expected {words}{ending}"));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Advice a report calls for, one line each: how to check Helm templates, how to leave out files
+/// that are no manifests.
+pub fn notes(report: &Report) -> Vec<String> {
+    let mut notes = Vec::new();
+    let templates = report
+        .skipped
+        .iter()
+        .filter(|skipped| skipped.reason == SkipReason::HelmTemplate)
+        .count();
+    if templates > 0 {
+        notes.push(format!(
+            "note: {} skipped: check what they render with `helm template <release> <chart> | scaleguard check -`",
+            if templates == 1 {
+                "1 Helm template".to_owned()
+            } else {
+                format!("{templates} Helm templates")
+            }
+        ));
+    }
+    if report.summary.errors > 0 {
+        notes.push(
+            "note: files that are never applied to a cluster can be left out with --exclude GLOB or a .scaleguardignore file"
+                .to_owned(),
+        );
+    }
+    notes
 }
 
 fn write_record(out: &mut String, record: &Record, paint: &dyn Fn(&str, &str) -> String) {
@@ -213,7 +313,7 @@ pub fn junit(report: &Report, strict: bool) -> String {
     for (file, entries) in by_file(report, true) {
         let records = entries.iter().filter_map(|entry| match entry {
             Entry::Record(record) => Some(*record),
-            Entry::Error(_) => None,
+            Entry::Error(_) | Entry::Skipped(_) => None,
         });
         let suite_failures = records.filter(|r| fails(r)).count();
         let suite_errors = entries
@@ -229,6 +329,7 @@ pub fn junit(report: &Report, strict: bool) -> String {
         for entry in entries {
             match entry {
                 Entry::Record(record) => write_test_case(&mut out, file, record, fails(record)),
+                Entry::Skipped(_) => {}
                 Entry::Error(error) => {
                     let place = match (error.index, error.line) {
                         (Some(index), Some(line)) => format!("document #{index} (line {line})"),
@@ -356,7 +457,8 @@ mod tests {
         let expected = "cm.yaml\n  #0 line 1 ConfigMap default/a\n    denied  strict-policy (403): a <b> & \"c\"\n    warning strict-policy: careful\n  #1 line 5 error invalid YAML: ";
         assert!(text.starts_with(expected), "{text}");
         assert!(text.ends_with(
-            "\n\n1 object in 1 file, 2 evaluations: 1 denied, 0 with warnings, 0 patches, 1 input error\n"
+            "\n\n1 object in 1 file, 2 evaluations: 1 denied, 0 with warnings, 0 patches, 1 input error\n\
+             note: files that are never applied to a cluster can be left out with --exclude GLOB or a .scaleguardignore file\n"
         ));
         let verbose = human(
             &report,
@@ -377,6 +479,19 @@ mod tests {
             },
         );
         assert!(coloured.contains("\x1b[1;31mdenied \x1b[0m strict-policy"));
+    }
+
+    #[test]
+    fn rust_type_names_are_put_in_words() {
+        assert_eq!(
+            humanize("maxReplicas: invalid type: string \"x\", expected u32"),
+            "maxReplicas: invalid type: string \"x\", expected a whole number (0 or more)"
+        );
+        assert_eq!(
+            humanize("invalid value: -1, expected i32; and: expected f64"),
+            "invalid value: -1, expected a whole number; and: expected a number"
+        );
+        assert_eq!(humanize("expected u32s"), "expected u32s");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use scaleguard_sdk::{Operation, ValidationResponse};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::input::{Document, InputError};
+use crate::input::{Document, InputError, Skipped};
 
 /// The version of the JSON report's schema.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -73,7 +73,7 @@ impl Record {
             api_version: document.api_version().to_owned(),
             kind: document.kind().to_owned(),
             namespace: document.namespace().to_owned(),
-            name: document.name().to_owned(),
+            name: display_name(document),
             policy: policy.to_owned(),
             operation: operation.to_string(),
             allowed: response.accepted,
@@ -87,6 +87,20 @@ impl Record {
     /// Whether the record is worth showing: denied, warned or mutated.
     pub fn is_finding(&self) -> bool {
         !self.allowed || !self.warnings.is_empty() || self.patch.is_some()
+    }
+}
+
+/// The object's name; for an object the API server names (`metadata.generateName`, e.g. an Argo CD
+/// hook), the prefix it will name it from, followed by `*`.
+fn display_name(document: &Document) -> String {
+    match document.name() {
+        "" => document
+            .object
+            .pointer("/metadata/generateName")
+            .and_then(Value::as_str)
+            .map(|prefix| format!("{prefix}*"))
+            .unwrap_or_default(),
+        name => name.to_owned(),
     }
 }
 
@@ -108,6 +122,8 @@ pub struct Summary {
     pub mutated: usize,
     /// Input errors.
     pub errors: usize,
+    /// Documents (or whole files) skipped: not Kubernetes objects, Helm templates.
+    pub skipped: usize,
 }
 
 /// Everything a check found.
@@ -122,6 +138,8 @@ pub struct Report {
     pub summary: Summary,
     /// Files and documents that could not be read.
     pub errors: Vec<InputError>,
+    /// Documents and files that are no Kubernetes manifests, left alone.
+    pub skipped: Vec<Skipped>,
 }
 
 impl Report {
@@ -141,13 +159,22 @@ impl Report {
             warned: count(|r| r.allowed && !r.warnings.is_empty()),
             mutated: count(|r| r.allowed && r.patch.is_some()),
             errors: errors.len(),
+            skipped: 0,
         };
         Self {
             schema_version: SCHEMA_VERSION,
             results,
             summary,
             errors,
+            skipped: Vec::new(),
         }
+    }
+
+    /// The report with the documents and files that were skipped.
+    pub fn with_skipped(mut self, skipped: Vec<Skipped>) -> Self {
+        self.summary.skipped = skipped.len();
+        self.skipped = skipped;
+        self
     }
 
     /// The process's exit code: [`EXIT_ERRORS`] when anything could not be read, else

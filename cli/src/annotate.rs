@@ -25,8 +25,9 @@ pub struct Args {
     /// Cargo.toml beside the metadata].
     #[arg(long)]
     crate_version: Option<String>,
-    /// Where to write the annotated module (may be the input module).
-    #[arg(short = 'o', long)]
+    /// Where to write the annotated module (may be the input module). `-o`/`--output` are kept as
+    /// hidden aliases; elsewhere `-o` names a report format.
+    #[arg(short = 'O', long, short_alias = 'o', alias = "output")]
     output_path: PathBuf,
 }
 

@@ -8,11 +8,12 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context as _, Result, bail};
+use scaleguard_check::hint::GITOPS_REPLICAS;
 use scaleguard_check::render::{self, HumanStyle};
 use scaleguard_check::report::EXIT_ERRORS;
 use scaleguard_check::wasm::{WasmPolicy, compile_all, read_directory, read_module};
 use scaleguard_check::{
-    Check, ConfiguredPolicy, Report, engine, fs, git, parallel, request, settings,
+    Check, ConfiguredPolicy, Record, Report, engine, fs, git, parallel, request, settings,
 };
 use serde_json::Value;
 
@@ -51,16 +52,31 @@ pub struct Args {
     #[arg(long = "group", value_name = "GROUP")]
     groups: Vec<String>,
     /// Run every module of this directory (default: the modules built into the binary, else
-    /// target/policies).
-    #[arg(long, env = "SCALEGUARD_POLICIES_DIR", value_name = "DIR")]
+    /// target/policies). A directory without modules is an error.
+    #[arg(
+        long,
+        alias = "policies-dir",
+        env = "SCALEGUARD_POLICIES_DIR",
+        value_name = "DIR"
+    )]
     policies: Option<PathBuf>,
-    /// A policy to run (repeatable): a name among the policies, a .wasm file, or
-    /// registry://<registry>/<repository>@sha256:<digest>.
+    /// A policy to run (repeatable): a name among the policies (or `gitops-replicas`, the GitOps
+    /// hint), a .wasm file, or registry://<registry>/<repository>@sha256:<digest>.
     #[arg(long = "policy", value_name = "POLICY")]
     policy: Vec<String>,
-    /// Settings of one policy (repeatable): <policy>=<YAML or JSON file>.
-    #[arg(long = "settings", value_name = "POLICY=FILE")]
+    /// A policy not to run (repeatable), e.g. `gitops-replicas`.
+    #[arg(long = "skip", value_name = "POLICY")]
+    skip: Vec<String>,
+    /// Settings of one policy (repeatable): <policy>=<YAML or JSON file, or inline JSON>.
+    #[arg(long = "settings", value_name = "POLICY=SETTINGS")]
     settings: Vec<String>,
+    /// Leave out of directory walks the paths this pattern matches (repeatable; gitignore syntax,
+    /// relative to the current directory), beside those of `.scaleguardignore` files.
+    #[arg(long = "exclude", value_name = "GLOB")]
+    exclude: Vec<String>,
+    /// Succeed when there is nothing to check (no Kubernetes object in the inputs).
+    #[arg(long)]
+    allow_empty: bool,
     /// Take policy settings from the ClusterAdmissionPolicy manifests among the inputs.
     #[arg(long)]
     use_cluster_policies: bool,
@@ -81,8 +97,9 @@ pub struct Args {
     /// ~/.cache/scaleguard/modules).
     #[arg(long, env = "SCALEGUARD_MODULE_CACHE", value_name = "DIR")]
     module_cache: Option<PathBuf>,
-    /// Compile every module afresh; read and write no cache.
-    #[arg(long, conflicts_with = "module_cache")]
+    /// Compile every module afresh; read and write no cache (overrides --module-cache and
+    /// $SCALEGUARD_MODULE_CACHE).
+    #[arg(long)]
     no_module_cache: bool,
 }
 
@@ -92,7 +109,7 @@ pub fn run(args: Args) -> Result<()> {
     let code = match check(&args) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", crate::message(&error));
             EXIT_ERRORS
         }
     };
@@ -101,11 +118,29 @@ pub fn run(args: Args) -> Result<()> {
 
 fn check(args: &Args) -> Result<u8> {
     turn_module_cache_on(args);
-    let policies = load_policies(args)?;
-    let inputs = fs::read_paths(&args.paths, &args.namespace, &mut std::io::stdin().lock());
-    let configured = configure(args, &policies, &inputs.parsed.documents)?;
-    engine::validate_settings(&configured)
-        .map_err(|errors| anyhow::anyhow!("invalid settings:\n  {}", errors.join("\n  ")))?;
+    let (policies, hint) = load_policies(args)?;
+    let selection = fs::Selection {
+        excludes: args.exclude.clone(),
+    };
+    let inputs = fs::read_selected(
+        &args.paths,
+        &args.namespace,
+        &mut std::io::stdin().lock(),
+        &selection,
+    )
+    .map_err(anyhow::Error::msg)?;
+    let (configured, hint_settings) = configure(args, &policies, hint, &inputs.parsed.documents)?;
+    let hint = match hint_settings {
+        Some(settings) => Some(HintSettings::from_value(&settings)?),
+        None => None,
+    };
+    engine::validate_settings(&configured).map_err(|errors| {
+        let errors: Vec<String> = errors
+            .iter()
+            .map(|error| render::humanize(&error.replacen(": invalid settings: ", ": ", 1)))
+            .collect();
+        anyhow::anyhow!("invalid settings:\n  {}", errors.join("\n  "))
+    })?;
     let previous = match &args.against {
         Some(reference) => {
             git::objects_at(reference, &args.paths, &args.namespace).map_err(anyhow::Error::msg)?
@@ -122,7 +157,9 @@ fn check(args: &Args) -> Result<u8> {
     let records = parallel::run(&check, threads, &|done, total| progress.show(done, total))
         .map_err(anyhow::Error::msg)?;
     progress.finish();
-    let report = Report::new(inputs.files, documents.len(), records, inputs.parsed.errors);
+    let records = apply_hint_settings(records, hint);
+    let report = Report::new(inputs.files, documents.len(), records, inputs.parsed.errors)
+        .with_skipped(inputs.parsed.skipped);
     let text = match args.output {
         Output::Human => render::human(
             &report,
@@ -136,7 +173,78 @@ fn check(args: &Args) -> Result<u8> {
         Output::Junit => render::junit(&report, args.strict),
     };
     print!("{text}");
+    if args.output != Output::Human {
+        for note in render::notes(&report) {
+            eprintln!("{note}");
+        }
+    }
+    if documents.is_empty() && !args.allow_empty {
+        eprintln!(
+            "error: nothing to check: no Kubernetes object in {}{} (pass --allow-empty to succeed anyway)",
+            args.paths
+                .iter()
+                .map(|path| if path == "-" { "stdin" } else { path.as_str() })
+                .collect::<Vec<_>>()
+                .join(", "),
+            match report.summary.skipped {
+                0 => String::new(),
+                n => format!(
+                    "; {n} {} skipped, -v lists {}",
+                    if n == 1 {
+                        "document was"
+                    } else {
+                        "documents were"
+                    },
+                    if n == 1 { "it" } else { "them" }
+                ),
+            }
+        );
+        return Ok(EXIT_ERRORS);
+    }
     Ok(report.exit_code(args.strict))
+}
+
+/// Settings of the GitOps replicas hint: `{"deny": true}` makes its findings denials.
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HintSettings {
+    /// Deny instead of warning.
+    #[serde(default)]
+    deny: bool,
+}
+
+impl HintSettings {
+    fn from_value(value: &Value) -> Result<Self> {
+        if value.is_null() {
+            return Ok(Self::default());
+        }
+        serde_json::from_value(value.clone()).map_err(|error| {
+            anyhow::anyhow!(
+                "invalid settings:\n  policy {GITOPS_REPLICAS}: {} (its one setting is `deny`: true or false)",
+                render::humanize(&error.to_string())
+            )
+        })
+    }
+}
+
+/// The records with the GitOps hint's dropped (`hint` is `None`: not run) or, with `deny: true`, made
+/// denials.
+fn apply_hint_settings(records: Vec<Record>, hint: Option<HintSettings>) -> Vec<Record> {
+    records
+        .into_iter()
+        .filter_map(|mut record| {
+            if record.policy != GITOPS_REPLICAS {
+                return Some(record);
+            }
+            let settings = hint?;
+            if settings.deny {
+                record.allowed = false;
+                record.code = Some(400);
+                record.message = Some(std::mem::take(&mut record.warnings).join("; "));
+            }
+            Some(record)
+        })
+        .collect()
 }
 
 /// Turns wasmtime's compilation cache on, unless `--no-module-cache`. The cache only saves time: when
@@ -160,29 +268,49 @@ fn turn_module_cache_on(args: &Args) {
 
 /// The policies to run: `--policy` files and registry references, plus the policies named by `--policy`
 /// (or all, when none is named and no file is given) from `--policies`, the embedded modules, or
-/// target/policies.
-fn load_policies(args: &Args) -> Result<Vec<WasmPolicy>> {
+/// target/policies; less those of `--skip`. The GitOps hint (`gitops-replicas`) is one of them: the
+/// second value says whether it runs. Running no policy at all is an error.
+fn load_policies(args: &Args) -> Result<(Vec<WasmPolicy>, bool)> {
     let (names, references): (Vec<&String>, Vec<&String>) = args
         .policy
         .iter()
         .partition(|policy| !policy.ends_with(".wasm") && !policy.contains('/'));
     let mut modules = Vec::new();
-    if !names.is_empty() || references.is_empty() {
-        let available = available_modules(args.policies.as_deref())?;
-        if names.is_empty() {
-            modules = available;
-        } else {
-            for name in names {
-                let Some(module) = available.iter().find(|(n, _)| n == name) else {
-                    let known: Vec<&str> = available.iter().map(|(n, _)| n.as_str()).collect();
-                    bail!(
-                        "--policy {name}: no such policy (known: {})",
-                        known.join(", ")
-                    );
-                };
-                modules.push(module.clone());
-            }
+    let mut hint = names.is_empty() && references.is_empty();
+    let needs_directory = names.iter().any(|name| *name != GITOPS_REPLICAS)
+        || (names.is_empty() && references.is_empty());
+    let available = if needs_directory || !args.skip.is_empty() {
+        available_modules(args.policies.as_deref())?
+    } else {
+        Vec::new()
+    };
+    let known = || {
+        let mut known: Vec<&str> = available.iter().map(|(n, _)| n.as_str()).collect();
+        known.push(GITOPS_REPLICAS);
+        known.join(", ")
+    };
+    for skipped in &args.skip {
+        if skipped != GITOPS_REPLICAS
+            && !available.iter().any(|(n, _)| n == skipped)
+            && !references
+                .iter()
+                .any(|r| settings::policy_name_of_module(r) == skipped)
+        {
+            bail!("--skip {skipped}: no such policy (known: {})", known());
         }
+    }
+    if names.is_empty() && references.is_empty() {
+        modules = available.clone();
+    }
+    for name in names {
+        if name == GITOPS_REPLICAS {
+            hint = true;
+            continue;
+        }
+        let Some(module) = available.iter().find(|(n, _)| n == name) else {
+            bail!("--policy {name}: no such policy (known: {})", known());
+        };
+        modules.push(module.clone());
     }
     for reference in references {
         modules.push(if reference.starts_with("registry://") {
@@ -191,14 +319,31 @@ fn load_policies(args: &Args) -> Result<Vec<WasmPolicy>> {
             read_module(Path::new(reference)).map_err(anyhow::Error::msg)?
         });
     }
-    compile_all(modules).map_err(|errors| anyhow::anyhow!("{}", errors.join("\n")))
+    modules.retain(|(name, _)| !args.skip.contains(name));
+    hint &= !args.skip.iter().any(|s| s == GITOPS_REPLICAS);
+    if modules.is_empty() && !hint {
+        bail!("no policy to run: every policy was skipped");
+    }
+    let policies =
+        compile_all(modules).map_err(|errors| anyhow::anyhow!("{}", errors.join("\n")))?;
+    Ok((policies, hint))
 }
 
 /// The modules of `--policies`, else the embedded ones, else those of target/policies here or beside
 /// the binary (`target/debug/../policies`).
 fn available_modules(directory: Option<&Path>) -> Result<Vec<(String, Vec<u8>)>> {
     if let Some(directory) = directory {
-        return read_directory(directory).map_err(anyhow::Error::msg);
+        let modules = read_directory(directory).map_err(|error| {
+            anyhow::anyhow!("{error} (named by --policies or $SCALEGUARD_POLICIES_DIR)")
+        })?;
+        if modules.is_empty() {
+            bail!(
+                "no policy modules (.wasm files) in {} (named by --policies or $SCALEGUARD_POLICIES_DIR): \
+                 run `make policies`, or name the folder the modules are in",
+                directory.display()
+            );
+        }
+        return Ok(modules);
     }
     #[cfg(feature = "embedded-policies")]
     return Ok(scaleguard_check::embedded::modules());
@@ -212,7 +357,10 @@ fn available_modules(directory: Option<&Path>) -> Result<Vec<(String, Vec<u8>)>>
             .chain(beside_binary);
         for directory in candidates {
             if directory.is_dir() {
-                return read_directory(&directory).map_err(anyhow::Error::msg);
+                let modules = read_directory(&directory).map_err(anyhow::Error::msg)?;
+                if !modules.is_empty() {
+                    return Ok(modules);
+                }
             }
         }
         bail!("no policy modules: run `make policies`, or pass --policies DIR or --policy")
@@ -228,7 +376,7 @@ fn pull(reference: &str) -> Result<(String, Vec<u8>)> {
         std::process::id()
     ));
     let output = Command::new(std::env::current_exe()?)
-        .args(["pull", reference, "--output"])
+        .args(["pull", reference, "--output-path"])
         .arg(&file)
         .stdin(Stdio::null())
         .output()
@@ -236,9 +384,11 @@ fn pull(reference: &str) -> Result<(String, Vec<u8>)> {
     let bytes = std::fs::read(&file);
     let _ = std::fs::remove_file(&file);
     if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stderr = stderr.trim();
         bail!(
             "--policy {reference}: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
+            stderr.strip_prefix("Error: ").unwrap_or(stderr)
         );
     }
     Ok((
@@ -248,12 +398,13 @@ fn pull(reference: &str) -> Result<(String, Vec<u8>)> {
 }
 
 /// Each policy with its settings: from a ClusterAdmissionPolicy among the inputs
-/// (`--use-cluster-policies`), overridden by `--settings`.
+/// (`--use-cluster-policies`), overridden by `--settings`; and the GitOps hint's settings, when it runs.
 fn configure<'p>(
     args: &Args,
     policies: &'p [WasmPolicy],
+    hint: bool,
     documents: &[scaleguard_check::Document],
-) -> Result<Vec<ConfiguredPolicy<'p>>> {
+) -> Result<(Vec<ConfiguredPolicy<'p>>, Option<Value>)> {
     use scaleguard_check::Policy as _;
     let mut chosen: BTreeMap<String, Value> = BTreeMap::new();
     if args.use_cluster_policies {
@@ -262,24 +413,46 @@ fn configure<'p>(
         }
     }
     for setting in &args.settings {
-        let Some((name, file)) = setting.split_once('=') else {
-            bail!("--settings {setting}: expected <policy>=<file>");
+        let Some((name, text)) = setting.split_once('=') else {
+            bail!("--settings {setting}: expected <policy>=<file or inline JSON>");
         };
-        if !policies.iter().any(|p| p.name() == name) {
-            bail!("--settings {setting}: no policy {name} is run");
+        let run = policies.iter().any(|p| p.name() == name) || (hint && name == GITOPS_REPLICAS);
+        if !run {
+            let mut names: Vec<&str> = policies.iter().map(|p| p.name()).collect();
+            if hint {
+                names.push(GITOPS_REPLICAS);
+            }
+            bail!(
+                "--settings {setting}: policy {name} is not run (run: {})",
+                names.join(", ")
+            );
         }
-        chosen.insert(
-            name.to_owned(),
-            read_document(Path::new(file)).with_context(|| format!("--settings {setting}"))?,
-        );
+        let value = read_settings(text)
+            .map_err(|error| anyhow::anyhow!("--settings {name}: {}", crate::message(&error)))?;
+        chosen.insert(name.to_owned(), value);
     }
-    Ok(policies
+    let configured = policies
         .iter()
         .map(|policy| ConfiguredPolicy {
             policy,
             settings: chosen.get(policy.name()).cloned().unwrap_or(Value::Null),
         })
-        .collect())
+        .collect();
+    let hint_settings = hint.then(|| chosen.remove(GITOPS_REPLICAS).unwrap_or(Value::Null));
+    Ok((configured, hint_settings))
+}
+
+/// Settings given on the command line: a YAML or JSON file, or inline JSON.
+pub fn read_settings(text: &str) -> Result<Value> {
+    if Path::new(text).is_file() {
+        return read_document(Path::new(text));
+    }
+    let inline = text.trim_start();
+    if inline.starts_with('{') || inline.starts_with('[') {
+        return serde_json::from_str(text)
+            .map_err(|error| anyhow::anyhow!("not valid inline JSON: {error}"));
+    }
+    bail!("{text}: no such file, and not inline JSON (`{{...}}`)")
 }
 
 /// `checked 3500/10000 objects` on stderr, for large inputs on a terminal.

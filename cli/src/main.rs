@@ -45,6 +45,24 @@ enum Command {
     Convert(convert::Args),
 }
 
+/// An error for people, on one line: its causes joined with `: `, a cause left out when the message
+/// already says it (no repeated `Caused by`), Rust type names put in words.
+pub fn message(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let cause = cause.to_string();
+        let cause = cause.strip_prefix("Error: ").unwrap_or(&cause);
+        if text.contains(cause) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(cause);
+    }
+    scaleguard_check::render::humanize(&text)
+}
+
 fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Run(args) => run::run(args),

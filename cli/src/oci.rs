@@ -45,8 +45,9 @@ pub struct PushArgs {
 pub struct PullArgs {
     /// What to pull: `[registry://]<registry>/<repository>:<tag>` or `...@sha256:<digest>`.
     reference: String,
-    /// Where to write the module.
-    #[arg(short = 'o', long)]
+    /// Where to write the module. `-o`/`--output` are kept as hidden aliases; elsewhere `-o` names a
+    /// report format.
+    #[arg(short = 'O', long = "output-path", short_alias = 'o', alias = "output")]
     output: PathBuf,
     #[command(flatten)]
     registry: RegistryArgs,

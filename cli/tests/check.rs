@@ -265,8 +265,8 @@ fn the_example_repository_shows_exactly_its_planted_mistakes() {
     );
     assert_eq!(
         report["summary"],
-        json!({"files": 10, "documents": 14, "evaluations": 39, "denied": 9, "warned": 3,
-            "mutated": 0, "errors": 0})
+        json!({"files": 10, "documents": 14, "evaluations": 44, "denied": 9, "warned": 3,
+            "mutated": 0, "errors": 0, "skipped": 0})
     );
 }
 
@@ -277,7 +277,7 @@ fn the_clean_deployment_passes_and_strict_fails_on_warnings() {
     let text = String::from_utf8(output.stdout).unwrap();
     assert_eq!(
         text,
-        "3 objects in 2 files, 8 evaluations: 0 denied, 0 with warnings, 0 patches\n"
+        "3 objects in 2 files, 9 evaluations: 0 denied, 0 with warnings, 0 patches\n"
     );
     let dgd = "examples/gitops/apps/sglang-chat/dgd.yaml";
     assert_eq!(check(&[dgd]).status.code(), Some(0), "warnings alone pass");
@@ -295,7 +295,7 @@ fn json_records_follow_the_documented_schema() {
         |value: &Value| -> Vec<String> { value.as_object().unwrap().keys().cloned().collect() };
     assert_eq!(
         keys(&report),
-        ["errors", "results", "schemaVersion", "summary"]
+        ["errors", "results", "schemaVersion", "skipped", "summary"]
     );
     assert_eq!(report["schemaVersion"], 1);
     let record = &report["results"][0];
@@ -627,7 +627,7 @@ fn junit_is_well_formed_xml_with_a_failure_per_denial() {
         }
         buffer.clear();
     }
-    assert_eq!((suites, cases, failures), (10, 39, 9));
+    assert_eq!((suites, cases, failures), (10, 44, 9));
 }
 
 #[test]
@@ -717,4 +717,542 @@ fn check_stores_the_compiled_modules_for_the_next_run() {
     assert!(
         second.stderr.is_empty() || !String::from_utf8_lossy(&second.stderr).contains("warning")
     );
+}
+
+/// Runs `scaleguard check` in `directory` with `args` only (no `--policies` added), `env` set.
+fn check_raw(directory: &Path, args: &[&str], env: &[(&str, &Path)], stdin: &str) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_scaleguard"));
+    command
+        .arg("check")
+        .args(args)
+        .current_dir(directory)
+        .env_remove("SCALEGUARD_POLICIES_DIR")
+        .env_remove("SCALEGUARD_MODULE_CACHE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().expect("the binary runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+const KNOWN: &str = "dynamo-adapter-target, dynamo-autoscaler-bounds, dynamo-deprecated-autoscaling, \
+                     dynamo-replica-ownership, dynamo-single-autoscaler, gitops-replicas";
+
+/// A folder without modules, named by `--policies` or `$SCALEGUARD_POLICIES_DIR`, is a usage error: a
+/// wrong path in CI must not pass everything.
+#[test]
+fn no_policy_modules_is_a_usage_error() {
+    let empty = tempfile::tempdir().unwrap();
+    let dir = empty.path().display().to_string();
+    let expected = format!(
+        "error: no policy modules (.wasm files) in {dir} (named by --policies or $SCALEGUARD_POLICIES_DIR): \
+         run `make policies`, or name the folder the modules are in\n"
+    );
+    let flag = check_raw(
+        &workspace(),
+        &["examples/gitops", "--no-module-cache", "--policies", &dir],
+        &[],
+        "",
+    );
+    assert_eq!(
+        (flag.status.code(), stderr(&flag)),
+        (Some(2), expected.clone())
+    );
+    assert_eq!(stdout(&flag), "");
+    let env = check_raw(
+        &workspace(),
+        &["examples/gitops", "--no-module-cache"],
+        &[("SCALEGUARD_POLICIES_DIR", empty.path())],
+        "",
+    );
+    assert_eq!((env.status.code(), stderr(&env)), (Some(2), expected));
+    let missing = empty.path().join("nope");
+    let wrong = check_raw(
+        &workspace(),
+        &["examples/gitops", "--no-module-cache"],
+        &[("SCALEGUARD_POLICIES_DIR", &missing)],
+        "",
+    );
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(
+        stderr(&wrong).starts_with(&format!(
+            "error: cannot read policy directory {}: ",
+            missing.display()
+        )),
+        "{}",
+        stderr(&wrong)
+    );
+    // `--policies-dir` is the hidden alias of `--policies`.
+    let policies = policies_dir().display().to_string();
+    let alias = check_raw(
+        &workspace(),
+        &[
+            "examples/gitops/apps/sglang-agg",
+            "--no-module-cache",
+            "--policies-dir",
+            &policies,
+        ],
+        &[],
+        "",
+    );
+    assert_eq!(alias.status.code(), Some(0), "{}", stderr(&alias));
+}
+
+/// Skipping every policy, the hint included, leaves nothing to run.
+#[test]
+fn running_no_policy_is_a_usage_error_and_unknown_names_list_the_known() {
+    let everything: Vec<String> = KNOWN
+        .split(", ")
+        .flat_map(|name| ["--skip".to_owned(), name.to_owned()])
+        .collect();
+    let mut args = vec!["examples/gitops"];
+    args.extend(everything.iter().map(String::as_str));
+    let output = check(&args);
+    assert_eq!(
+        (output.status.code(), stderr(&output)),
+        (
+            Some(2),
+            "error: no policy to run: every policy was skipped\n".to_owned()
+        )
+    );
+    let typo = check(&["examples/gitops", "--policy", "dynamo-single-autoscalr"]);
+    assert_eq!(
+        (typo.status.code(), stderr(&typo)),
+        (
+            Some(2),
+            format!("error: --policy dynamo-single-autoscalr: no such policy (known: {KNOWN})\n")
+        )
+    );
+    let skip = check(&["examples/gitops", "--skip", "gitops-replica"]);
+    assert_eq!(
+        stderr(&skip),
+        format!("error: --skip gitops-replica: no such policy (known: {KNOWN})\n")
+    );
+}
+
+/// An empty folder or empty stdin is nothing to check: exit 2, unless `--allow-empty`.
+#[test]
+fn nothing_to_check_fails_unless_allowed() {
+    let empty = tempfile::tempdir().unwrap();
+    let output = check_in(empty.path(), &["."], "");
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output),
+        "error: nothing to check: no Kubernetes object in . (pass --allow-empty to succeed anyway)\n"
+    );
+    assert_eq!(
+        stdout(&output),
+        "0 objects in 0 files, 0 evaluations: 0 denied, 0 with warnings, 0 patches\n"
+    );
+    let stdin = check_in(empty.path(), &["-"], "");
+    assert_eq!(stdin.status.code(), Some(2));
+    assert_eq!(
+        stderr(&stdin),
+        "error: nothing to check: no Kubernetes object in stdin (pass --allow-empty to succeed anyway)\n"
+    );
+    let allowed = check_in(empty.path(), &["-", "--allow-empty"], "");
+    assert_eq!(
+        (allowed.status.code(), stderr(&allowed)),
+        (Some(0), String::new())
+    );
+    std::fs::write(empty.path().join("values.yaml"), "replicas: 2\n").unwrap();
+    let only_values = check_in(empty.path(), &["."], "");
+    assert_eq!(only_values.status.code(), Some(2));
+    assert_eq!(
+        stderr(&only_values),
+        "error: nothing to check: no Kubernetes object in .; 1 document was skipped, -v lists it \
+         (pass --allow-empty to succeed anyway)\n"
+    );
+}
+
+/// Writes `files` (path, contents) under `root`.
+fn write_tree(root: &Path, files: &[(&str, &str)]) {
+    for (path, contents) in files {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, contents).unwrap();
+    }
+}
+
+/// A GitOps repository as found in the wild: a chart, a Renovate config, docs, an Argo CD hook, an
+/// ignore file. Its only findings are its planted violations (the vLLM deployment whose HPA fights
+/// its Planner); the rest is skipped, left out, or checked clean.
+fn gitops_fixture() -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    let example = |file: &str| {
+        std::fs::read_to_string(
+            workspace()
+                .join("examples/gitops/apps/vllm-disagg")
+                .join(file),
+        )
+        .unwrap()
+    };
+    let (dgd, hpa) = (example("dgd.yaml"), example("decode-hpa.yaml"));
+    write_tree(
+        root.path(),
+        &[
+            ("apps/vllm/dgd.yaml", &dgd),
+            ("apps/vllm/decode-hpa.yaml", &hpa),
+            (
+                "apps/vllm/kustomization.yaml",
+                "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [dgd.yaml, decode-hpa.yaml]\n",
+            ),
+            (
+                "apps/vllm/presync-migrate.yaml",
+                "apiVersion: batch/v1\nkind: Job\nmetadata:\n  generateName: vllm-migrate-\n  namespace: llm\n  annotations:\n    argocd.argoproj.io/hook: PreSync\n    argocd.argoproj.io/hook-delete-policy: HookSucceeded\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: migrate, image: busybox}]\n",
+            ),
+            (
+                "charts/model/Chart.yaml",
+                "apiVersion: v2\nname: model\ndescription: A Dynamo model\nversion: 0.1.0\n",
+            ),
+            (
+                "charts/model/values.yaml",
+                "replicas: 2\nimage:\n  repository: nvcr.io/nvidia/ai-dynamo/vllm-runtime\n  tag: 0.7.0\n",
+            ),
+            (
+                "charts/model/values.schema.json",
+                "{\"$schema\": \"https://json-schema.org/draft-07/schema\", \"type\": \"object\", \"properties\": {\"kind\": {\"type\": \"string\"}}}\n",
+            ),
+            (
+                "charts/model/templates/dgd.yaml",
+                "apiVersion: nvidia.com/v1alpha1\nkind: DynamoGraphDeployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  services:\n    decode:\n      replicas: {{ .Values.replicas }}\n      scalingAdapter: {enabled: true}\n",
+            ),
+            (
+                "charts/model/templates/_helpers.tpl",
+                "{{- define \"model.name\" -}}{{ .Chart.Name }}{{- end }}\n",
+            ),
+            (
+                "renovate.json",
+                "{\"$schema\": \"https://docs.renovatebot.com/renovate-schema.json\", \"extends\": [\"config:recommended\"]}\n",
+            ),
+            (
+                "mkdocs.yml",
+                "site_name: Inference platform\nnav:\n  - Home: index.md\nmarkdown_extensions:\n  - pymdownx.emoji:\n      emoji_index: !!python/name:material.extensions.emoji.twemoji\n",
+            ),
+            ("docs/index.md", "# Inference platform\n"),
+            (
+                ".github/workflows/ci.yaml",
+                "on: [pull_request]\njobs:\n  check:\n    runs-on: ubuntu-latest\n    steps: [{run: \"echo ${{ github.sha }}\"}]\n",
+            ),
+            (
+                "workflows/release.yaml",
+                "name: release\non: {push: {tags: ['v*']}}\njobs: {build: {runs-on: ubuntu-latest, steps: [{run: \"echo ${{ github.ref }}\"}]}}\n",
+            ),
+            (
+                ".scaleguardignore",
+                "# drafts never reach a cluster\ndrafts/\n*.draft.yaml\n",
+            ),
+            (
+                "drafts/broken.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: [broken\n",
+            ),
+            (
+                "apps/vllm/next.draft.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n",
+            ),
+        ],
+    );
+    root
+}
+
+#[test]
+fn a_gitops_repository_shows_only_its_planted_violations() {
+    let root = gitops_fixture();
+    let output = check_in(root.path(), &[".", "-o", "json"], "");
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let report = json_report(&output);
+    assert_eq!(report["errors"], json!([]));
+    assert_eq!(
+        findings(&report)
+            .iter()
+            .map(|f| (f.0.as_str(), f.3.as_str(), f.5.as_str(), f.6))
+            .collect::<Vec<_>>(),
+        [
+            (
+                "./apps/vllm/decode-hpa.yaml",
+                "HorizontalPodAutoscaler",
+                "dynamo-single-autoscaler",
+                false
+            ),
+            (
+                "./apps/vllm/dgd.yaml",
+                "DynamoGraphDeployment",
+                "dynamo-single-autoscaler",
+                false
+            ),
+        ]
+    );
+    let skipped: Vec<(&str, &str)> = report["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["file"].as_str().unwrap(), s["reason"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        skipped,
+        [
+            ("./charts/model/Chart.yaml", "not-kubernetes"),
+            ("./charts/model/templates/dgd.yaml", "helm-template"),
+            ("./charts/model/values.schema.json", "not-kubernetes"),
+            ("./charts/model/values.yaml", "not-kubernetes"),
+            ("./mkdocs.yml", "not-kubernetes"),
+            ("./renovate.json", "not-kubernetes"),
+            ("./workflows/release.yaml", "not-kubernetes"),
+        ]
+    );
+    // The Argo CD hook is checked, under the prefix its name is generated from.
+    let files: Vec<&str> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["file"].as_str().unwrap())
+        .collect();
+    assert!(!files.iter().any(|f| f.contains("draft")), "{files:?}");
+    assert_eq!(report["summary"]["documents"], 3);
+    assert_eq!(
+        stderr(&output),
+        "note: 1 Helm template skipped: check what they render with `helm template <release> <chart> | scaleguard check -`\n"
+    );
+
+    let human = check_in(root.path(), &["."], "");
+    assert_eq!(human.status.code(), Some(1));
+    let text = stdout(&human);
+    assert!(
+        text.starts_with("./apps/vllm/decode-hpa.yaml\n")
+            && text.ends_with(
+                ": 2 denied, 0 with warnings, 0 patches, 7 skipped (-v lists them)\n\
+                 note: 1 Helm template skipped: check what they render with \
+                 `helm template <release> <chart> | scaleguard check -`\n"
+            ),
+        "{text}"
+    );
+    assert!(text.contains("\n\n3 objects in 9 files, "), "{text}");
+    let verbose = stdout(&check_in(root.path(), &[".", "-v"], ""));
+    assert!(
+        verbose.contains(
+            "./mkdocs.yml\n  #0 line 1 skipped not a Kubernetes object (no apiVersion and kind)\n"
+        ),
+        "{verbose}"
+    );
+    assert!(
+        verbose.contains("./charts/model/templates/dgd.yaml\n  skipped a Helm template\n"),
+        "{verbose}"
+    );
+}
+
+/// `--exclude` leaves paths out (gitignore syntax, repeatable); a file named on the command line is
+/// read even when excluded; the ignore file's paths come back as input errors once it is gone.
+#[test]
+fn exclude_and_the_ignore_file_leave_paths_out() {
+    let root = gitops_fixture();
+    let output = check_in(
+        root.path(),
+        &[
+            ".",
+            "-o",
+            "json",
+            "--exclude",
+            "apps/vllm/decode-hpa.yaml",
+            "--exclude",
+            "*.json",
+        ],
+        "",
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let report = json_report(&output);
+    assert_eq!(report["summary"]["documents"], 2);
+    assert_eq!(report["summary"]["denied"], 0, "the HPA is left out");
+    let named = check_in(root.path(), &["drafts/broken.yaml", "-o", "json"], "");
+    assert_eq!(named.status.code(), Some(2));
+    assert_eq!(
+        json_report(&named)["errors"][0]["file"],
+        "drafts/broken.yaml",
+        "a file named on the command line is read"
+    );
+    std::fs::remove_file(root.path().join(".scaleguardignore")).unwrap();
+    let unignored = check_in(root.path(), &[".", "-o", "json"], "");
+    assert_eq!(unignored.status.code(), Some(2));
+    let errors: Vec<(String, String)> = json_report(&unignored)["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["file"].as_str().unwrap().to_owned(),
+                e["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert_eq!(
+        errors[0],
+        (
+            "./apps/vllm/next.draft.yaml".to_owned(),
+            "metadata.name is missing (and there is no metadata.generateName)".to_owned()
+        )
+    );
+    assert_eq!(errors[1].0, "./drafts/broken.yaml");
+}
+
+/// What claims to be an object stays an error, with positions counted from the start of the file.
+#[test]
+fn a_malformed_object_is_an_error_at_its_file_line() {
+    let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n# second\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n   bad: indent\n";
+    let output = check_in(&workspace(), &["-", "-o", "json"], text);
+    assert_eq!(output.status.code(), Some(2));
+    let error = &json_report(&output)["errors"][0];
+    assert_eq!(error["line"], 10);
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("at line 10 column"),
+        "{error}"
+    );
+}
+
+/// The GitOps hint is a policy like the others: selected, configured, skipped.
+#[test]
+fn the_gitops_hint_is_selected_configured_and_skipped_like_a_policy() {
+    let dgd = "examples/gitops/apps/qwen-engines/dgd.yaml";
+    let report = json_report(&check(&[dgd, "-o", "json", "--policy", "gitops-replicas"]));
+    let policies: Vec<&str> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["policy"].as_str().unwrap())
+        .collect();
+    assert_eq!(policies, ["gitops-replicas"]);
+    let denied = check(&[
+        dgd,
+        "-o",
+        "json",
+        "--settings",
+        r#"gitops-replicas={"deny": true}"#,
+    ]);
+    assert_eq!(denied.status.code(), Some(1));
+    let record = json_report(&denied)["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["policy"] == "gitops-replicas")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (&record["allowed"], &record["code"]),
+        (&json!(false), &json!(400))
+    );
+    let skipped = json_report(&check(&[dgd, "-o", "json", "--skip", "gitops-replicas"]));
+    assert!(
+        skipped["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["policy"] != "gitops-replicas")
+    );
+    let bad = check(&[dgd, "--settings", r#"gitops-replicas={"deny": 3}"#]);
+    assert_eq!(
+        (bad.status.code(), stderr(&bad)),
+        (
+            Some(2),
+            "error: invalid settings:\n  policy gitops-replicas: invalid type: integer `3`, expected a boolean (its one setting is `deny`: true or false)\n".to_owned()
+        )
+    );
+    let not_run = check(&[
+        dgd,
+        "--skip",
+        "gitops-replicas",
+        "--settings",
+        r#"gitops-replicas={}"#,
+    ]);
+    assert_eq!(not_run.status.code(), Some(2));
+    assert!(
+        stderr(&not_run).starts_with("error: --settings gitops-replicas={}: policy gitops-replicas is not run (run: dynamo-adapter-target,"),
+        "{}",
+        stderr(&not_run)
+    );
+}
+
+/// `--settings` takes a file or inline JSON; errors say what is wrong once, without Rust type names.
+#[test]
+fn settings_inline_or_from_a_file_and_their_errors_in_words() {
+    let dgd = "examples/gitops/apps/sglang-chat";
+    let inline = check(&[
+        dgd,
+        "-o",
+        "json",
+        "--settings",
+        r#"dynamo-autoscaler-bounds={"allowScaleToZero": true}"#,
+    ]);
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), "allowScaleToZero: true\n").unwrap();
+    let from_file = check(&[
+        dgd,
+        "-o",
+        "json",
+        "--settings",
+        &format!("dynamo-autoscaler-bounds={}", file.path().display()),
+    ]);
+    assert_eq!(json_report(&inline), json_report(&from_file));
+    let bad = check(&[
+        dgd,
+        "--settings",
+        r#"dynamo-autoscaler-bounds={"maxReplicasCeiling": "x"}"#,
+    ]);
+    assert_eq!(
+        (bad.status.code(), stderr(&bad)),
+        (
+            Some(2),
+            "error: invalid settings:\n  policy dynamo-autoscaler-bounds: maxReplicasCeiling: invalid type: string \"x\", expected a whole number (0 or more)\n".to_owned()
+        )
+    );
+    let neither = check(&[dgd, "--settings", "dynamo-autoscaler-bounds=nope.yaml"]);
+    assert_eq!(
+        stderr(&neither),
+        "error: --settings dynamo-autoscaler-bounds: nope.yaml: no such file, and not inline JSON (`{...}`)\n"
+    );
+}
+
+/// `$SCALEGUARD_MODULE_CACHE` does not make `--no-module-cache` an error: the flag wins.
+#[test]
+fn no_module_cache_wins_over_the_environment() {
+    let cache = tempfile::tempdir().unwrap();
+    let output = check_raw(
+        &workspace(),
+        &["examples/gitops/apps/sglang-agg", "--no-module-cache"],
+        &[
+            ("SCALEGUARD_MODULE_CACHE", cache.path()),
+            ("SCALEGUARD_POLICIES_DIR", &policies_dir()),
+        ],
+        "",
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(files_under(cache.path()).is_empty(), "no cache was written");
+}
+
+/// The pre-commit hook passes `.`: this repository's own non-Kubernetes YAML (metadata, test cases,
+/// workflows, package.json) is skipped, not an input error.
+#[test]
+fn this_repository_checks_without_input_errors() {
+    let output = check(&[".", "-o", "json"]);
+    let report = json_report(&output);
+    assert_eq!(report["errors"], json!([]), "{}", stderr(&output));
+    assert_ne!(output.status.code(), Some(2));
 }

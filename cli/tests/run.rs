@@ -88,3 +88,203 @@ fn without_the_planner_the_same_request_is_allowed() {
     let response = run("dynamo-single-autoscaler", &hpa_create(), &[], &[]);
     assert_eq!(response["allowed"], true, "{response}");
 }
+
+/// Runs `scaleguard run args` in the workspace, feeding `stdin`.
+fn run_raw(args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scaleguard"))
+        .arg("run")
+        .args(args)
+        .current_dir(workspace())
+        .env_remove("SCALEGUARD_POLICIES_DIR")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+const EDIT: &str = "examples/requests/edit-decode-replicas.yaml";
+
+/// 0 allowed, 1 denied, 2 for invalid settings; `--request -` reads stdin.
+#[test]
+fn exit_codes_say_allowed_denied_or_error() {
+    let policies = policies_dir().display().to_string();
+    let base = [
+        "--policy",
+        "dynamo-replica-ownership",
+        "--policies",
+        &policies,
+    ];
+    let denied = run_raw(&[&base[..], &["--request", EDIT]].concat(), "");
+    assert_eq!(denied.status.code(), Some(1), "{}", text(&denied.stderr));
+    let response: Value = serde_json::from_slice(&denied.stdout).unwrap();
+    assert_eq!(response["allowed"], false);
+    let request = std::fs::read_to_string(workspace().join(EDIT)).unwrap();
+    let allowed = run_raw(
+        &[
+            &base[..],
+            &[
+                "--request",
+                "-",
+                "--settings",
+                r#"{"authorizedUsers": ["alice"]}"#,
+            ],
+        ]
+        .concat(),
+        &request,
+    );
+    assert_eq!(allowed.status.code(), Some(0), "{}", text(&allowed.stderr));
+    let invalid = run_raw(
+        &[
+            &base[..],
+            &["--request", EDIT, "--settings", r#"{"authorizedUsers": 3}"#],
+        ]
+        .concat(),
+        "",
+    );
+    assert_eq!(invalid.status.code(), Some(2));
+    assert_eq!(text(&invalid.stdout), "");
+    let message = text(&invalid.stderr);
+    assert!(
+        message.starts_with("error: invalid settings: policy dynamo-replica-ownership: ")
+            && message.matches("invalid settings").count() == 1
+            && !message.contains("Caused by"),
+        "{message}"
+    );
+}
+
+/// A manifest where a request is expected is pointed to `scaleguard check`.
+#[test]
+fn a_manifest_is_not_a_request() {
+    let policies = policies_dir().display().to_string();
+    let output = run_raw(
+        &[
+            "--policy",
+            "dynamo-single-autoscaler",
+            "--policies",
+            &policies,
+            "--request",
+            "examples/gitops/apps/vllm-disagg/dgd.yaml",
+        ],
+        "",
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        text(&output.stderr),
+        "error: --request examples/gitops/apps/vllm-disagg/dgd.yaml: this is a DynamoGraphDeployment, not an AdmissionRequest: `scaleguard check` reviews manifests (`scaleguard check examples/gitops/apps/vllm-disagg/dgd.yaml`)\n"
+    );
+}
+
+/// `--policies` names the only folder looked in: an empty one is an error, not a silent fallback to
+/// target/policies; a typo lists the known names.
+#[test]
+fn the_policies_folder_is_not_fallen_back_from() {
+    let empty = tempfile::tempdir().unwrap();
+    let dir = empty.path().display().to_string();
+    let output = run_raw(
+        &[
+            "--policy",
+            "dynamo-replica-ownership",
+            "--policies",
+            &dir,
+            "--request",
+            EDIT,
+        ],
+        "",
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        text(&output.stderr),
+        format!(
+            "error: no policy modules (.wasm files) in {dir} (named by --policies or $SCALEGUARD_POLICIES_DIR)\n"
+        )
+    );
+    let policies = policies_dir().display().to_string();
+    let typo = run_raw(
+        &[
+            "--policy",
+            "dynamo-replica-ownershp",
+            "--policies-dir",
+            &policies,
+            "--request",
+            EDIT,
+        ],
+        "",
+    );
+    assert_eq!(typo.status.code(), Some(2));
+    assert_eq!(
+        text(&typo.stderr),
+        "error: --policy dynamo-replica-ownershp: no such policy (known: dynamo-adapter-target, dynamo-autoscaler-bounds, dynamo-deprecated-autoscaling, dynamo-replica-ownership, dynamo-single-autoscaler)\n"
+    );
+    let not_wasm = run_raw(&["--policy", "README.md/x.wasm", "--request", EDIT], "");
+    assert_eq!(not_wasm.status.code(), Some(2));
+    let readme = run_raw(&["--policy", "./README.md", "--request", EDIT], "");
+    assert_eq!(
+        text(&readme.stderr),
+        "error: ./README.md is not a WebAssembly module (a policy module is a .wasm file, as `make policies` builds them into target/policies)\n"
+    );
+}
+
+/// `--cluster` objects the policy may not look up are reported, not silently left unseen.
+#[test]
+fn cluster_objects_the_policy_cannot_see_are_reported() {
+    let directory = tempfile::tempdir().unwrap();
+    let request_path = directory.path().join("request.json");
+    std::fs::write(&request_path, hpa_create().to_string()).unwrap();
+    let cluster_path = directory.path().join("cluster.yaml");
+    std::fs::write(
+        &cluster_path,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: default}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: default}\n",
+    )
+    .unwrap();
+    let policies = policies_dir().display().to_string();
+    let output = Command::new(env!("CARGO_BIN_EXE_scaleguard"))
+        .args([
+            "run",
+            "--policy",
+            "dynamo-single-autoscaler",
+            "--policies",
+            &policies,
+        ])
+        .arg("--request")
+        .arg(&request_path)
+        .arg("--cluster")
+        .arg(&cluster_path)
+        .env_remove("SCALEGUARD_POLICIES_DIR")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(
+        text(&output.stderr),
+        "warning: --cluster: policy dynamo-single-autoscaler cannot see 2 ConfigMap objects (v1): the kind is not among its contextAwareResources; grant it with --allow-context v1/ConfigMap\n"
+    );
+}
+
+/// `scaleguard inspect` of a file that is not wasm says so in words.
+#[test]
+fn inspect_of_a_file_that_is_not_wasm_says_so() {
+    let output = Command::new(env!("CARGO_BIN_EXE_scaleguard"))
+        .args(["inspect", "README.md"])
+        .current_dir(workspace())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        text(&output.stderr)
+            .contains("README.md is not a WebAssembly module (a policy module is a .wasm file"),
+        "{}",
+        text(&output.stderr)
+    );
+}
