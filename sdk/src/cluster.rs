@@ -76,8 +76,11 @@ impl Cluster for EmptyCluster {
 /// (the cluster before and after an edit, [`Edited`]) a rule looks through.
 pub struct ListedOnce<'c> {
     cluster: &'c dyn Cluster,
-    lists: RefCell<Vec<(ResourceKind, String, Result<Vec<Value>, LookupError>)>>,
+    lists: RefCell<Vec<Listed>>,
 }
+
+/// One answer [`ListedOnce`] keeps: the kind, the namespace, the list.
+type Listed = (ResourceKind, String, Result<Vec<Value>, LookupError>);
 
 impl<'c> ListedOnce<'c> {
     /// Look-ups of `cluster`, each made once.

@@ -12,7 +12,7 @@ use crate::autoscaler::{
     HPA_GROUP, HPA_KIND, HorizontalPodAutoscaler, KEDA_GROUP, SCALED_OBJECT_KIND, ScaleTargetRef,
     ScaledObject,
 };
-use crate::cluster::{Cluster, LookupError, ResourceKind, list_parsed};
+use crate::cluster::{Cluster, Edited, ListedOnce, LookupError, ResourceKind, list_parsed};
 use crate::dgd::{self, DgdVersion, DgdView, GpuCount, SERVED_VERSIONS, Unit, adapter_name};
 use crate::meta::ObjectMeta;
 use crate::parse::{FieldError, from_value};
@@ -373,6 +373,80 @@ impl<'c> NamespaceObjects<'c> {
         .map(Vec::as_slice)
         .map_err(Clone::clone)
     }
+}
+
+/// A rule's violations of one autoscaler, given the objects of its namespace.
+pub type AutoscalerViolations<'r> =
+    dyn Fn(&Autoscaler, &NamespaceObjects<'_>) -> Result<Vec<Violation>, LookupError> + 'r;
+
+/// The verdict on a DGD CREATE or UPDATE, judged through the autoscalers of its namespace that scale it:
+/// each one's violations (`violations`, given the namespace's objects) in the cluster as it would be
+/// after the edit, less those it had before the edit, no worse. What the edit introduces or worsens is
+/// refused with `code`, each message naming its autoscaler; warnings are the autoscalers' own business
+/// and left out. KEDA's own HPAs are left to their ScaledObjects. Objects being deleted pass.
+pub fn dgd_edit_verdict(
+    request: &AdmissionRequest,
+    cluster: &dyn Cluster,
+    code: u16,
+    violations: &AutoscalerViolations<'_>,
+) -> Verdict {
+    if !matches!(request.operation, Operation::Create | Operation::Update) {
+        return Verdict::accept();
+    }
+    let dgd = match request.dgd_object() {
+        Ok(dgd) => dgd,
+        Err(error) => {
+            return Verdict::reject(BAD_REQUEST, format!("invalid {}: {error}", dgd::KIND));
+        }
+    };
+    if request.updates_object_being_deleted(&dgd.metadata) {
+        return Verdict::accept();
+    }
+    let name = if dgd.name().is_empty() {
+        &request.name
+    } else {
+        dgd.name()
+    };
+    let namespace = dgd.namespace_or(&request.namespace);
+    let listed = ListedOnce::new(cluster);
+    let edit = |object| Edited {
+        cluster: &listed,
+        kind: dgd::KIND,
+        group: dgd::GROUP,
+        namespace,
+        name,
+        object,
+    };
+    let old_object = (request.operation == Operation::Update).then_some(&request.old_object);
+    let (after, before) = (edit(Some(&request.object)), edit(old_object));
+    let judge = || -> Result<Verdict, LookupError> {
+        let after = NamespaceObjects::new(&after, namespace);
+        let before = NamespaceObjects::new(&before, namespace);
+        let (mut now, mut then) = (Findings::default(), Findings::default());
+        for autoscaler in after.adapter_autoscalers()? {
+            let adapter = autoscaler.adapter().unwrap_or_default();
+            let scales_this_dgd = after
+                .resolve(adapter)?
+                .candidates()
+                .iter()
+                .any(|target| target.dgd.name() == name);
+            if !scales_this_dgd || after.kedas_hpa_of(&autoscaler)?.is_some() {
+                continue;
+            }
+            for (objects, findings) in [(&after, &mut now), (&before, &mut then)] {
+                let named = violations(&autoscaler, objects)?
+                    .into_iter()
+                    .map(|v| Violation {
+                        key: format!("{} {}", autoscaler.describe(), v.key),
+                        message: format!("{}: {}", autoscaler.describe(), v.message),
+                        excess: v.excess,
+                    });
+                findings.violations.extend(named);
+            }
+        }
+        Ok(now.verdict(Some(&then), code))
+    };
+    judge().unwrap_or_else(|error| lookup_failed(&error))
 }
 
 /// The answer to a failed look-up: the policy cannot decide, so it refuses with code 500 naming it.

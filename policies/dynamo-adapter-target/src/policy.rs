@@ -10,10 +10,10 @@ use scaleguard_sdk::adapter::{self, ScalingAdapter};
 use scaleguard_sdk::dgd::{self, DgdVersion, DgdView, adapter_name};
 use scaleguard_sdk::response::BAD_REQUEST;
 use scaleguard_sdk::review::{
-    AdapterTarget as ScaledUnit, Autoscaler, AutoscalerReview, Findings, NamespaceObjects,
-    Violation, lookup_failed, resolve_adapter,
+    AdapterTarget as ScaledUnit, Autoscaler, AutoscalerReview, Findings, KedaHpa, NamespaceObjects,
+    Violation, dgd_edit_verdict, lookup_failed, resolve_adapter,
 };
-use scaleguard_sdk::{AdmissionRequest, Cluster, LookupError, Policy, Verdict};
+use scaleguard_sdk::{AdmissionRequest, Cluster, LookupError, Operation, Policy, Verdict};
 use serde_json::Value;
 
 use crate::promql;
@@ -33,26 +33,46 @@ impl Policy for AdapterTarget {
     type Settings = Settings;
 
     fn evaluate(request: &AdmissionRequest, settings: &Settings, cluster: &dyn Cluster) -> Verdict {
+        if request.is_kind(dgd::GROUP, dgd::KIND) {
+            // A DGD edit that breaks an autoscaler on it (its adapter disabled, its metric label
+            // changed) is the edit's violation. A new DGD breaks nothing: its autoscalers were judged.
+            if request.operation != Operation::Update {
+                return Verdict::accept();
+            }
+            return dgd_edit_verdict(request, cluster, BAD_REQUEST, &|autoscaler, objects| {
+                Ok(findings(autoscaler, settings, objects)?.violations)
+            });
+        }
         let review = match AutoscalerReview::from_request(request) {
             Ok(review) => review,
             Err(verdict) => return verdict,
         };
-        // KEDA's own HPA is its ScaledObject, judged when the ScaledObject is admitted.
-        if review.object.claimed_scaled_object().is_some() {
-            return Verdict::accept();
-        }
         let objects = NamespaceObjects::new(cluster, &review.namespace);
-        decide(&review, settings, &objects).unwrap_or_else(|error| lookup_failed(&error))
+        decide(request, &review, settings, &objects).unwrap_or_else(|error| lookup_failed(&error))
     }
 }
 
-/// The findings of the submitted object, less those the stored object already had.
+/// The findings of the submitted object, less those the stored object already had. KEDA's own HPA is
+/// its ScaledObject, judged when the ScaledObject is admitted; an HPA only claiming to be it is judged
+/// as a plain HPA.
 fn decide(
+    request: &AdmissionRequest,
     review: &AutoscalerReview,
     settings: &Settings,
     objects: &NamespaceObjects<'_>,
 ) -> Result<Verdict, LookupError> {
-    let after = findings(&review.object, settings, objects)?;
+    let keda = objects.keda_hpa(
+        review,
+        request.user_info.as_ref(),
+        &settings.keda_operator_service_accounts,
+    )?;
+    let forged = match keda {
+        KedaHpa::Of(_) => return Ok(Verdict::accept()),
+        KedaHpa::Forged(warning) => Some(warning),
+        KedaHpa::Unclaimed => None,
+    };
+    let mut after = findings(&review.object, settings, objects)?;
+    after.warnings.extend(forged);
     let before = review
         .old_object
         .as_ref()

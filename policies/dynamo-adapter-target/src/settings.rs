@@ -1,6 +1,9 @@
 //! Settings of `dynamo-adapter-target`.
 
 use scaleguard_sdk::PolicySettings;
+use scaleguard_sdk::principal::{
+    ServiceAccountRef, default_keda_operators, validate_service_accounts,
+};
 use serde::{Deserialize, Serialize};
 
 /// What to do about an autoscaler whose adapter does not exist and that nothing in the namespace would
@@ -16,7 +19,7 @@ pub enum MissingTarget {
 }
 
 /// Settings of the policy.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Settings {
     /// What to do about a target adapter that does not exist and that no DGD component (v1alpha1: service)
@@ -27,11 +30,27 @@ pub struct Settings {
     /// deployment's value (no filter, or `!=`, `!~`, `Exists`, `NotIn`, an open regex) is refused (else
     /// it is a warning).
     pub require_namespace_filter: bool,
+    /// KEDA's operator: only the HPAs it writes, for a ScaledObject that made them, are judged on
+    /// their ScaledObject instead of as plain HPAs.
+    pub keda_operator_service_accounts: Vec<ServiceAccountRef>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            missing_target: MissingTarget::Warn,
+            require_namespace_filter: false,
+            keda_operator_service_accounts: default_keda_operators(),
+        }
+    }
 }
 
 impl PolicySettings for Settings {
     fn validate(&self) -> Result<(), String> {
-        Ok(())
+        validate_service_accounts(
+            &self.keda_operator_service_accounts,
+            "kedaOperatorServiceAccounts",
+        )
     }
 }
 
@@ -49,7 +68,8 @@ mod tests {
                 settings,
                 Settings {
                     missing_target: MissingTarget::Warn,
-                    require_namespace_filter: false
+                    require_namespace_filter: false,
+                    keda_operator_service_accounts: default_keda_operators(),
                 },
                 "{absent}"
             );
@@ -61,7 +81,8 @@ mod tests {
             settings,
             Settings {
                 missing_target: MissingTarget::Deny,
-                require_namespace_filter: true
+                require_namespace_filter: true,
+                keda_operator_service_accounts: default_keda_operators(),
             }
         );
     }
@@ -79,7 +100,7 @@ mod tests {
             ),
             (
                 json!({"missingTargets": "deny"}),
-                "invalid settings: missingTargets: unknown field `missingTargets`, expected `missingTarget` or `requireNamespaceFilter`",
+                "invalid settings: missingTargets: unknown field `missingTargets`, expected one of `missingTarget`, `requireNamespaceFilter`, `kedaOperatorServiceAccounts`",
             ),
         ];
         for (settings, message) in cases {
