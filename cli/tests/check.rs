@@ -1,20 +1,15 @@
 //! End-to-end tests of `scaleguard check`: the binary, the policy modules `make policies` built, and
 //! the examples' GitOps repository.
 
+mod common;
+
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use serde_json::{Value, json};
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn policies_dir() -> PathBuf {
-    std::env::var_os("SCALEGUARD_POLICIES_DIR")
-        .map_or_else(|| workspace().join("target/policies"), PathBuf::from)
-}
+use common::{modules_dir, workspace_root};
 
 /// Runs `scaleguard check args` in `directory`, feeding `stdin`.
 fn check_in(directory: &Path, args: &[&str], stdin: &str) -> Output {
@@ -22,7 +17,7 @@ fn check_in(directory: &Path, args: &[&str], stdin: &str) -> Output {
         .arg("check")
         .args(args)
         .arg("--policies")
-        .arg(policies_dir())
+        .arg(modules_dir())
         .arg("--no-module-cache")
         .current_dir(directory)
         .env_remove("SCALEGUARD_POLICIES_DIR")
@@ -41,7 +36,7 @@ fn check_in(directory: &Path, args: &[&str], stdin: &str) -> Output {
 }
 
 fn check(args: &[&str]) -> Output {
-    check_in(&workspace(), args, "")
+    check_in(&workspace_root(), args, "")
 }
 
 fn json_report(output: &Output) -> Value {
@@ -327,7 +322,7 @@ fn json_records_follow_the_documented_schema() {
 fn a_broken_document_is_an_input_error_and_the_rest_is_checked() {
     let repository = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(
-        workspace().join("examples/gitops/apps/sglang-chat/autoscalers.yaml"),
+        workspace_root().join("examples/gitops/apps/sglang-chat/autoscalers.yaml"),
     )
     .unwrap();
     let broken = text.replacen(
@@ -381,10 +376,10 @@ fn a_broken_document_is_an_input_error_and_the_rest_is_checked() {
 #[test]
 fn stdin_is_read_with_dash() {
     let text =
-        std::fs::read_to_string(workspace().join("examples/gitops/apps/sglang-chat/dgd.yaml"))
+        std::fs::read_to_string(workspace_root().join("examples/gitops/apps/sglang-chat/dgd.yaml"))
             .unwrap();
     let output = check_in(
-        &workspace(),
+        &workspace_root(),
         &["-", "-o", "json", "--namespace", "x"],
         &text,
     );
@@ -590,7 +585,7 @@ fn against_judges_the_base_in_the_base_tree() {
 #[test]
 fn a_manifests_deletion_timestamp_switches_no_policy_off() {
     let hpa = "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: decode-hpa\n  deletionTimestamp: \"2026-01-01T00:00:00Z\"\nspec:\n  scaleTargetRef: {apiVersion: nvidia.com/v1beta1, kind: DynamoGraphDeploymentScalingAdapter, name: sglang-agg-decode}\n  minReplicas: 0\n  maxReplicas: 5000\n";
-    let output = check_in(&workspace(), &["-", "-o", "json"], hpa);
+    let output = check_in(&workspace_root(), &["-", "-o", "json"], hpa);
     assert_eq!(output.status.code(), Some(1));
     let report = json_report(&output);
     let bounds = report["results"]
@@ -637,7 +632,7 @@ fn an_unannotated_module_is_refused() {
     let output = Command::new(env!("CARGO_BIN_EXE_scaleguard"))
         .args(["check", "examples/gitops", "--policies"])
         .arg(modules.path())
-        .current_dir(workspace())
+        .current_dir(workspace_root())
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
@@ -666,7 +661,7 @@ fn files_under(directory: &Path) -> Vec<PathBuf> {
 #[test]
 fn a_module_compiled_once_is_loaded_from_the_module_cache() {
     let cache = tempfile::tempdir().unwrap();
-    let module = policies_dir().join("dynamo-deprecated-autoscaling.wasm");
+    let module = modules_dir().join("dynamo-deprecated-autoscaling.wasm");
     scaleguard_host::use_module_cache(cache.path()).unwrap();
     scaleguard_host::PolicyModule::load(&module).unwrap();
     assert_eq!(scaleguard_host::module_cache_counts(), Some((0, 1)));
@@ -691,16 +686,16 @@ fn check_stores_the_compiled_modules_for_the_next_run() {
     let run = || {
         Command::new(env!("CARGO_BIN_EXE_scaleguard"))
             .args(["check", "examples/gitops", "--output", "json", "--policies"])
-            .arg(policies_dir())
+            .arg(modules_dir())
             .arg("--module-cache")
             .arg(cache.path())
-            .current_dir(workspace())
+            .current_dir(workspace_root())
             .env_remove("SCALEGUARD_POLICIES_DIR")
             .output()
             .unwrap()
     };
     let first = run();
-    let modules = std::fs::read_dir(policies_dir())
+    let modules = std::fs::read_dir(modules_dir())
         .unwrap()
         .filter(|entry| entry.as_ref().unwrap().path().extension() == Some("wasm".as_ref()))
         .count();
@@ -766,7 +761,7 @@ fn no_policy_modules_is_a_usage_error() {
          run `make policies`, or name the folder the modules are in\n"
     );
     let flag = check_raw(
-        &workspace(),
+        &workspace_root(),
         &["examples/gitops", "--no-module-cache", "--policies", &dir],
         &[],
         "",
@@ -777,7 +772,7 @@ fn no_policy_modules_is_a_usage_error() {
     );
     assert_eq!(stdout(&flag), "");
     let env = check_raw(
-        &workspace(),
+        &workspace_root(),
         &["examples/gitops", "--no-module-cache"],
         &[("SCALEGUARD_POLICIES_DIR", empty.path())],
         "",
@@ -785,7 +780,7 @@ fn no_policy_modules_is_a_usage_error() {
     assert_eq!((env.status.code(), stderr(&env)), (Some(2), expected));
     let missing = empty.path().join("nope");
     let wrong = check_raw(
-        &workspace(),
+        &workspace_root(),
         &["examples/gitops", "--no-module-cache"],
         &[("SCALEGUARD_POLICIES_DIR", &missing)],
         "",
@@ -800,9 +795,9 @@ fn no_policy_modules_is_a_usage_error() {
         stderr(&wrong)
     );
     // `--policies-dir` is the hidden alias of `--policies`.
-    let policies = policies_dir().display().to_string();
+    let policies = modules_dir().display().to_string();
     let alias = check_raw(
-        &workspace(),
+        &workspace_root(),
         &[
             "examples/gitops/apps/sglang-agg",
             "--no-module-cache",
@@ -898,7 +893,7 @@ fn gitops_fixture() -> tempfile::TempDir {
     let root = tempfile::tempdir().unwrap();
     let example = |file: &str| {
         std::fs::read_to_string(
-            workspace()
+            workspace_root()
                 .join("examples/gitops/apps/vllm-disagg")
                 .join(file),
         )
@@ -1115,7 +1110,7 @@ fn exclude_and_the_ignore_file_leave_paths_out() {
 #[test]
 fn a_malformed_object_is_an_error_at_its_file_line() {
     let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n# second\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n   bad: indent\n";
-    let output = check_in(&workspace(), &["-", "-o", "json"], text);
+    let output = check_in(&workspace_root(), &["-", "-o", "json"], text);
     assert_eq!(output.status.code(), Some(2));
     let error = &json_report(&output)["errors"][0];
     assert_eq!(error["line"], 10);
@@ -1235,11 +1230,11 @@ fn settings_inline_or_from_a_file_and_their_errors_in_words() {
 fn no_module_cache_wins_over_the_environment() {
     let cache = tempfile::tempdir().unwrap();
     let output = check_raw(
-        &workspace(),
+        &workspace_root(),
         &["examples/gitops/apps/sglang-agg", "--no-module-cache"],
         &[
             ("SCALEGUARD_MODULE_CACHE", cache.path()),
-            ("SCALEGUARD_POLICIES_DIR", &policies_dir()),
+            ("SCALEGUARD_POLICIES_DIR", &modules_dir()),
         ],
         "",
     );

@@ -1,19 +1,14 @@
 //! End-to-end tests of `scaleguard convert`: the example GitOps repository converted to
 //! `nvidia.com/v1beta1` is judged as the original is.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn policies_dir() -> PathBuf {
-    std::env::var_os("SCALEGUARD_POLICIES_DIR")
-        .map_or_else(|| workspace().join("target/policies"), PathBuf::from)
-}
+use common::{modules_dir, workspace_root};
 
 fn scaleguard(args: &[&str], directory: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_scaleguard"))
@@ -26,7 +21,7 @@ fn scaleguard(args: &[&str], directory: &Path) -> Output {
 
 /// `(file, kind, name, policy, allowed, code)` of every finding of `scaleguard check` in `directory`.
 fn findings(directory: &Path) -> Vec<(String, String, String, String, bool, Value)> {
-    let policies = policies_dir();
+    let policies = modules_dir();
     let output = scaleguard(
         &[
             "check",
@@ -79,7 +74,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 #[test]
 fn the_converted_repository_gets_the_same_findings() {
-    let original = workspace().join("examples/gitops/apps");
+    let original = workspace_root().join("examples/gitops/apps");
     let copy = tempfile::tempdir().unwrap();
     copy_dir(&original, copy.path());
     let converted = scaleguard(

@@ -1,18 +1,13 @@
 //! End-to-end tests of `scaleguard run`: one request through a policy module `make policies` built.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::{Value, json};
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn policies_dir() -> PathBuf {
-    std::env::var_os("SCALEGUARD_POLICIES_DIR")
-        .map_or_else(|| workspace().join("target/policies"), PathBuf::from)
-}
+use common::{modules_dir, workspace_root};
 
 /// Runs `scaleguard run` with `request` and `cluster` written to files; returns the AdmissionResponse.
 fn run(policy: &str, request: &Value, cluster: &[Value], extra: &[&str]) -> Value {
@@ -24,7 +19,7 @@ fn run(policy: &str, request: &Value, cluster: &[Value], extra: &[&str]) -> Valu
     std::fs::write(&cluster_path, serde_json::to_vec(&list).unwrap()).unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_scaleguard"))
         .args(["run", "--policy", policy, "--policies-dir"])
-        .arg(policies_dir())
+        .arg(modules_dir())
         .arg("--request")
         .arg(&request_path)
         .arg("--cluster")
@@ -95,7 +90,7 @@ fn run_raw(args: &[&str], stdin: &str) -> std::process::Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_scaleguard"))
         .arg("run")
         .args(args)
-        .current_dir(workspace())
+        .current_dir(workspace_root())
         .env_remove("SCALEGUARD_POLICIES_DIR")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -120,7 +115,7 @@ const EDIT: &str = "examples/requests/edit-decode-replicas.yaml";
 /// 0 allowed, 1 denied, 2 for invalid settings; `--request -` reads stdin.
 #[test]
 fn exit_codes_say_allowed_denied_or_error() {
-    let policies = policies_dir().display().to_string();
+    let policies = modules_dir().display().to_string();
     let base = [
         "--policy",
         "dynamo-replica-ownership",
@@ -131,7 +126,7 @@ fn exit_codes_say_allowed_denied_or_error() {
     assert_eq!(denied.status.code(), Some(1), "{}", text(&denied.stderr));
     let response: Value = serde_json::from_slice(&denied.stdout).unwrap();
     assert_eq!(response["allowed"], false);
-    let request = std::fs::read_to_string(workspace().join(EDIT)).unwrap();
+    let request = std::fs::read_to_string(workspace_root().join(EDIT)).unwrap();
     let allowed = run_raw(
         &[
             &base[..],
@@ -168,7 +163,7 @@ fn exit_codes_say_allowed_denied_or_error() {
 /// A manifest where a request is expected is pointed to `scaleguard check`.
 #[test]
 fn a_manifest_is_not_a_request() {
-    let policies = policies_dir().display().to_string();
+    let policies = modules_dir().display().to_string();
     let output = run_raw(
         &[
             "--policy",
@@ -211,7 +206,7 @@ fn the_policies_folder_is_not_fallen_back_from() {
             "error: no policy modules (.wasm files) in {dir} (named by --policies or $SCALEGUARD_POLICIES_DIR)\n"
         )
     );
-    let policies = policies_dir().display().to_string();
+    let policies = modules_dir().display().to_string();
     let typo = run_raw(
         &[
             "--policy",
@@ -249,7 +244,7 @@ fn cluster_objects_the_policy_cannot_see_are_reported() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: default}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: default}\n",
     )
     .unwrap();
-    let policies = policies_dir().display().to_string();
+    let policies = modules_dir().display().to_string();
     let output = Command::new(env!("CARGO_BIN_EXE_scaleguard"))
         .args([
             "run",
@@ -277,7 +272,7 @@ fn cluster_objects_the_policy_cannot_see_are_reported() {
 fn inspect_of_a_file_that_is_not_wasm_says_so() {
     let output = Command::new(env!("CARGO_BIN_EXE_scaleguard"))
         .args(["inspect", "README.md"])
-        .current_dir(workspace())
+        .current_dir(workspace_root())
         .output()
         .unwrap();
     assert!(!output.status.success());

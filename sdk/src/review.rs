@@ -375,6 +375,40 @@ impl<'c> NamespaceObjects<'c> {
     }
 }
 
+/// A rule's findings of one autoscaler, given the objects of its namespace.
+pub type AutoscalerFindings<'r> =
+    dyn Fn(&Autoscaler, &NamespaceObjects<'_>) -> Result<Findings, LookupError> + 'r;
+
+/// The verdict on the autoscaler under review: `findings` of the submitted object, less those the stored
+/// object already had (no worse), new ones refused with `code`. KEDA's own HPA is accepted, its
+/// ScaledObject judged instead; an HPA only claiming KEDA's ownership is judged as a plain HPA, with a
+/// warning saying why. A stored object that scaled no adapter had nothing to violate.
+pub fn autoscaler_verdict(
+    request: &AdmissionRequest,
+    review: &AutoscalerReview,
+    objects: &NamespaceObjects<'_>,
+    keda_operators: &[ServiceAccountRef],
+    code: u16,
+    findings: &AutoscalerFindings<'_>,
+) -> Result<Verdict, LookupError> {
+    let forged = match objects.keda_hpa(review, request.user_info.as_ref(), keda_operators)? {
+        KedaHpa::Of(_) => return Ok(Verdict::accept()),
+        KedaHpa::Forged(warning) => Some(warning),
+        KedaHpa::Unclaimed => None,
+    };
+    let mut after = findings(&review.object, objects)?;
+    after.warnings.extend(forged);
+    let before = match review
+        .old_object
+        .as_ref()
+        .filter(|old| old.adapter().is_some())
+    {
+        Some(old) => Some(findings(old, objects)?),
+        None => None,
+    };
+    Ok(after.verdict(before.as_ref(), code))
+}
+
 /// A rule's violations of one autoscaler, given the objects of its namespace.
 pub type AutoscalerViolations<'r> =
     dyn Fn(&Autoscaler, &NamespaceObjects<'_>) -> Result<Vec<Violation>, LookupError> + 'r;

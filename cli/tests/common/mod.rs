@@ -18,6 +18,12 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Where `make policies` puts the modules (`SCALEGUARD_POLICIES_DIR` overrides).
+pub fn modules_dir() -> PathBuf {
+    std::env::var_os("SCALEGUARD_POLICIES_DIR")
+        .map_or_else(|| workspace_root().join("target/policies"), PathBuf::from)
+}
+
 /// Names of the policy folders under `policies/`, sorted.
 pub fn policy_names() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(workspace_root().join("policies"))

@@ -10,8 +10,8 @@ use scaleguard_sdk::adapter::{self, ScalingAdapter};
 use scaleguard_sdk::dgd::{self, DgdVersion, DgdView, adapter_name};
 use scaleguard_sdk::response::BAD_REQUEST;
 use scaleguard_sdk::review::{
-    AdapterTarget as ScaledUnit, Autoscaler, AutoscalerReview, Findings, KedaHpa, NamespaceObjects,
-    Violation, dgd_edit_verdict, lookup_failed, resolve_adapter,
+    AdapterTarget as ScaledUnit, Autoscaler, AutoscalerReview, Findings, NamespaceObjects,
+    Violation, autoscaler_verdict, dgd_edit_verdict, lookup_failed, resolve_adapter,
 };
 use scaleguard_sdk::{AdmissionRequest, Cluster, LookupError, Operation, Policy, Verdict};
 use serde_json::Value;
@@ -61,24 +61,14 @@ fn decide(
     settings: &Settings,
     objects: &NamespaceObjects<'_>,
 ) -> Result<Verdict, LookupError> {
-    let keda = objects.keda_hpa(
+    autoscaler_verdict(
+        request,
         review,
-        request.user_info.as_ref(),
+        objects,
         &settings.keda_operator_service_accounts,
-    )?;
-    let forged = match keda {
-        KedaHpa::Of(_) => return Ok(Verdict::accept()),
-        KedaHpa::Forged(warning) => Some(warning),
-        KedaHpa::Unclaimed => None,
-    };
-    let mut after = findings(&review.object, settings, objects)?;
-    after.warnings.extend(forged);
-    let before = review
-        .old_object
-        .as_ref()
-        .map(|old| findings(old, settings, objects))
-        .transpose()?;
-    Ok(after.verdict(before.as_ref(), BAD_REQUEST))
+        BAD_REQUEST,
+        &|autoscaler, objects| findings(autoscaler, settings, objects),
+    )
 }
 
 /// Everything wrong with `autoscaler`: its target, then the scope of its metrics.

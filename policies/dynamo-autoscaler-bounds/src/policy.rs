@@ -15,8 +15,8 @@ use scaleguard_sdk::autoscaler::{
 use scaleguard_sdk::dgd::{self, DgdVersion, DgdView, Unit, adapter_name};
 use scaleguard_sdk::response::BAD_REQUEST;
 use scaleguard_sdk::review::{
-    AdapterResolution, AdapterTarget, Autoscaler, AutoscalerReview, Findings, KedaHpa,
-    NamespaceObjects, Violation, dgd_edit_verdict, lookup_failed,
+    AdapterResolution, AdapterTarget, Autoscaler, AutoscalerReview, Findings, NamespaceObjects,
+    Violation, autoscaler_verdict, dgd_edit_verdict, lookup_failed,
 };
 use scaleguard_sdk::{AdmissionRequest, Cluster, LookupError, Policy, Verdict};
 
@@ -53,28 +53,14 @@ fn decide(
     settings: &Settings,
     objects: &NamespaceObjects<'_>,
 ) -> Result<Verdict, LookupError> {
-    let keda = objects.keda_hpa(
+    autoscaler_verdict(
+        request,
         review,
-        request.user_info.as_ref(),
+        objects,
         &settings.keda_operator_service_accounts,
-    )?;
-    let forged = match keda {
-        KedaHpa::Of(_) => return Ok(Verdict::accept()),
-        KedaHpa::Forged(warning) => Some(warning),
-        KedaHpa::Unclaimed => None,
-    };
-    let mut after = findings(&review.object, settings, objects)?;
-    after.warnings.extend(forged);
-    // A stored object that scaled no adapter had nothing for this policy to violate.
-    let before = match review
-        .old_object
-        .as_ref()
-        .filter(|old| old.adapter().is_some())
-    {
-        Some(old) => Some(findings(old, settings, objects)?),
-        None => None,
-    };
-    Ok(after.verdict(before.as_ref(), BAD_REQUEST))
+        BAD_REQUEST,
+        &|autoscaler, objects| findings(autoscaler, settings, objects),
+    )
 }
 
 /// The verdict on a DGD CREATE or UPDATE with `maxGpusPerAdapter` set: GPUs per replica raised (or a

@@ -19,11 +19,11 @@ use scaleguard_sdk::adapter;
 use scaleguard_sdk::dgd::{self, DgdView};
 use scaleguard_sdk::response::{BAD_REQUEST, FORBIDDEN};
 use scaleguard_sdk::review::{
-    Autoscaler, AutoscalerReview, Findings, KedaHpa, NamespaceObjects, Violation, lookup_failed,
-    resolve_adapter,
+    Autoscaler, AutoscalerReview, Findings, NamespaceObjects, Violation, autoscaler_verdict,
+    lookup_failed, resolve_adapter,
 };
 use scaleguard_sdk::{
-    AdmissionRequest, Cluster, FieldError, LookupError, Operation, Policy, UserInfo, Verdict,
+    AdmissionRequest, Cluster, FieldError, LookupError, Operation, Policy, Verdict,
 };
 
 use crate::settings::Settings;
@@ -40,9 +40,7 @@ impl Policy for SingleAutoscaler {
             review_dgd(request, settings, cluster)
         } else {
             match AutoscalerReview::from_request(request) {
-                Ok(review) => {
-                    review_autoscaler(&review, request.user_info.as_ref(), settings, cluster)
-                }
+                Ok(review) => review_autoscaler(request, &review, settings, cluster),
                 Err(verdict) => return verdict,
             }
         };
@@ -103,27 +101,20 @@ impl fmt::Display for Scaler {
 /// An HPA or ScaledObject targeting an adapter: the conflicts of the new object, less those the stored
 /// object already had.
 fn review_autoscaler(
+    request: &AdmissionRequest,
     review: &AutoscalerReview,
-    user_info: Option<&UserInfo>,
     settings: &Settings,
     cluster: &dyn Cluster,
 ) -> Result<Verdict, LookupError> {
     let objects = NamespaceObjects::new(cluster, &review.namespace);
-    let keda = objects.keda_hpa(review, user_info, &settings.keda_operator_service_accounts)?;
-    let forged = match keda {
-        // KEDA's own HPA *is* its ScaledObject, whose own admission decides its conflicts.
-        KedaHpa::Of(_) => return Ok(Verdict::accept()),
-        KedaHpa::Forged(warning) => Some(warning),
-        KedaHpa::Unclaimed => None,
-    };
-    let mut after = autoscaler_conflicts(&review.object, &objects, settings)?;
-    after.warnings.extend(forged);
-    let before = review
-        .old_object
-        .as_ref()
-        .map(|old| autoscaler_conflicts(old, &objects, settings))
-        .transpose()?;
-    Ok(after.verdict(before.as_ref(), FORBIDDEN))
+    autoscaler_verdict(
+        request,
+        review,
+        &objects,
+        &settings.keda_operator_service_accounts,
+        FORBIDDEN,
+        &|autoscaler, objects| autoscaler_conflicts(autoscaler, objects, settings),
+    )
 }
 
 /// Who else scales the adapter `autoscaler` targets: other HPAs and ScaledObjects of the namespace that
@@ -544,9 +535,9 @@ mod tests {
 
     /// `request` as KEDA's operator sends it.
     fn from_keda(mut request: AdmissionRequest) -> AdmissionRequest {
-        request.user_info = Some(UserInfo {
+        request.user_info = Some(scaleguard_sdk::UserInfo {
             username: "system:serviceaccount:keda:keda-operator".into(),
-            ..UserInfo::default()
+            ..scaleguard_sdk::UserInfo::default()
         });
         request
     }
