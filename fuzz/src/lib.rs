@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use scaleguard_check::linked::LinkedPolicy;
 use scaleguard_sdk::autoscaler::{HorizontalPodAutoscaler, ScaledObject};
-use scaleguard_sdk::dgd::{DynamoGraphDeployment, parse_gpu_quantity};
+use scaleguard_sdk::dgd::convert::convert;
+use scaleguard_sdk::dgd::{DgdVersion, DgdView, parse_gpu_quantity};
 use scaleguard_sdk::in_memory::{ClusterView, InMemoryCluster};
 use scaleguard_sdk::parse;
 
@@ -37,11 +38,15 @@ impl Target {
     }
 }
 
-/// Runs the sdk's parsers of the watched kinds, and the GPU quantity parser, on the raw bytes.
+/// Runs the sdk's parsers of the watched kinds (a DGD of either version into its view, and through the
+/// conversion to the other version), and the GPU quantity parser, on the raw bytes.
 pub fn parse_models(bytes: &[u8]) {
-    if let Ok(dgd) = parse::from_slice::<DynamoGraphDeployment>(bytes) {
-        for service in dgd.spec.services.values() {
-            let _ = (service.effective_replicas(), service.gpu_count());
+    if let Ok(value) = parse::from_slice::<serde_json::Value>(bytes) {
+        if let Ok(dgd) = DgdView::from_object(&value) {
+            let _ = (dgd.units(), dgd.planner_scaled_components());
+        }
+        for version in [DgdVersion::V1alpha1, DgdVersion::V1beta1] {
+            let _ = convert(&value, version);
         }
     }
     let _ = parse::from_slice::<HorizontalPodAutoscaler>(bytes);
