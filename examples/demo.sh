@@ -6,7 +6,10 @@ scaleguard=target/debug/scaleguard
 
 show() {
     printf '\n\033[1m$ scaleguard run %s\033[0m\n' "$*"
-    "$scaleguard" run "$@"
+    local status=0
+    "$scaleguard" run "$@" || status=$?
+    # `run` exits 1 for a denial, which is what the demo shows; 2 is an error.
+    [ "$status" -le 1 ] || exit "$status"
 }
 
 echo "== A user edits decode's replicas by hand: the adapter owns them =="
