@@ -79,6 +79,7 @@ pub fn read_selected(
         let mut walk = Walk {
             cwd: &cwd,
             excludes: &excludes,
+            ignore_files: true,
             ignores: Vec::new(),
             files: Vec::new(),
             parsed: Parsed::default(),
@@ -131,6 +132,8 @@ fn helm_template_file(file: &Path) -> bool {
 struct Walk<'a> {
     cwd: &'a Path,
     excludes: &'a Gitignore,
+    /// Whether `.gitignore` and [`IGNORE_FILE`] leave paths out.
+    ignore_files: bool,
     /// The [`IGNORE_FILE`]s in force, outermost first.
     ignores: Vec<Gitignore>,
     files: Vec<PathBuf>,
@@ -177,6 +180,9 @@ impl Walk<'_> {
     /// Pushes the matchers of `folder`'s `.gitignore` (what git leaves out, a GitOps tool never sees)
     /// and [`IGNORE_FILE`] (which wins); how many it pushed.
     fn load_ignore_files(&mut self, folder: &Path) -> usize {
+        if !self.ignore_files {
+            return 0;
+        }
         [".gitignore", IGNORE_FILE]
             .into_iter()
             .filter(|name| self.load_ignore_file(folder, name))
@@ -263,46 +269,24 @@ impl Walk<'_> {
     }
 }
 
-/// Adds the manifest files of `path` to `files`, sorted: `path` itself when it is a file named on the
-/// command line (`named`), else the `.yaml`/`.yml`/`.json` files below it, hidden entries and kustomize's
-/// configuration files skipped. What cannot be read is added to `errors`.
-pub fn manifest_files(
-    path: &Path,
-    named: bool,
-    files: &mut Vec<std::path::PathBuf>,
-    errors: &mut Vec<InputError>,
-) {
-    let name = path.display().to_string();
-    let entries = match std::fs::metadata(path) {
-        Err(error) => return errors.push(InputError::file(name, format!("cannot read: {error}"))),
-        Ok(metadata) if !metadata.is_dir() => {
-            if named || is_manifest_name(path) {
-                files.push(path.to_path_buf());
-            }
-            return;
-        }
-        Ok(_) => match std::fs::read_dir(path) {
-            Ok(entries) => entries,
-            Err(error) => {
-                return errors.push(InputError::file(
-                    name,
-                    format!("cannot read directory: {error}"),
-                ));
-            }
-        },
+/// The manifest files of `path`, sorted: `path` itself when it is a file, else the `.yaml`/`.yml`/`.json`
+/// files below it, hidden entries and kustomize's configuration files skipped (no ignore files: the
+/// walk of `scaleguard convert`). What cannot be read is an error.
+pub fn manifest_files(path: &Path) -> Result<Vec<PathBuf>, InputError> {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let excludes = Gitignore::empty();
+    let mut walk = Walk {
+        cwd: &cwd,
+        excludes: &excludes,
+        ignore_files: false,
+        ignores: Vec::new(),
+        files: Vec::new(),
+        parsed: Parsed::default(),
     };
-    let mut entries: Vec<_> = entries
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|entry| {
-            entry
-                .file_name()
-                .is_some_and(|name| !name.to_string_lossy().starts_with('.'))
-        })
-        .collect();
-    entries.sort();
-    for entry in entries {
-        manifest_files(&entry, false, files, errors);
+    walk.named(path);
+    match walk.parsed.errors.into_iter().next() {
+        Some(error) => Err(error),
+        None => Ok(walk.files),
     }
 }
 

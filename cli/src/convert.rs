@@ -53,11 +53,8 @@ pub fn run(args: Args) -> Result<()> {
             print(&file.text, &mut printed);
             continue;
         }
-        let (mut files, mut errors) = (Vec::new(), Vec::new());
-        manifest_files(Path::new(path), true, &mut files, &mut errors);
-        if let Some(error) = errors.first() {
-            bail!("{}: {}", error.file, error.message);
-        }
+        let files = manifest_files(Path::new(path))
+            .map_err(|error| anyhow::anyhow!("{}: {}", error.file, error.message))?;
         for file in files {
             convert_path(&file, target, args.in_place, &mut printed)?;
         }
