@@ -65,20 +65,20 @@ cli:
 demo: policies cli
 	@bash examples/demo.sh
 
-## release-cli: the native scaleguard binary with the policy modules built in (profile release-cli)
+## release-cli: the native scaleguard binary with the policy modules built in (profile native-release)
 release-cli: policies
-	$(CARGO) build --profile release-cli -p scaleguard --features embedded-policies
-	@ls -l target/release-cli/scaleguard
+	$(CARGO) build --profile native-release -p scaleguard --features embedded-policies
+	@ls -l target/native-release/scaleguard
 
 ## bench-gitops: scaleguard check over 10,000 generated manifests, beside one process per request
 bench-gitops: policies release-cli
-	SCALEGUARD_BIN=$(CURDIR)/target/release-cli/scaleguard $(CARGO) bench --profile release-cli -p scaleguard-check --features wasmtime --bench gitops
+	SCALEGUARD_BIN=$(CURDIR)/target/native-release/scaleguard $(CARGO) bench --profile native-release -p scaleguard-check --features wasmtime --bench gitops
 
 ## bench-check: every module's compile, instantiate and validate times under wasmtime beside the native
-## call (profile release-cli), written to target/bench/policies.json; fails when a budget is exceeded: module
+## call (profile native-release), written to target/bench/policies.json; fails when a budget is exceeded: module
 ## under 450,000 bytes (dynamo-adapter-target: 1,500,000), wasm median at most 3x native, one host call per kind
 bench-check: policies
-	$(CARGO) bench --profile release-cli -p scaleguard-tests --bench policies
+	$(CARGO) bench --profile native-release -p scaleguard-tests --bench policies
 
 ## fuzz: seed fuzz/corpus/ from the case tables, then run every libFuzzer target of fuzz/ for FUZZ_SECONDS
 ## each (nightly with the address sanitizer where installed, else stable without one); a crash stops the run

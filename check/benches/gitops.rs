@@ -2,7 +2,7 @@
 //! (100 namespaces x 100 objects: DynamoGraphDeployments, HPAs and ScaledObjects), beside the same
 //! evaluations done one process per request (`scaleguard run`, the way `kwctl run` is used in CI),
 //! measured on a 200-request sample. Needs `make policies`; `SCALEGUARD_BIN` names the binary for the
-//! process-per-request side (default: `target/release-cli/scaleguard`, else `target/debug/scaleguard`).
+//! process-per-request side (default: `target/native-release/scaleguard`, else `target/debug/scaleguard`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -54,7 +54,7 @@ fn generate(root: &Path) {
 fn binary(workspace: &Path) -> PathBuf {
     std::env::var_os("SCALEGUARD_BIN").map_or_else(
         || {
-            ["target/release-cli/scaleguard", "target/debug/scaleguard"]
+            ["target/native-release/scaleguard", "target/debug/scaleguard"]
                 .iter()
                 .map(|p| workspace.join(p))
                 .find(|p| p.is_file())
