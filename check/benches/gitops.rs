@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use scaleguard_check::request::{admission_request, default_user};
 use scaleguard_check::wasm::{compile_all, read_directory};
-use scaleguard_check::{Check, ConfiguredPolicy, Policy as _, fs, parallel};
+use scaleguard_check::{Check, ConfiguredPolicy, RunnablePolicy as _, fs, parallel};
 
 const NAMESPACES: usize = 100;
 /// Per namespace: this many DGDs, each with an HPA on its Frontend adapter and a ScaledObject on its
@@ -54,11 +54,14 @@ fn generate(root: &Path) {
 fn binary(workspace: &Path) -> PathBuf {
     std::env::var_os("SCALEGUARD_BIN").map_or_else(
         || {
-            ["target/native-release/scaleguard", "target/debug/scaleguard"]
-                .iter()
-                .map(|p| workspace.join(p))
-                .find(|p| p.is_file())
-                .expect("build the CLI first (make cli or make release-cli)")
+            [
+                "target/native-release/scaleguard",
+                "target/debug/scaleguard",
+            ]
+            .iter()
+            .map(|p| workspace.join(p))
+            .find(|p| p.is_file())
+            .expect("build the CLI first (make cli or make release-cli)")
         },
         PathBuf::from,
     )

@@ -3,13 +3,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use scaleguard_sdk::{SettingsValidationResponse, UserInfo, ValidationResponse};
+use scaleguard_sdk::{AdmissionRequest, SettingsValidationResponse, UserInfo, ValidationResponse};
 use serde_json::Value;
 
 use crate::hint::{GITOPS_REPLICAS, replicas_warnings};
 use crate::input::{Document, Identity};
 use crate::report::Record;
-use crate::request::{RequestTarget, admission_request, validation_payload};
+use crate::request::{admission_request, validation_payload};
 
 /// Evaluates requests for one policy; one per worker thread (a wasm instance is not shared).
 pub trait Evaluator {
@@ -22,12 +22,12 @@ pub trait Evaluator {
 }
 
 /// A policy `check` can run: a wasm module under wasmtime, or (in a browser) the native function.
-pub trait Policy: Sync {
+pub trait RunnablePolicy: Sync {
     /// The policy's name, as reports show it.
     fn name(&self) -> &str;
 
-    /// Whether the policy's `rules` (from its metadata) select a request for `target`.
-    fn selects(&self, target: &RequestTarget) -> bool;
+    /// Whether the policy's `rules` (from its metadata) select `request`.
+    fn selects(&self, request: &AdmissionRequest) -> bool;
 
     /// A new evaluator.
     fn evaluator(&self) -> Result<Box<dyn Evaluator + '_>, String>;
@@ -36,7 +36,7 @@ pub trait Policy: Sync {
 /// A policy with the settings it runs with.
 pub struct ConfiguredPolicy<'p> {
     /// The policy.
-    pub policy: &'p dyn Policy,
+    pub policy: &'p dyn RunnablePolicy,
     /// Its settings (`null` for the defaults).
     pub settings: Value,
 }
@@ -225,11 +225,10 @@ impl<'a> Check<'a> {
             old_object,
             &self.user_info,
         );
-        let target = RequestTarget::of(&document.object, request.operation.clone());
         let mut records = Vec::new();
         let mut cluster = None;
         for (configured, evaluator) in self.policies.iter().zip(evaluators.iter_mut()) {
-            if !configured.policy.selects(&target) {
+            if !configured.policy.selects(&request) {
                 continue;
             }
             let cluster = cluster.get_or_insert_with(|| self.cluster_for(position));
@@ -370,14 +369,14 @@ mod tests {
 
     struct UniqueNamesEvaluator;
 
-    impl Policy for UniqueNames {
+    impl RunnablePolicy for UniqueNames {
         fn name(&self) -> &str {
             "unique-names"
         }
 
-        fn selects(&self, target: &RequestTarget) -> bool {
-            target.resource == "configmaps"
-                && matches!(target.operation, Operation::Create | Operation::Update)
+        fn selects(&self, request: &AdmissionRequest) -> bool {
+            request.resource.resource == "configmaps"
+                && matches!(request.operation, Operation::Create | Operation::Update)
         }
 
         fn evaluator(&self) -> Result<Box<dyn Evaluator + '_>, String> {

@@ -39,6 +39,6 @@ pub mod parallel;
 #[cfg(feature = "wasmtime")]
 pub mod wasm;
 
-pub use engine::{Check, ConfiguredPolicy, Evaluator, Policy};
+pub use engine::{Check, ConfiguredPolicy, Evaluator, RunnablePolicy};
 pub use input::{Document, InputError};
 pub use report::{Record, Report};

@@ -5,14 +5,14 @@
 
 use std::sync::Arc;
 
-use scaleguard_sdk::in_memory::{ClusterView, InMemoryCluster};
-use scaleguard_sdk::metadata::PolicyMetadata;
+use scaleguard_in_memory_cluster::{ClusterView, InMemoryCluster};
+use scaleguard_metadata::PolicyMetadata;
 use scaleguard_sdk::policy::{validate, validate_settings};
 use scaleguard_sdk::{Cluster, SettingsValidationResponse, ValidationResponse};
 use serde_json::Value;
 
-use crate::engine::{Evaluator, Policy};
-use crate::request::RequestTarget;
+use crate::engine::{Evaluator, RunnablePolicy};
+use scaleguard_sdk::AdmissionRequest;
 
 /// `validate` of a policy: a payload and the cluster its look-ups see.
 type ValidateFn = fn(&[u8], &dyn Cluster) -> ValidationResponse;
@@ -119,13 +119,13 @@ impl LinkedPolicy {
     }
 }
 
-impl Policy for LinkedPolicy {
+impl RunnablePolicy for LinkedPolicy {
     fn name(&self) -> &str {
         self.name
     }
 
-    fn selects(&self, target: &RequestTarget) -> bool {
-        target.is_selected_by(&self.metadata)
+    fn selects(&self, request: &AdmissionRequest) -> bool {
+        self.metadata.selects(request)
     }
 
     fn evaluator(&self) -> Result<Box<dyn Evaluator + '_>, String> {
@@ -186,11 +186,10 @@ mod tests {
         let ownership = LinkedPolicy::named("dynamo-replica-ownership")
             .unwrap()
             .unwrap();
-        let dgd = |operation| RequestTarget {
-            group: "nvidia.com".into(),
-            version: "v1alpha1".into(),
-            resource: "dynamographdeployments".into(),
-            operation,
+        let dgd = |operation| {
+            let object = serde_json::json!({"apiVersion": "nvidia.com/v1alpha1",
+                "kind": "DynamoGraphDeployment", "metadata": {"name": "d", "namespace": "n"}});
+            AdmissionRequest::for_object("1", operation, object.clone(), object, None)
         };
         assert!(ownership.selects(&dgd(scaleguard_sdk::Operation::Update)));
         assert!(

@@ -4,13 +4,15 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use scaleguard_host::{InMemoryCluster, Limits, PolicyInstance, PolicyMetadata, PolicyModule};
+use scaleguard_host::{Limits, PolicyInstance, PolicyModule};
+use scaleguard_in_memory_cluster::InMemoryCluster;
+use scaleguard_metadata::PolicyMetadata;
 use scaleguard_sdk::meta::api_group;
 use scaleguard_sdk::{SettingsValidationResponse, ValidationResponse};
 use serde_json::Value;
 
-use crate::engine::{Evaluator, Policy};
-use crate::request::RequestTarget;
+use crate::engine::{Evaluator, RunnablePolicy};
+use scaleguard_sdk::AdmissionRequest;
 
 /// A compiled, annotated policy module.
 #[derive(Debug)]
@@ -44,13 +46,13 @@ impl WasmPolicy {
     }
 }
 
-impl Policy for WasmPolicy {
+impl RunnablePolicy for WasmPolicy {
     fn name(&self) -> &str {
         self.module.name()
     }
 
-    fn selects(&self, target: &RequestTarget) -> bool {
-        target.is_selected_by(&self.metadata)
+    fn selects(&self, request: &AdmissionRequest) -> bool {
+        self.metadata.selects(request)
     }
 
     fn evaluator(&self) -> Result<Box<dyn Evaluator + '_>, String> {
@@ -77,8 +79,8 @@ impl Evaluator for WasmEvaluator<'_> {
         // A granted kind is served at every version of its group, as the API server serves it.
         let visible = cluster.iter().filter(|object| {
             let text = |key: &str| object.get(key).and_then(Value::as_str).unwrap_or("");
-            granted.iter().any(|(api_version, kind)| {
-                api_group(api_version) == api_group(text("apiVersion")) && kind == text("kind")
+            granted.iter().any(|granted| {
+                granted.group() == api_group(text("apiVersion")) && granted.kind == text("kind")
             })
         });
         self.instance

@@ -4,10 +4,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context as _, Result, bail};
-use scaleguard_host::metadata::{
+use scaleguard_host::{Limits, PolicyModule};
+use scaleguard_metadata::{
     ExecutionMode, PolicyMetadata, ProtocolVersion, USAGE_ANNOTATION, embed,
 };
-use scaleguard_host::{Limits, PolicyModule};
 
 /// Arguments of `scaleguard annotate`.
 #[derive(clap::Args)]

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
-use scaleguard_host::metadata::PolicyMetadata;
+use scaleguard_metadata::PolicyMetadata;
 use serde::Serialize;
 
 use crate::annotate::crate_version;

@@ -405,7 +405,7 @@ fn configure<'p>(
     hint: bool,
     documents: &[scaleguard_check::Document],
 ) -> Result<(Vec<ConfiguredPolicy<'p>>, Option<Value>)> {
-    use scaleguard_check::Policy as _;
+    use scaleguard_check::RunnablePolicy as _;
     let mut chosen: BTreeMap<String, Value> = BTreeMap::new();
     if args.use_cluster_policies {
         for (name, (value, _)) in settings::cluster_policy_settings(documents) {

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, bail};
-use scaleguard_host::metadata::{METADATA_SECTION, PolicyMetadata};
+use scaleguard_metadata::{METADATA_SECTION, PolicyMetadata};
 
 /// Output formats of `scaleguard inspect`.
 #[derive(Clone, Copy, clap::ValueEnum)]

@@ -14,7 +14,7 @@ use oci_client::manifest::{
 };
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
-use scaleguard_host::metadata::{METADATA_SECTION, PolicyMetadata, SOURCE_ANNOTATION};
+use scaleguard_metadata::{METADATA_SECTION, PolicyMetadata, SOURCE_ANNOTATION};
 
 /// Environment variables holding registry credentials; they win over the Docker config.
 const USERNAME_VARIABLE: &str = "SCALEGUARD_REGISTRY_USERNAME";

@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context as _, Result, bail};
+use scaleguard_host::PolicyModule;
 use scaleguard_host::admission::{AdmissionResponse, unwrap_review};
-use scaleguard_host::{InMemoryCluster, PolicyModule};
+use scaleguard_in_memory_cluster::InMemoryCluster;
+use scaleguard_sdk::ResourceKind;
 use scaleguard_sdk::meta::api_group;
 use serde_json::Value;
 
@@ -79,7 +81,7 @@ fn evaluate(args: &Args) -> Result<AdmissionResponse> {
         .map(|pair| {
             pair.rsplit_once('/')
                 .filter(|(api_version, kind)| !api_version.is_empty() && !kind.is_empty())
-                .map(|(api_version, kind)| (api_version.to_owned(), kind.to_owned()))
+                .map(|(api_version, kind)| ResourceKind::new(api_version, kind))
                 .with_context(|| format!("--allow-context {pair}: expected <apiVersion>/<kind>"))
         })
         .collect::<Result<Vec<_>>>()?;
@@ -191,9 +193,9 @@ fn report_ungranted(module: &PolicyModule, objects: &[Value]) {
     for object in objects {
         let text = |key: &str| object.get(key).and_then(Value::as_str).unwrap_or("");
         let (api_version, kind) = (text("apiVersion"), text("kind"));
-        let visible = granted.iter().any(|(granted_version, granted_kind)| {
-            granted_kind == kind && api_group(granted_version) == api_group(api_version)
-        });
+        let visible = granted
+            .iter()
+            .any(|granted| granted.kind == kind && granted.group() == api_group(api_version));
         if !visible {
             *hidden
                 .entry((api_version.to_owned(), kind.to_owned()))

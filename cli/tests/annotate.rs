@@ -12,7 +12,7 @@ use common::{
 use k8s_openapi::api::admissionregistration::v1::RuleWithOperations;
 use kubewarden_policy_sdk::crd::policies::common::ContextAwareResource;
 use kubewarden_policy_sdk::metadata::ProtocolVersion;
-use scaleguard_host::metadata::{METADATA_SECTION, PolicyMetadata, USAGE_ANNOTATION};
+use scaleguard_metadata::{METADATA_SECTION, PolicyMetadata, USAGE_ANNOTATION};
 use serde::Deserialize;
 
 /// The fields Kubewarden's policy evaluator reads from the `io.kubewarden.metadata` section
@@ -72,7 +72,7 @@ fn kubewarden_reads_every_field_of_the_embedded_metadata() {
         assert_eq!(
             read.context_aware_resources
                 .iter()
-                .map(|r| (r.api_version.clone(), r.kind.clone()))
+                .map(|r| scaleguard_sdk::ResourceKind::new(r.api_version.clone(), r.kind.clone()))
                 .collect::<std::collections::BTreeSet<_>>(),
             source.granted(),
             "{policy}"

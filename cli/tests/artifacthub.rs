@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 
 use common::{policy_dir, policy_names, scaleguard, source_metadata, workspace_root};
-use scaleguard_host::metadata::Rule;
+use scaleguard_metadata::Rule;
 use serde_yaml_ng::Value;
 
 fn policy_args() -> Vec<String> {

@@ -13,7 +13,8 @@ use common::{policy_names, source_metadata, workspace_root};
 use k8s_openapi::api::admissionregistration::v1::RuleWithOperations;
 use kubewarden_policy_sdk::crd::policies::common::{FailurePolicy, PolicyMode};
 use kubewarden_policy_sdk::crd::policies::{ClusterAdmissionPolicy, ClusterAdmissionPolicyGroup};
-use scaleguard_host::metadata::{Operation, PolicyMetadata};
+use scaleguard_metadata::PolicyMetadata;
+use scaleguard_sdk::{Operation, ResourceKind};
 use serde::Deserialize as _;
 use serde_json::Value;
 
@@ -145,7 +146,7 @@ fn requests(rules: &[RuleWithOperations]) -> Requests {
                             group.clone(),
                             version.clone(),
                             resource.clone(),
-                            operation.parse().unwrap(),
+                            Operation::from(operation.clone()),
                         ));
                     }
                 }
@@ -163,10 +164,10 @@ fn metadata_requests(metadata: &PolicyMetadata) -> Requests {
 
 fn granted(
     resources: &[kubewarden_policy_sdk::crd::policies::common::ContextAwareResource],
-) -> BTreeSet<(String, String)> {
+) -> BTreeSet<ResourceKind> {
     resources
         .iter()
-        .map(|r| (r.api_version.clone(), r.kind.clone()))
+        .map(|r| ResourceKind::new(r.api_version.clone(), r.kind.clone()))
         .collect()
 }
 

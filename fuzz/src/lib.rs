@@ -7,7 +7,7 @@ use scaleguard_check::linked::LinkedPolicy;
 use scaleguard_sdk::autoscaler::{HorizontalPodAutoscaler, ScaledObject};
 use scaleguard_sdk::dgd::convert::convert;
 use scaleguard_sdk::dgd::{DgdVersion, DgdView, parse_gpu_quantity};
-use scaleguard_sdk::in_memory::{ClusterView, InMemoryCluster};
+use scaleguard_in_memory_cluster::{ClusterView, InMemoryCluster};
 use scaleguard_sdk::parse;
 
 /// A linked policy and the empty cluster seen through its granted kinds.

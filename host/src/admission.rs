@@ -72,48 +72,6 @@ impl AdmissionResponse {
     }
 }
 
-/// An AdmissionRequest for `operation` on `object` (and `old_object`), the way the API server fills
-/// one in: kind and resource from the object's `apiVersion`/`kind` (resource = lowercased kind + `s`,
-/// right for every kind scaleguard reviews), name and namespace from its metadata.
-pub fn request_for(
-    uid: &str,
-    operation: &str,
-    object: &Value,
-    old_object: &Value,
-    user_info: Option<&Value>,
-) -> Value {
-    let source = if object.is_object() {
-        object
-    } else {
-        old_object
-    };
-    let text = |pointer: &str| {
-        source
-            .pointer(pointer)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-    };
-    let api_version = text("/apiVersion");
-    let kind = text("/kind");
-    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-    let mut request = serde_json::json!({
-        "uid": uid,
-        "kind": {"group": group, "version": version, "kind": kind},
-        "resource": {"group": group, "version": version, "resource": format!("{}s", kind.to_lowercase())},
-        "requestKind": {"group": group, "version": version, "kind": kind},
-        "name": text("/metadata/name"),
-        "namespace": text("/metadata/namespace"),
-        "operation": operation,
-        "object": object,
-        "oldObject": old_object,
-        "dryRun": false,
-    });
-    if let Some(user_info) = user_info {
-        request["userInfo"] = user_info.clone();
-    }
-    request
-}
-
 /// The AdmissionRequest inside `document`: a whole `AdmissionReview` (its `request`) or a bare request.
 pub fn unwrap_review(document: Value) -> Value {
     match document {
@@ -150,29 +108,6 @@ mod tests {
         assert_eq!(admission.patch_type.as_deref(), Some("JSONPatch"));
         assert_eq!(admission.warnings, ["w"]);
         assert!(admission.allowed);
-    }
-
-    #[test]
-    fn requests_are_filled_in_from_the_object() {
-        let object = json!({"apiVersion": "nvidia.com/v1alpha1", "kind": "DynamoGraphDeployment",
-            "metadata": {"name": "sglang-agg", "namespace": "default"}});
-        let request = request_for(
-            "1",
-            "UPDATE",
-            &object,
-            &object,
-            Some(&json!({"username": "alice"})),
-        );
-        assert_eq!(
-            request["kind"],
-            json!({"group": "nvidia.com", "version": "v1alpha1", "kind": "DynamoGraphDeployment"})
-        );
-        assert_eq!(request["resource"]["resource"], "dynamographdeployments");
-        assert_eq!(request["namespace"], "default");
-        assert_eq!(request["userInfo"]["username"], "alice");
-        let deleted = request_for("2", "DELETE", &Value::Null, &object, None);
-        assert_eq!(deleted["name"], "sglang-agg");
-        assert!(deleted.get("userInfo").is_none());
     }
 
     #[test]

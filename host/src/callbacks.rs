@@ -5,7 +5,8 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::cluster::{ClusterView, KindKey};
+use scaleguard_in_memory_cluster::ClusterView;
+use scaleguard_sdk::ResourceKind;
 
 /// The cluster a policy instance currently sees; swapped between evaluations.
 pub(crate) type SharedView = Arc<RwLock<ClusterView>>;
@@ -19,7 +20,7 @@ pub struct KubernetesCall {
     /// The operation: `list_resources_by_namespace`, `list_resources_all`, `get_resource` or `can_i`.
     pub operation: String,
     /// The `(apiVersion, kind)` looked up; `None` for `can_i`.
-    pub kind: Option<KindKey>,
+    pub kind: Option<ResourceKind>,
 }
 
 #[derive(Deserialize)]
@@ -85,7 +86,10 @@ pub(crate) fn answer(
             note_call(
                 calls,
                 operation,
-                Some((request.api_version.clone(), request.kind.clone())),
+                Some(ResourceKind::new(
+                    request.api_version.clone(),
+                    request.kind.clone(),
+                )),
             );
             let view = view.read().map_err(|e| e.to_string())?;
             view.check_granted(&request.api_version, &request.kind)
@@ -125,13 +129,13 @@ pub(crate) fn answer(
 }
 
 impl ListRequest {
-    fn kind_key(&self) -> KindKey {
-        (self.api_version.clone(), self.kind.clone())
+    fn kind_key(&self) -> ResourceKind {
+        ResourceKind::new(self.api_version.clone(), self.kind.clone())
     }
 }
 
 /// Notes a `kubernetes` host call in the instance's log.
-fn note_call(calls: &CallLog, operation: &str, kind: Option<KindKey>) {
+fn note_call(calls: &CallLog, operation: &str, kind: Option<ResourceKind>) {
     let call = KubernetesCall {
         operation: operation.to_owned(),
         kind,

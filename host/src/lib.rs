@@ -6,7 +6,8 @@
 //!
 //! ```no_run
 //! use std::sync::Arc;
-//! use scaleguard_host::{InMemoryCluster, PolicyModule};
+//! use scaleguard_host::PolicyModule;
+//! use scaleguard_in_memory_cluster::InMemoryCluster;
 //! let module = PolicyModule::load("target/policies/dynamo-replica-ownership.wasm")?;
 //! let mut policy = module.instantiate(Arc::new(InMemoryCluster::default()))?;
 //! let request = serde_json::json!({"operation": "CREATE"});
@@ -20,14 +21,7 @@ pub mod admission;
 mod callbacks;
 mod module;
 
-/// The in-memory cluster (from `scaleguard-sdk`, which the wasm-free tools share).
-pub use scaleguard_sdk::in_memory as cluster;
-/// Policy metadata (from `scaleguard-sdk`, which the wasm-free tools share).
-pub use scaleguard_sdk::metadata;
-
 pub use callbacks::KubernetesCall;
-pub use cluster::{ClusterError, ClusterView, InMemoryCluster};
-pub use metadata::{MetadataError, PolicyMetadata};
 pub use module::{HostError, Limits, PolicyInstance, PolicyModule};
 #[cfg(feature = "module-cache")]
 pub use module::{module_cache_counts, use_module_cache};

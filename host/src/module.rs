@@ -14,8 +14,9 @@ use wasmtime_provider::{
 };
 
 use crate::callbacks::{self, CallLog, KubernetesCall, SharedView};
-use crate::cluster::{ClusterView, InMemoryCluster, KindKey};
-use crate::metadata::PolicyMetadata;
+use scaleguard_in_memory_cluster::{ClusterView, InMemoryCluster};
+use scaleguard_metadata::PolicyMetadata;
+use scaleguard_sdk::ResourceKind;
 
 /// How often the engine's epoch advances: the granularity of [`Limits::timeout`].
 const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -149,7 +150,7 @@ pub struct PolicyModule {
     name: String,
     pre: WasmtimeEngineProviderPre,
     limits: Limits,
-    granted: BTreeSet<KindKey>,
+    granted: BTreeSet<ResourceKind>,
     metadata: Option<PolicyMetadata>,
 }
 
@@ -209,7 +210,7 @@ impl PolicyModule {
     #[must_use]
     pub fn with_context_aware_resources(
         mut self,
-        granted: impl IntoIterator<Item = KindKey>,
+        granted: impl IntoIterator<Item = ResourceKind>,
     ) -> Self {
         self.granted = granted.into_iter().collect();
         self
@@ -221,7 +222,7 @@ impl PolicyModule {
     }
 
     /// The `(apiVersion, kind)` pairs the policy may look up.
-    pub fn granted(&self) -> &BTreeSet<KindKey> {
+    pub fn granted(&self) -> &BTreeSet<ResourceKind> {
         &self.granted
     }
 

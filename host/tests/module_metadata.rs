@@ -3,8 +3,8 @@
 
 use std::borrow::Cow;
 
-use scaleguard_host::metadata::{METADATA_SECTION, PolicyMetadata, embed};
 use scaleguard_host::{Limits, PolicyModule};
+use scaleguard_metadata::{METADATA_SECTION, PolicyMetadata, embed};
 
 const METADATA: &str = r#"
 rules:

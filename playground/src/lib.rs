@@ -13,7 +13,7 @@ use scaleguard_check::input::{Format, Identity, InputError, parse};
 use scaleguard_check::linked::LinkedPolicy;
 use scaleguard_check::render::{self, HumanStyle};
 use scaleguard_check::request::{self, default_user};
-use scaleguard_check::{Check, Policy, Report};
+use scaleguard_check::{Check, Report, RunnablePolicy};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::dgd::DgdView;
-use crate::meta::api_group;
 use crate::parse::{FieldError, from_value, null_as_default};
 
 /// An admission request (`admission.k8s.io/v1` `AdmissionReview.request`).
@@ -107,8 +106,9 @@ pub struct UserInfo {
     pub extra: BTreeMap<String, Value>,
 }
 
-/// An admission operation; operations Kubernetes may add later are kept as written.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+/// An admission operation, of a request or of a policy's rules (which may also say `*`); operations
+/// Kubernetes may add later are kept as written.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
 #[serde(from = "String", into = "String")]
 pub enum Operation {
     /// `CREATE`.
@@ -120,8 +120,20 @@ pub enum Operation {
     Delete,
     /// `CONNECT`.
     Connect,
+    /// `*`: every operation (in rules).
+    All,
     /// Anything else.
     Other(String),
+}
+
+impl Operation {
+    /// The operations Kubernetes defines, as rules spell them.
+    pub const NAMES: [&'static str; 5] = ["CREATE", "UPDATE", "DELETE", "CONNECT", "*"];
+
+    /// Whether a rule listing this operation covers a request's `operation`.
+    pub fn covers(&self, operation: &Operation) -> bool {
+        *self == Self::All || self == operation
+    }
 }
 
 impl From<String> for Operation {
@@ -131,6 +143,7 @@ impl From<String> for Operation {
             "UPDATE" => Self::Update,
             "DELETE" => Self::Delete,
             "CONNECT" => Self::Connect,
+            "*" => Self::All,
             _ => Self::Other(value),
         }
     }
@@ -149,12 +162,62 @@ impl fmt::Display for Operation {
             Self::Update => "UPDATE",
             Self::Delete => "DELETE",
             Self::Connect => "CONNECT",
+            Self::All => "*",
             Self::Other(other) => other,
         })
     }
 }
 
 impl AdmissionRequest {
+    /// The request the API server sends for `operation` on `object` (and the stored `old_object`, on
+    /// UPDATE and DELETE): kind and resource from the object's `apiVersion`/`kind` (the plural resource is
+    /// the lowercased kind plus `s`, right for every kind scaleguard reviews), name and namespace from its
+    /// metadata (the old object's, when there is no new one). The one builder every host uses.
+    pub fn for_object(
+        uid: impl Into<String>,
+        operation: Operation,
+        object: Value,
+        old_object: Value,
+        user_info: Option<UserInfo>,
+    ) -> Self {
+        let source = if object.is_object() {
+            &object
+        } else {
+            &old_object
+        };
+        let text = |pointer: &str| {
+            source
+                .pointer(pointer)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned()
+        };
+        let api_version = text("/apiVersion");
+        let kind = text("/kind");
+        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", &api_version));
+        Self {
+            uid: uid.into(),
+            resource: GroupVersionResource {
+                group: group.to_owned(),
+                version: version.to_owned(),
+                resource: format!("{}s", kind.to_lowercase()),
+            },
+            kind: GroupVersionKind {
+                group: group.to_owned(),
+                version: version.to_owned(),
+                kind,
+            },
+            sub_resource: String::new(),
+            name: text("/metadata/name"),
+            namespace: text("/metadata/namespace"),
+            operation,
+            user_info,
+            object,
+            old_object,
+            dry_run: false,
+        }
+    }
+
     /// Whether the object under review is of `kind` in API `group` (any version).
     pub fn is_kind(&self, group: &str, kind: &str) -> bool {
         self.kind.group == group && self.kind.kind == kind
@@ -242,21 +305,61 @@ fn typed<T>(
     }
 }
 
-/// The `(group, kind)` of an object's `apiVersion`/`kind`, e.g. for choosing which rule applies.
-pub fn group_kind_of(object: &Value) -> (&str, &str) {
-    let api_version = object
-        .get("apiVersion")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let kind = object.get("kind").and_then(Value::as_str).unwrap_or("");
-    (api_group(api_version), kind)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::parse::from_value;
     use serde_json::json;
+
+    #[test]
+    fn requests_are_filled_in_from_the_object() {
+        let object = json!({"apiVersion": "nvidia.com/v1alpha1", "kind": "DynamoGraphDeployment",
+            "metadata": {"name": "sglang-agg", "namespace": "default"}});
+        let alice = UserInfo {
+            username: "alice".into(),
+            ..UserInfo::default()
+        };
+        let update = AdmissionRequest::for_object(
+            "1",
+            Operation::Update,
+            object.clone(),
+            object.clone(),
+            Some(alice),
+        );
+        assert_eq!(
+            serde_json::to_value(&update).unwrap(),
+            json!({
+                "uid": "1",
+                "kind": {"group": "nvidia.com", "version": "v1alpha1", "kind": "DynamoGraphDeployment"},
+                "resource": {"group": "nvidia.com", "version": "v1alpha1", "resource": "dynamographdeployments"},
+                "name": "sglang-agg",
+                "namespace": "default",
+                "operation": "UPDATE",
+                "userInfo": {"username": "alice", "groups": []},
+                "object": object,
+                "oldObject": object,
+                "dryRun": false,
+            })
+        );
+        let deleted =
+            AdmissionRequest::for_object("2", Operation::Delete, Value::Null, object, None);
+        assert_eq!(deleted.name, "sglang-agg");
+        assert_eq!(deleted.kind.kind, "DynamoGraphDeployment");
+        assert!(deleted.user_info.is_none());
+    }
+
+    #[test]
+    fn rules_spell_every_operation_as_star() {
+        let all: Operation = serde_json::from_value(json!("*")).unwrap();
+        assert_eq!(all, Operation::All);
+        assert!(all.covers(&Operation::Delete));
+        assert!(Operation::Update.covers(&Operation::Update));
+        assert!(!Operation::Update.covers(&Operation::Create));
+        assert_eq!(
+            serde_json::to_value(Operation::Other("PATCH".into())).unwrap(),
+            "PATCH"
+        );
+    }
 
     #[test]
     fn dgd_objects_without_api_version_take_the_requests_version() {

@@ -1,22 +1,48 @@
 //! Cluster look-ups for context-aware rules, behind a small trait: the wasm guest answers them with
 //! Kubewarden host calls, tests and native tools with an in-memory set of objects.
 
+use std::borrow::Cow;
+use std::cell::RefCell;
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
-use std::cell::RefCell;
 
 use crate::meta::api_group;
 use crate::parse::FieldError;
 
-/// An `(apiVersion, kind)` pair, as Kubewarden's `contextAwareResources` name them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// An `(apiVersion, kind)` pair, as Kubewarden's `contextAwareResources` name them: the one type for it,
+/// whether a policy names it in code or a host reads it from metadata.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResourceKind {
     /// `apiVersion`, e.g. `nvidia.com/v1alpha1`.
-    pub api_version: &'static str,
+    pub api_version: Cow<'static, str>,
     /// Kind, e.g. `DynamoGraphDeployment`.
-    pub kind: &'static str,
+    pub kind: Cow<'static, str>,
+}
+
+impl ResourceKind {
+    /// A kind named in code.
+    pub const fn of(api_version: &'static str, kind: &'static str) -> Self {
+        Self {
+            api_version: Cow::Borrowed(api_version),
+            kind: Cow::Borrowed(kind),
+        }
+    }
+
+    /// A kind read at run time.
+    pub fn new(api_version: impl Into<String>, kind: impl Into<String>) -> Self {
+        Self {
+            api_version: Cow::Owned(api_version.into()),
+            kind: Cow::Owned(kind.into()),
+        }
+    }
+
+    /// The API group of its `apiVersion` (empty for the core group).
+    pub fn group(&self) -> &str {
+        api_group(&self.api_version)
+    }
 }
 
 impl fmt::Display for ResourceKind {
@@ -59,7 +85,7 @@ impl std::error::Error for LookupError {}
 /// Read access to the cluster, one call per kind and namespace.
 pub trait Cluster {
     /// All objects of `kind` in `namespace` (`list_resources_by_namespace`).
-    fn list(&self, kind: ResourceKind, namespace: &str) -> Result<Vec<Value>, LookupError>;
+    fn list(&self, kind: &ResourceKind, namespace: &str) -> Result<Vec<Value>, LookupError>;
 }
 
 /// A cluster with nothing in it, for rules that look nothing up.
@@ -67,7 +93,7 @@ pub trait Cluster {
 pub struct EmptyCluster;
 
 impl Cluster for EmptyCluster {
-    fn list(&self, _kind: ResourceKind, _namespace: &str) -> Result<Vec<Value>, LookupError> {
+    fn list(&self, _kind: &ResourceKind, _namespace: &str) -> Result<Vec<Value>, LookupError> {
         Ok(Vec::new())
     }
 }
@@ -93,19 +119,19 @@ impl<'c> ListedOnce<'c> {
 }
 
 impl Cluster for ListedOnce<'_> {
-    fn list(&self, kind: ResourceKind, namespace: &str) -> Result<Vec<Value>, LookupError> {
+    fn list(&self, kind: &ResourceKind, namespace: &str) -> Result<Vec<Value>, LookupError> {
         if let Some((_, _, answer)) = self
             .lists
             .borrow()
             .iter()
-            .find(|(k, n, _)| *k == kind && n == namespace)
+            .find(|(k, n, _)| k == kind && n == namespace)
         {
             return answer.clone();
         }
         let answer = self.cluster.list(kind, namespace);
         self.lists
             .borrow_mut()
-            .push((kind, namespace.to_owned(), answer.clone()));
+            .push((kind.clone(), namespace.to_owned(), answer.clone()));
         answer
     }
 }
@@ -128,12 +154,9 @@ pub struct Edited<'c> {
 }
 
 impl Cluster for Edited<'_> {
-    fn list(&self, kind: ResourceKind, namespace: &str) -> Result<Vec<Value>, LookupError> {
+    fn list(&self, kind: &ResourceKind, namespace: &str) -> Result<Vec<Value>, LookupError> {
         let mut items = self.cluster.list(kind, namespace)?;
-        if kind.kind != self.kind
-            || api_group(kind.api_version) != self.group
-            || namespace != self.namespace
-        {
+        if kind.kind != self.kind || kind.group() != self.group || namespace != self.namespace {
             return Ok(items);
         }
         items.retain(|item| {
@@ -148,7 +171,7 @@ impl Cluster for Edited<'_> {
 /// error naming it and the field.
 pub fn list_parsed<T>(
     cluster: &dyn Cluster,
-    kind: ResourceKind,
+    kind: &ResourceKind,
     namespace: &str,
     parse: fn(&Value) -> Result<T, FieldError>,
 ) -> Result<Vec<T>, LookupError> {
@@ -176,7 +199,7 @@ mod tests {
     struct Counting(RefCell<usize>);
 
     impl Cluster for Counting {
-        fn list(&self, _: ResourceKind, namespace: &str) -> Result<Vec<Value>, LookupError> {
+        fn list(&self, _: &ResourceKind, namespace: &str) -> Result<Vec<Value>, LookupError> {
             *self.0.borrow_mut() += 1;
             Ok(vec![
                 json!({"metadata": {"name": "a", "namespace": namespace}, "v": 1}),
@@ -185,10 +208,7 @@ mod tests {
         }
     }
 
-    const DGD: ResourceKind = ResourceKind {
-        api_version: "nvidia.com/v1beta1",
-        kind: "DynamoGraphDeployment",
-    };
+    const DGD: ResourceKind = ResourceKind::of("nvidia.com/v1beta1", "DynamoGraphDeployment");
 
     #[test]
     fn an_edited_cluster_holds_the_new_object_and_lists_each_kind_once() {
@@ -203,12 +223,12 @@ mod tests {
             name: "a",
             object,
         };
-        let after = edit(Some(&new)).list(DGD, "x").unwrap();
+        let after = edit(Some(&new)).list(&DGD, "x").unwrap();
         assert_eq!(after.len(), 2);
         assert_eq!(after[1], new);
-        let gone = edit(None).list(DGD, "x").unwrap();
+        let gone = edit(None).list(&DGD, "x").unwrap();
         assert_eq!(gone, [json!({"metadata": {"name": "b", "namespace": "x"}})]);
-        let other_namespace = edit(Some(&new)).list(DGD, "y").unwrap();
+        let other_namespace = edit(Some(&new)).list(&DGD, "y").unwrap();
         assert_eq!(other_namespace.len(), 2);
         assert_eq!(*counting.0.borrow(), 2, "x once, y once");
     }

@@ -22,10 +22,10 @@ struct ListByNamespace<'a> {
 }
 
 impl Cluster for HostCluster {
-    fn list(&self, kind: ResourceKind, namespace: &str) -> Result<Vec<Value>, LookupError> {
+    fn list(&self, kind: &ResourceKind, namespace: &str) -> Result<Vec<Value>, LookupError> {
         let request = serde_json::to_vec(&ListByNamespace {
-            api_version: kind.api_version,
-            kind: kind.kind,
+            api_version: &kind.api_version,
+            kind: &kind.kind,
             namespace,
         })
         .map_err(|e| LookupError::Failed(e.to_string()))?;

@@ -9,9 +9,9 @@
 //!   [`Cluster`] look-up to a [`Verdict`]; [`policy::validate`] and [`policy::validate_settings`] are the
 //!   entry logic shared by the wasm module and native callers, so both answer byte for byte the same.
 //! * `guest` (feature `guest`) is the thin waPC glue a policy's `lib.rs` uses.
-//! * `metadata` and `in_memory` (feature `host`) are the host side without a wasm runtime: a policy's
-//!   metadata (rules, `contextAwareResources`, annotated modules) and the in-memory cluster its look-ups
-//!   see natively.
+//!
+//! The sdk is what policies compile against, and only that: a policy's metadata is `scaleguard-metadata`,
+//! the in-memory cluster of native hosts `scaleguard-in-memory-cluster`.
 #![deny(unsafe_code)]
 
 pub mod adapter;
@@ -21,11 +21,7 @@ pub mod cluster;
 pub mod dgd;
 #[cfg(feature = "guest")]
 pub mod guest;
-#[cfg(feature = "host")]
-pub mod in_memory;
 pub mod meta;
-#[cfg(feature = "host")]
-pub mod metadata;
 pub mod parse;
 pub mod policy;
 pub mod principal;

@@ -12,8 +12,11 @@ use crate::response::{BAD_REQUEST, SettingsValidationResponse, ValidationRespons
 
 /// A policy's settings: read from JSON (absent or `null` means [`Default`]), then checked as a whole.
 pub trait PolicySettings: DeserializeOwned + Default {
-    /// Checks what serde cannot; the message names the offending key.
-    fn validate(&self) -> Result<(), String>;
+    /// Checks what serde cannot; the message names the offending key. Settings serde checks fully
+    /// keep this default.
+    fn validate(&self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// A scaleguard policy: a pure function of the request, its settings and cluster look-ups.

@@ -21,32 +21,25 @@ use crate::response::{BAD_REQUEST, INTERNAL_ERROR, Verdict};
 
 /// DynamoGraphDeployments of `version`, as `contextAwareResources` names them.
 pub const fn dgd_resource(version: DgdVersion) -> ResourceKind {
-    ResourceKind {
-        api_version: match version {
-            DgdVersion::V1alpha1 => dgd::v1alpha1::API_VERSION,
-            DgdVersion::V1beta1 => dgd::v1beta1::API_VERSION,
-        },
-        kind: dgd::KIND,
+    ResourceKind::of(dgd_api_version(version), dgd::KIND)
+}
+
+const fn dgd_api_version(version: DgdVersion) -> &'static str {
+    match version {
+        DgdVersion::V1alpha1 => dgd::v1alpha1::API_VERSION,
+        DgdVersion::V1beta1 => dgd::v1beta1::API_VERSION,
     }
 }
 
 /// Scaling adapters of `version`, as `contextAwareResources` names them.
 pub const fn adapter_resource(version: DgdVersion) -> ResourceKind {
-    ResourceKind {
-        api_version: dgd_resource(version).api_version,
-        kind: adapter::KIND,
-    }
+    ResourceKind::of(dgd_api_version(version), adapter::KIND)
 }
 /// HorizontalPodAutoscalers (`autoscaling/v2` serves every HPA, whatever version created it).
-pub const HPA_RESOURCE: ResourceKind = ResourceKind {
-    api_version: "autoscaling/v2",
-    kind: HPA_KIND,
-};
+pub const HPA_RESOURCE: ResourceKind = ResourceKind::of("autoscaling/v2", HPA_KIND);
 /// KEDA ScaledObjects.
-pub const SCALED_OBJECT_RESOURCE: ResourceKind = ResourceKind {
-    api_version: crate::autoscaler::KEDA_API_VERSION,
-    kind: SCALED_OBJECT_KIND,
-};
+pub const SCALED_OBJECT_RESOURCE: ResourceKind =
+    ResourceKind::of(crate::autoscaler::KEDA_API_VERSION, SCALED_OBJECT_KIND);
 
 /// An HPA or a KEDA ScaledObject.
 #[derive(Debug, Clone, PartialEq)]
@@ -355,7 +348,7 @@ impl<'c> NamespaceObjects<'c> {
         parse: fn(&serde_json::Value) -> Result<T, FieldError>,
     ) -> Result<&'s [T], LookupError> {
         cell.get_or_init(|| {
-            for &kind in versions {
+            for kind in versions {
                 match list_parsed(self.cluster, kind, self.namespace, parse) {
                     Err(error) if error.is_absent_kind() => continue,
                     Err(error) => {
@@ -490,14 +483,14 @@ pub fn lookup_failed(error: &LookupError) -> Verdict {
 
 /// What an adapter scales: a component (v1alpha1: service) or a component group of a DGD.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct AdapterTarget<'a> {
+pub struct ScaledUnit<'a> {
     /// The DGD.
     pub dgd: &'a DgdView,
     /// The component or group.
     pub unit: Unit<'a>,
 }
 
-impl<'a> AdapterTarget<'a> {
+impl<'a> ScaledUnit<'a> {
     /// The component's or group's name (original case).
     pub fn name(&self) -> &'a str {
         self.unit.name()
@@ -556,19 +549,19 @@ impl<'a> AdapterTarget<'a> {
 pub enum AdapterResolution<'a> {
     /// Exactly one component or group: through the existing adapter's `spec.dgdRef`, or as the only one
     /// whose `<dgd>-<lowercased name>` is the adapter's name.
-    Found(AdapterTarget<'a>),
+    Found(ScaledUnit<'a>),
     /// The adapter exists, but its `spec.dgdRef` names no component or group of a DGD in the namespace.
     DanglingAdapter(&'a ScalingAdapter),
     /// No adapter of that name exists, and several DGD components would produce the name (e.g. DGD `a-b`
     /// with service `c`, and DGD `a` with service `b-c`).
-    Ambiguous(Vec<AdapterTarget<'a>>),
+    Ambiguous(Vec<ScaledUnit<'a>>),
     /// Neither an adapter nor a DGD service of that name.
     NotFound,
 }
 
 impl<'a> AdapterResolution<'a> {
     /// What it scales, when the name resolves to exactly one component or group.
-    pub fn target(&self) -> Option<AdapterTarget<'a>> {
+    pub fn target(&self) -> Option<ScaledUnit<'a>> {
         match self {
             Self::Found(target) => Some(*target),
             _ => None,
@@ -577,7 +570,7 @@ impl<'a> AdapterResolution<'a> {
 
     /// Every component or group the adapter may scale: the one found, or each candidate of an ambiguous name
     /// (whichever DGD's operator creates the adapter first gets it); none for a dangling or unknown name.
-    pub fn candidates(&self) -> Vec<AdapterTarget<'a>> {
+    pub fn candidates(&self) -> Vec<ScaledUnit<'a>> {
         match self {
             Self::Found(target) => vec![*target],
             Self::Ambiguous(targets) => targets.clone(),
@@ -605,17 +598,17 @@ pub fn resolve_adapter<'a>(
                     UnitRef::Component(name) => Unit::Component(dgd.component(name)?),
                     UnitRef::Group(name) => Unit::Group(dgd.group(name)?),
                 };
-                Some(AdapterResolution::Found(AdapterTarget { dgd, unit }))
+                Some(AdapterResolution::Found(ScaledUnit { dgd, unit }))
             })
             .unwrap_or(AdapterResolution::DanglingAdapter(adapter));
     }
-    let mut candidates: Vec<AdapterTarget<'a>> = dgds
+    let mut candidates: Vec<ScaledUnit<'a>> = dgds
         .iter()
         .flat_map(|dgd| {
             dgd.units()
                 .into_iter()
                 .filter(|unit| adapter_name(dgd.name(), unit.name()) == name)
-                .map(move |unit| AdapterTarget { dgd, unit })
+                .map(move |unit| ScaledUnit { dgd, unit })
         })
         .collect();
     match candidates.len() {
@@ -795,7 +788,7 @@ mod tests {
             resolve_adapter(name, &[], &dgds)
                 .candidates()
                 .iter()
-                .map(AdapterTarget::is_planner_scaled)
+                .map(ScaledUnit::is_planner_scaled)
                 .collect()
         };
         assert_eq!(planner_scaled("a-b-c"), [false, false]);
@@ -813,7 +806,7 @@ mod tests {
     struct Versioned(Vec<(&'static str, Result<Vec<Value>, LookupError>)>);
 
     impl Cluster for Versioned {
-        fn list(&self, kind: ResourceKind, _: &str) -> Result<Vec<Value>, LookupError> {
+        fn list(&self, kind: &ResourceKind, _: &str) -> Result<Vec<Value>, LookupError> {
             self.0
                 .iter()
                 .find(|(version, _)| *version == kind.api_version)
@@ -877,11 +870,11 @@ mod tests {
     struct Holding(Vec<Value>);
 
     impl Cluster for Holding {
-        fn list(&self, kind: ResourceKind, _: &str) -> Result<Vec<Value>, LookupError> {
+        fn list(&self, kind: &ResourceKind, _: &str) -> Result<Vec<Value>, LookupError> {
             Ok(self
                 .0
                 .iter()
-                .filter(|o| o["kind"] == kind.kind)
+                .filter(|o| o["kind"] == *kind.kind)
                 .cloned()
                 .collect())
         }
@@ -1017,6 +1010,42 @@ mod tests {
         let mut deleting = hpa("DynamoGraphDeploymentScalingAdapter");
         deleting["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
         assert_eq!(review(deleting, "UPDATE"), Err(Verdict::accept()));
+    }
+
+    /// An autoscaler moved onto an adapter did not scale one before: what its old target violated
+    /// says nothing about the adapter, so the move is judged as new (the rule of every autoscaler policy).
+    #[test]
+    fn a_stored_object_counts_only_when_it_scaled_an_adapter_too() {
+        let adapter = "DynamoGraphDeploymentScalingAdapter";
+        let mut request: AdmissionRequest = from_value(&json!({
+            "operation": "UPDATE", "namespace": "default",
+            "kind": {"group": "autoscaling", "version": "v2", "kind": "HorizontalPodAutoscaler"},
+            "object": hpa(adapter), "oldObject": hpa("Deployment")
+        }))
+        .unwrap();
+        let always_too_many = |_: &Autoscaler, _: &NamespaceObjects<'_>| {
+            Ok(Findings {
+                violations: vec![Violation::keyed("max", "maxReplicas 3 is too many")],
+                warnings: vec![],
+            })
+        };
+        let verdict = |request: &AdmissionRequest| {
+            let review = AutoscalerReview::from_request(request).unwrap();
+            let objects = NamespaceObjects::new(&crate::EmptyCluster, "default");
+            autoscaler_verdict(request, &review, &objects, &[], FORBIDDEN, &always_too_many)
+                .unwrap()
+        };
+        assert_eq!(
+            verdict(&request),
+            Verdict::reject(FORBIDDEN, "maxReplicas 3 is too many")
+        );
+        request.old_object = hpa(adapter);
+        assert_eq!(
+            verdict(&request),
+            Verdict::accept_with_warnings(vec![
+                "pre-existing violation: maxReplicas 3 is too many".into()
+            ])
+        );
     }
 
     #[test]

@@ -24,7 +24,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use scaleguard_check::linked::LinkedPolicy;
-use scaleguard_host::{ClusterView, InMemoryCluster, Limits, PolicyModule};
+use scaleguard_host::{Limits, PolicyModule};
+use scaleguard_in_memory_cluster::{ClusterView, InMemoryCluster};
 use scaleguard_sdk::{Cluster, LookupError, ResourceKind, ValidationResponse};
 use scaleguard_tests::bench_report::{
     MODULE_BYTES_BUDGET, PROMQL_MODULE, PolicyReport, RequestReport, Samples,
@@ -256,16 +257,16 @@ impl ListJsonCluster {
 }
 
 impl Cluster for ListJsonCluster {
-    fn list(&self, kind: ResourceKind, namespace: &str) -> Result<Vec<Value>, LookupError> {
+    fn list(&self, kind: &ResourceKind, namespace: &str) -> Result<Vec<Value>, LookupError> {
         let key = (
-            kind.api_version.to_owned(),
-            kind.kind.to_owned(),
+            kind.api_version.to_string(),
+            kind.kind.to_string(),
             namespace.to_owned(),
         );
         let mut answers = self.answers.borrow_mut();
         let answer = answers
             .entry(key)
-            .or_insert_with(|| self.host_answer(kind.api_version, kind.kind, namespace));
+            .or_insert_with(|| self.host_answer(&kind.api_version, &kind.kind, namespace));
         let mut list: Value = serde_json::from_slice(answer.as_ref().map_err(Clone::clone)?)
             .map_err(|e| LookupError::Failed(format!("list of {kind} in {namespace}: {e}")))?;
         match list.get_mut("items").map(Value::take) {

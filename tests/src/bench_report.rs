@@ -105,7 +105,7 @@ impl RequestReport {
     }
 
     /// The distinct `(apiVersion, kind)` pairs the evaluation looked up.
-    pub fn kinds_looked_up(&self) -> BTreeSet<&(String, String)> {
+    pub fn kinds_looked_up(&self) -> BTreeSet<&scaleguard_sdk::ResourceKind> {
         self.host_calls
             .iter()
             .filter_map(|call| call.kind.as_ref())
@@ -187,8 +187,8 @@ impl PolicyReport {
                 "wasmToNativeMedianRatioWithoutListAnswer": round2(request.ratio_without_list_answer()),
                 "hostCalls": request.host_calls.iter().map(|call| json!({
                     "operation": call.operation,
-                    "apiVersion": call.kind.as_ref().map(|kind| &kind.0),
-                    "kind": call.kind.as_ref().map(|kind| &kind.1),
+                    "apiVersion": call.kind.as_ref().map(|kind| &kind.api_version),
+                    "kind": call.kind.as_ref().map(|kind| &kind.kind),
                 })).collect::<Vec<_>>(),
                 "kindsLookedUp": request.kinds_looked_up().len(),
             })).collect::<Vec<_>>(),
@@ -200,7 +200,7 @@ impl PolicyReport {
 pub fn describe_calls(calls: &[KubernetesCall]) -> String {
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for call in calls {
-        let kind = call.kind.as_ref().map_or("", |kind| kind.1.as_str());
+        let kind = call.kind.as_ref().map_or("", |kind| &*kind.kind);
         *counts
             .entry(format!("{} {kind}", call.operation))
             .or_default() += 1;
@@ -223,7 +223,10 @@ mod tests {
     fn list(kind: &str) -> KubernetesCall {
         KubernetesCall {
             operation: "list_resources_by_namespace".to_owned(),
-            kind: Some(("nvidia.com/v1alpha1".to_owned(), kind.to_owned())),
+            kind: Some(scaleguard_sdk::ResourceKind::new(
+                "nvidia.com/v1alpha1",
+                kind,
+            )),
         }
     }
 

@@ -12,9 +12,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use scaleguard_check::linked::LinkedPolicy;
-use scaleguard_host::admission::{patch, request_for};
-use scaleguard_host::{ClusterView, InMemoryCluster, PolicyModule};
-use scaleguard_sdk::{Cluster, SettingsValidationResponse, ValidationResponse};
+use scaleguard_host::PolicyModule;
+use scaleguard_host::admission::patch;
+use scaleguard_in_memory_cluster::{ClusterView, InMemoryCluster};
+use scaleguard_sdk::{
+    AdmissionRequest, Cluster, Operation, ResourceKind, SettingsValidationResponse,
+    ValidationResponse,
+};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -74,6 +78,30 @@ pub fn native_validate(
 ) -> Option<ValidationResponse> {
     let policy = LinkedPolicy::named(policy)?.ok()?;
     Some(policy.validate_payload(payload, cluster))
+}
+
+/// The AdmissionRequest JSON for `operation` on `object`, built as every host builds it
+/// ([`AdmissionRequest::for_object`]), with `user_info` as given: any JSON, so tests can send what no
+/// API server would.
+pub fn request_json(
+    uid: &str,
+    operation: &str,
+    object: &Value,
+    old_object: &Value,
+    user_info: Option<&Value>,
+) -> Value {
+    let request = AdmissionRequest::for_object(
+        uid,
+        Operation::from(operation.to_owned()),
+        object.clone(),
+        old_object.clone(),
+        None,
+    );
+    let mut request = serde_json::to_value(request).expect("a request always serializes");
+    if let Some(user_info) = user_info {
+        request["userInfo"] = user_info.clone();
+    }
+    request
 }
 
 /// The native `validate_settings` of `policy`.
@@ -204,7 +232,7 @@ impl Case {
                 object,
                 old_object,
                 user_info,
-            } => Ok(request_for(
+            } => Ok(request_json(
                 &self.name,
                 operation,
                 object,
@@ -231,10 +259,7 @@ impl Case {
     }
 
     /// The case's cluster as a policy granted `granted` sees it natively.
-    pub fn cluster_view(
-        &self,
-        granted: &std::collections::BTreeSet<(String, String)>,
-    ) -> ClusterView {
+    pub fn cluster_view(&self, granted: &std::collections::BTreeSet<ResourceKind>) -> ClusterView {
         ClusterView::new(self.cluster(), granted.clone())
     }
 

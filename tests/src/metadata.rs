@@ -3,7 +3,7 @@
 
 use std::ops::Deref;
 
-use scaleguard_host::metadata::PolicyMetadata;
+use scaleguard_metadata::PolicyMetadata;
 
 use crate::policy_dir;
 

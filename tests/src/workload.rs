@@ -3,11 +3,10 @@
 //! services, and a namespace holding 500 autoscalers (with the DGDs and adapters they scale) for the
 //! context-aware policies to look up.
 
-use scaleguard_check::request::RequestTarget;
-use scaleguard_host::InMemoryCluster;
-use scaleguard_host::admission::{request_for, unwrap_review};
-use scaleguard_host::metadata::PolicyMetadata;
-use scaleguard_sdk::Operation;
+use scaleguard_host::admission::unwrap_review;
+use scaleguard_in_memory_cluster::InMemoryCluster;
+use scaleguard_metadata::PolicyMetadata;
+use scaleguard_sdk::AdmissionRequest;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -32,9 +31,8 @@ pub struct Scenario {
 impl Scenario {
     /// Whether `metadata`'s rules select this request (a policy is only sent what it asks for).
     pub fn is_selected_by(&self, metadata: &PolicyMetadata) -> bool {
-        let operation = self.request["operation"].as_str().unwrap_or("").to_owned();
-        RequestTarget::of(&self.request["object"], Operation::from(operation))
-            .is_selected_by(metadata)
+        serde_json::from_value::<AdmissionRequest>(self.request.clone())
+            .is_ok_and(|request| metadata.selects(&request))
     }
 
     /// The `validate` payload for `policy`: the request and [`settings`] of the policy.
@@ -66,8 +64,9 @@ pub fn scenarios() -> Result<Vec<Scenario>, String> {
             .ok_or_else(|| format!("examples/gitops/apps/sglang-agg has no {kind}"))
     };
     let alice = json!({"username": "alice", "groups": ["system:authenticated"]});
-    let create =
-        |uid: &str, object: &Value| request_for(uid, "CREATE", object, &Value::Null, Some(&alice));
+    let create = |uid: &str, object: &Value| {
+        crate::request_json(uid, "CREATE", object, &Value::Null, Some(&alice))
+    };
     let (large_old, large_new) = (large_dgd(1), large_dgd(2));
     Ok(vec![
         Scenario {
@@ -80,7 +79,13 @@ pub fn scenarios() -> Result<Vec<Scenario>, String> {
         },
         Scenario {
             name: "25-service DGD edit",
-            request: request_for("large-dgd", "UPDATE", &large_new, &large_old, Some(&alice)),
+            request: crate::request_json(
+                "large-dgd",
+                "UPDATE",
+                &large_new,
+                &large_old,
+                Some(&alice),
+            ),
         },
         Scenario {
             name: "guide HPA create",

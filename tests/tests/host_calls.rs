@@ -36,7 +36,10 @@ fn context_aware_policies_list_each_kind_once() {
             let native = native_validate(
                 &policy,
                 &payload,
-                &scaleguard_host::ClusterView::new(Arc::clone(&cluster), granted.clone()),
+                &scaleguard_in_memory_cluster::ClusterView::new(
+                    Arc::clone(&cluster),
+                    granted.clone(),
+                ),
             )
             .unwrap();
             assert_eq!(response, native, "{context}: wasm and native differ");
@@ -90,7 +93,7 @@ fn the_log_holds_the_last_call_only() {
     let first = instance.last_host_calls();
     let mut kinds: Vec<&str> = first
         .iter()
-        .filter_map(|call| call.kind.as_ref().map(|kind| kind.1.as_str()))
+        .filter_map(|call| call.kind.as_ref().map(|kind| &*kind.kind))
         .collect();
     kinds.sort_unstable();
     assert_eq!(

@@ -18,22 +18,23 @@ use std::sync::{Arc, LazyLock};
 
 use proptest::prelude::*;
 use proptest::sample::{Index, select};
-use scaleguard_host::admission::{patch, request_for};
-use scaleguard_host::{ClusterView, InMemoryCluster};
+use scaleguard_host::admission::patch;
+use scaleguard_in_memory_cluster::{ClusterView, InMemoryCluster};
+use scaleguard_sdk::ResourceKind;
 use scaleguard_sdk::adapter::ScalingAdapter;
 use scaleguard_sdk::autoscaler::{HorizontalPodAutoscaler, ScaledObject};
 use scaleguard_sdk::dgd::convert::convert;
 use scaleguard_sdk::dgd::v1alpha1::DynamoGraphDeployment;
 use scaleguard_sdk::dgd::{DgdVersion, DgdView};
 use scaleguard_sdk::parse::{from_slice, from_value};
-use scaleguard_sdk::review::{AdapterResolution, AdapterTarget, resolve_adapter};
+use scaleguard_sdk::review::{AdapterResolution, ScaledUnit, resolve_adapter};
 use scaleguard_sdk::{AdmissionRequest, ValidationResponse};
 use scaleguard_tests::generate::{
     SERVICE_NAMES, any_json, cluster_objects, dgd, dgd_object, operation, reviewed_object, service,
     service_name, services, sometimes_broken, unknown_fields, user_info,
 };
 use scaleguard_tests::metadata::Metadata;
-use scaleguard_tests::{CaseTable, native_validate, policy_names};
+use scaleguard_tests::{CaseTable, native_validate, policy_names, request_json};
 use serde_json::{Value, json};
 
 // ---- the SDK's models ----
@@ -201,7 +202,7 @@ enum Resolved {
 }
 
 fn resolved(resolution: &AdapterResolution<'_>) -> Resolved {
-    let target = |t: &AdapterTarget<'_>| (t.dgd.metadata.name.clone(), t.name().to_owned());
+    let target = |t: &ScaledUnit<'_>| (t.dgd.metadata.name.clone(), t.name().to_owned());
     match resolution {
         AdapterResolution::Found(t) => Resolved::Found(target(t)),
         AdapterResolution::DanglingAdapter(a) => Resolved::Dangling(a.metadata.name.clone()),
@@ -281,7 +282,7 @@ static SETTINGS: LazyLock<BTreeMap<String, Vec<Value>>> = LazyLock::new(|| {
 });
 
 /// Per policy: the kinds its metadata grants it.
-static GRANTED: LazyLock<BTreeMap<String, BTreeSet<(String, String)>>> = LazyLock::new(|| {
+static GRANTED: LazyLock<BTreeMap<String, BTreeSet<ResourceKind>>> = LazyLock::new(|| {
     policy_names()
         .into_iter()
         .map(|policy| {
@@ -341,7 +342,7 @@ proptest! {
             2 => other,
             _ => Value::Null,
         };
-        let request = request_for("property", operation, &object, &old, user.as_ref());
+        let request = request_json("property", operation, &object, &old, user.as_ref());
         let cluster = Arc::new(InMemoryCluster::from_objects(cluster));
         for policy in policy_names() {
             let settings = junk_settings
@@ -620,7 +621,7 @@ proptest! {
             }
         }
         let settings = json!({"mode": "remove", "checkDynamoNamespace": check_dynamo_namespace});
-        let request = request_for("p", operation, &object, &object, Some(&json!({"username": "alice"})));
+        let request = request_json("p", operation, &object, &object, Some(&json!({"username": "alice"})));
         let payload = serde_json::to_vec(&json!({"request": request, "settings": settings})).unwrap();
         let response = native_validate("dynamo-deprecated-autoscaling", &payload, &scaleguard_sdk::EmptyCluster).unwrap();
         prop_assert!(response.accepted);
@@ -764,7 +765,7 @@ proptest! {
             return Ok(());
         };
         let decide = |object: &Value, old: &Value, cluster: &[Value], policy: &str, settings: &Value| {
-            let request = request_for("property", operation, object, old, user.as_ref());
+            let request = request_json("property", operation, object, old, user.as_ref());
             let payload = serde_json::to_vec(&json!({"request": request, "settings": settings})).unwrap();
             let cluster = Arc::new(InMemoryCluster::from_objects(cluster.iter().cloned()));
             let view = ClusterView::new(cluster, GRANTED[policy].clone());

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use scaleguard_host::metadata::{PolicyMetadata, ProtocolVersion, USAGE_ANNOTATION};
+use scaleguard_metadata::{PolicyMetadata, ProtocolVersion, USAGE_ANNOTATION};
 
 /// The workspace's root folder.
 pub fn workspace_root() -> PathBuf {
@@ -150,7 +150,7 @@ pub fn metadata_section(module: &[u8]) -> Option<Vec<u8>> {
         .parse_all(module)
         .find_map(|payload| match payload.unwrap() {
             wasmparser::Payload::CustomSection(section)
-                if section.name() == scaleguard_host::metadata::METADATA_SECTION =>
+                if section.name() == scaleguard_metadata::METADATA_SECTION =>
             {
                 Some(section.data().to_vec())
             }

@@ -10,8 +10,8 @@ use scaleguard_sdk::adapter::{self, ScalingAdapter};
 use scaleguard_sdk::dgd::{self, DgdVersion, DgdView, adapter_name};
 use scaleguard_sdk::response::BAD_REQUEST;
 use scaleguard_sdk::review::{
-    AdapterTarget as ScaledUnit, Autoscaler, AutoscalerReview, Findings, NamespaceObjects,
-    Violation, autoscaler_verdict, dgd_edit_verdict, lookup_failed, resolve_adapter,
+    Autoscaler, AutoscalerReview, Findings, NamespaceObjects, ScaledUnit, Violation,
+    autoscaler_verdict, dgd_edit_verdict, lookup_failed, resolve_adapter,
 };
 use scaleguard_sdk::{AdmissionRequest, Cluster, LookupError, Operation, Policy, Verdict};
 use serde_json::Value;
@@ -509,10 +509,11 @@ fn push_violation(findings: &mut Findings, violation: Violation) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use scaleguard_sdk::ResourceKind;
     use scaleguard_sdk::parse::from_value;
+    use scaleguard_test_support::{
+        ADAPTERS_V1ALPHA1, ADAPTERS_V1BETA1, DGDS_V1ALPHA1, DGDS_V1BETA1, RecordingCluster,
+    };
     use serde_json::json;
-    use std::cell::RefCell;
 
     fn dgd(name: &str, services: Value) -> DgdView {
         DgdView::from_object(&json!({"metadata": {"name": name}, "spec": {"services": services}}))
@@ -656,21 +657,14 @@ mod tests {
         .unwrap()
     }
 
-    /// A cluster whose look-ups fail.
-    struct Broken;
-
-    impl Cluster for Broken {
-        fn list(&self, kind: ResourceKind, _: &str) -> Result<Vec<Value>, LookupError> {
-            Err(LookupError::Failed(format!("{kind}: connection refused")))
-        }
-    }
-
     #[test]
     fn a_failed_look_up_cannot_be_decided() {
+        let mut failing = RecordingCluster::default();
+        failing.failing = vec![ADAPTERS_V1BETA1, ADAPTERS_V1ALPHA1];
         let Verdict::Reject { code, message, .. } = AdapterTarget::evaluate(
             &request("nvidia.com/v1alpha1"),
             &Settings::default(),
-            &Broken,
+            &failing,
         ) else {
             panic!("expected a refusal");
         };
@@ -678,40 +672,17 @@ mod tests {
         // v1beta1 is listed first: its failure is not a kind the cluster lacks, so it is not retried.
         assert_eq!(
             message,
-            "cluster look-up failed: listing nvidia.com/v1beta1/DynamoGraphDeploymentScalingAdapter in namespace default: nvidia.com/v1beta1/DynamoGraphDeploymentScalingAdapter: connection refused"
+            "cluster look-up failed: listing nvidia.com/v1beta1/DynamoGraphDeploymentScalingAdapter in namespace default: connection refused"
         );
-    }
-
-    /// A cluster that records its look-ups, serves `served` Dynamo versions and holds `objects`
-    /// (returned at every version of their group, as the API server does).
-    struct Recording {
-        served: &'static [&'static str],
-        objects: Vec<Value>,
-        calls: RefCell<Vec<String>>,
-    }
-
-    impl Cluster for Recording {
-        fn list(&self, kind: ResourceKind, _: &str) -> Result<Vec<Value>, LookupError> {
-            self.calls.borrow_mut().push(kind.to_string());
-            if !self.served.contains(&kind.api_version) {
-                return Err(LookupError::NotServed(format!("{kind} is not served")));
-            }
-            Ok(self
-                .objects
-                .iter()
-                .filter(|o| o["kind"] == kind.kind)
-                .cloned()
-                .collect())
-        }
     }
 
     fn v1alpha1_objects() -> Vec<Value> {
         vec![
             json!({"apiVersion": "nvidia.com/v1alpha1", "kind": "DynamoGraphDeployment",
-                "metadata": {"name": "sglang-agg"},
+                "metadata": {"name": "sglang-agg", "namespace": "default"},
                 "spec": {"services": {"decode": {"scalingAdapter": {"enabled": true}}}}}),
             json!({"apiVersion": "nvidia.com/v1alpha1", "kind": "DynamoGraphDeploymentScalingAdapter",
-                "metadata": {"name": "sglang-agg-decode"},
+                "metadata": {"name": "sglang-agg-decode", "namespace": "default"},
                 "spec": {"replicas": 1, "dgdRef": {"name": "sglang-agg", "serviceName": "decode"}}}),
         ]
     }
@@ -719,52 +690,36 @@ mod tests {
     #[test]
     fn look_ups_try_v1beta1_first_and_fall_back_to_v1alpha1() {
         // Dynamo < 1.2: only v1alpha1 is served.
-        let old = Recording {
-            served: &["nvidia.com/v1alpha1"],
-            objects: v1alpha1_objects(),
-            calls: RefCell::default(),
-        };
+        let mut old = RecordingCluster::with(v1alpha1_objects());
+        old.not_served = vec![ADAPTERS_V1BETA1, DGDS_V1BETA1];
         let verdict =
             AdapterTarget::evaluate(&request("nvidia.com/v1alpha1"), &Settings::default(), &old);
         assert_eq!(verdict, Verdict::accept());
         assert_eq!(
-            old.calls.into_inner(),
+            old.calls(),
             [
-                "nvidia.com/v1beta1/DynamoGraphDeploymentScalingAdapter",
-                "nvidia.com/v1alpha1/DynamoGraphDeploymentScalingAdapter",
-                "nvidia.com/v1beta1/DynamoGraphDeployment",
-                "nvidia.com/v1alpha1/DynamoGraphDeployment",
+                ADAPTERS_V1BETA1,
+                ADAPTERS_V1ALPHA1,
+                DGDS_V1BETA1,
+                DGDS_V1ALPHA1
             ]
         );
         // Dynamo >= 1.2: one list per kind, at v1beta1, whatever version the autoscaler names.
-        let new = Recording {
-            served: &["nvidia.com/v1beta1", "nvidia.com/v1alpha1"],
-            objects: v1alpha1_objects(),
-            calls: RefCell::default(),
-        };
+        let new = RecordingCluster::with(v1alpha1_objects());
         let verdict =
             AdapterTarget::evaluate(&request("nvidia.com/v1alpha1"), &Settings::default(), &new);
         assert_eq!(verdict, Verdict::accept());
-        assert_eq!(
-            new.calls.into_inner(),
-            [
-                "nvidia.com/v1beta1/DynamoGraphDeploymentScalingAdapter",
-                "nvidia.com/v1beta1/DynamoGraphDeployment",
-            ]
-        );
+        assert_eq!(new.calls(), [ADAPTERS_V1BETA1, DGDS_V1BETA1]);
     }
 
     #[test]
     fn a_v1beta1_component_with_the_bare_marker_is_about_to_get_its_adapter() {
-        let cluster = Recording {
-            served: &["nvidia.com/v1beta1"],
-            objects: vec![
-                json!({"apiVersion": "nvidia.com/v1beta1", "kind": "DynamoGraphDeployment",
-                "metadata": {"name": "sglang-agg"},
-                "spec": {"components": [{"name": "decode", "type": "worker", "scalingAdapter": {}}]}}),
-            ],
-            calls: RefCell::default(),
-        };
+        let mut cluster = RecordingCluster::with(vec![
+            json!({"apiVersion": "nvidia.com/v1beta1", "kind": "DynamoGraphDeployment",
+            "metadata": {"name": "sglang-agg", "namespace": "default"},
+            "spec": {"components": [{"name": "decode", "type": "worker", "scalingAdapter": {}}]}}),
+        ]);
+        cluster.not_served = vec![ADAPTERS_V1ALPHA1, DGDS_V1ALPHA1];
         let settings = Settings {
             missing_target: MissingTarget::Deny,
             ..Settings::default()

@@ -11,7 +11,7 @@ use regex_lite::Regex;
 use rusty_promql_parser::{LabelMatchOp, LabelMatcher, VectorSelector};
 use scaleguard_sdk::autoscaler::{LabelSelector, LabelSelectorRequirement};
 use scaleguard_sdk::dgd::{self, Component, DgdView, Role, Unit};
-use scaleguard_sdk::review::AdapterTarget;
+use scaleguard_sdk::review::ScaledUnit;
 
 use crate::pattern;
 
@@ -99,7 +99,7 @@ impl Emitter {
 
     /// What an adapter scales: its component, or its component group, whose series carry the
     /// members' values (a group without members: the DGD's own `<namespace>-<dgd>`).
-    fn target(namespace: &str, target: &AdapterTarget<'_>) -> Self {
+    fn target(namespace: &str, target: &ScaledUnit<'_>) -> Self {
         let dgd = target.dgd;
         if let Unit::Component(component) = target.unit {
             return Self::component(namespace, dgd, component);
@@ -173,7 +173,7 @@ impl Scope {
     /// Frontend metrics come from the DGD's component with the frontend role (v1alpha1
     /// `componentType: frontend`, v1beta1 `type: frontend`), else the component named `Frontend`, in
     /// any case; a DGD without one is described by its own `<namespace>-<dgd>` value.
-    pub fn new(target: &AdapterTarget<'_>, dgds: &[DgdView], namespace: &str) -> Self {
+    pub fn new(target: &ScaledUnit<'_>, dgds: &[DgdView], namespace: &str) -> Self {
         let dgd = target.dgd;
         let components = &dgd.components;
         let frontend = components

@@ -86,29 +86,4 @@ mod tests {
             }
         );
     }
-
-    #[test]
-    fn invalid_settings_name_the_key() {
-        let cases = [
-            (
-                json!({"missingTarget": "ignore"}),
-                "invalid settings: missingTarget: unknown variant `ignore`, expected `warn` or `deny`",
-            ),
-            (
-                json!({"requireNamespaceFilter": "yes"}),
-                "invalid settings: requireNamespaceFilter: invalid type: string \"yes\", expected a boolean",
-            ),
-            (
-                json!({"missingTargets": "deny"}),
-                "invalid settings: missingTargets: unknown field `missingTargets`, expected one of `missingTarget`, `requireNamespaceFilter`, `kedaOperatorServiceAccounts`",
-            ),
-        ];
-        for (settings, message) in cases {
-            assert_eq!(
-                parse_settings::<Settings>(&settings).unwrap_err(),
-                message,
-                "{settings}"
-            );
-        }
-    }
 }

@@ -15,7 +15,7 @@ use scaleguard_sdk::autoscaler::{
 use scaleguard_sdk::dgd::{self, DgdVersion, DgdView, Unit, adapter_name};
 use scaleguard_sdk::response::BAD_REQUEST;
 use scaleguard_sdk::review::{
-    AdapterResolution, AdapterTarget, Autoscaler, AutoscalerReview, Findings, NamespaceObjects,
+    AdapterResolution, Autoscaler, AutoscalerReview, Findings, NamespaceObjects, ScaledUnit,
     Violation, autoscaler_verdict, dgd_edit_verdict, lookup_failed,
 };
 use scaleguard_sdk::{AdmissionRequest, Cluster, LookupError, Policy, Verdict};
@@ -445,7 +445,7 @@ fn check_gpu_budget(
 
 /// The candidates whose adapter is enabled (v1alpha1 `scalingAdapter.enabled: true`, the v1beta1
 /// `scalingAdapter` marker, a worker under the power budget mode): the ones the operator creates it for.
-fn owners<'a>(targets: &[AdapterTarget<'a>]) -> Vec<AdapterTarget<'a>> {
+fn owners<'a>(targets: &[ScaledUnit<'a>]) -> Vec<ScaledUnit<'a>> {
     targets
         .iter()
         .filter(|target| target.unit.adapter_enabled())
@@ -482,8 +482,8 @@ fn referred_unit(adapter: &ScalingAdapter) -> String {
 
 /// The plural of what `targets` are, e.g. `services` (all v1alpha1), `components`, or
 /// `services or components or component groups` when they differ.
-fn unit_nouns(targets: &[AdapterTarget<'_>]) -> String {
-    let noun = |target: &AdapterTarget<'_>| match target.unit {
+fn unit_nouns(targets: &[ScaledUnit<'_>]) -> String {
+    let noun = |target: &ScaledUnit<'_>| match target.unit {
         Unit::Component(_) => match target.dgd.version {
             DgdVersion::V1alpha1 => "services",
             DgdVersion::V1beta1 => "components",
@@ -499,47 +499,15 @@ fn unit_nouns(targets: &[AdapterTarget<'_>]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::cell::RefCell;
 
     use super::*;
+    use scaleguard_sdk::ValidationResponse;
     use scaleguard_sdk::autoscaler::DEFAULT_SCALE_DOWN_STABILIZATION_SECONDS;
-    use scaleguard_sdk::meta::api_group;
     use scaleguard_sdk::parse::from_value;
-    use scaleguard_sdk::review::{adapter_resource, dgd_resource};
-    use scaleguard_sdk::{ResourceKind, ValidationResponse};
+    use scaleguard_test_support::{
+        ADAPTERS_V1ALPHA1, ADAPTERS_V1BETA1, DGDS_V1ALPHA1, DGDS_V1BETA1, RecordingCluster,
+    };
     use serde_json::{Value, json};
-
-    /// A namespace's objects that records every look-up; `failing` kinds answer with a host error,
-    /// `not_served` ones as a kind the cluster does not serve. As the API server does, a list at one
-    /// version of a group returns the objects written in any of its versions (unconverted here).
-    #[derive(Default)]
-    struct RecordingCluster {
-        objects: Vec<Value>,
-        failing: Vec<ResourceKind>,
-        not_served: Vec<ResourceKind>,
-        calls: RefCell<Vec<ResourceKind>>,
-    }
-
-    impl Cluster for RecordingCluster {
-        fn list(&self, kind: ResourceKind, namespace: &str) -> Result<Vec<Value>, LookupError> {
-            self.calls.borrow_mut().push(kind);
-            if self.failing.contains(&kind) {
-                return Err(LookupError::Failed("connection refused".into()));
-            }
-            if self.not_served.contains(&kind) {
-                return Err(LookupError::NotServed(format!("{kind} is not served")));
-            }
-            let group = api_group(kind.api_version);
-            Ok(self
-                .objects
-                .iter()
-                .filter(|o| api_group(o["apiVersion"].as_str().unwrap_or_default()) == group)
-                .filter(|o| o["kind"] == kind.kind)
-                .filter(|o| o["metadata"]["namespace"] == namespace)
-                .cloned()
-                .collect())
-        }
-    }
 
     fn decode_dgd(gpu: &str) -> Value {
         json!({"apiVersion": "nvidia.com/v1alpha1", "kind": "DynamoGraphDeployment",
@@ -578,10 +546,7 @@ mod tests {
 
     #[test]
     fn without_a_gpu_budget_nothing_is_looked_up() {
-        let cluster = RecordingCluster {
-            objects: vec![decode_dgd("2")],
-            ..RecordingCluster::default()
-        };
+        let cluster = RecordingCluster::with(vec![decode_dgd("2")]);
         let bad = scaled_object(json!({"maxReplicaCount": 10}));
         let answer = evaluate("UPDATE", bad.clone(), bad, json!({}), &cluster);
         assert!(answer.accepted);
@@ -591,15 +556,12 @@ mod tests {
                 "pre-existing violation: spec.minReplicaCount (not set, so 0) lets KEDA scale to zero: Dynamo workers at zero replicas drop the model from the frontend (allowScaleToZero: true allows it)"
             ]
         );
-        assert!(cluster.calls.borrow().is_empty());
+        assert!(cluster.calls().is_empty());
     }
 
     #[test]
     fn autoscalers_of_anything_but_an_adapter_are_not_looked_up() {
-        let cluster = RecordingCluster {
-            objects: vec![decode_dgd("2")],
-            ..RecordingCluster::default()
-        };
+        let cluster = RecordingCluster::with(vec![decode_dgd("2")]);
         let mut object = scaled_object(json!({"maxReplicaCount": 1000}));
         object["spec"]["scaleTargetRef"] = json!({"kind": "Deployment", "name": "web"});
         let answer = evaluate(
@@ -610,15 +572,12 @@ mod tests {
             &cluster,
         );
         assert_eq!(answer, ValidationResponse::from(Verdict::accept()));
-        assert!(cluster.calls.borrow().is_empty());
+        assert!(cluster.calls().is_empty());
     }
 
     #[test]
     fn a_gpu_budget_lists_adapters_and_dgds_once_for_old_and_new_object() {
-        let cluster = RecordingCluster {
-            objects: vec![decode_dgd("2")],
-            ..RecordingCluster::default()
-        };
+        let cluster = RecordingCluster::with(vec![decode_dgd("2")]);
         let old = scaled_object(json!({"minReplicaCount": 1, "maxReplicaCount": 4}));
         let new = scaled_object(json!({"minReplicaCount": 1, "maxReplicaCount": 10}));
         let answer = evaluate(
@@ -634,25 +593,13 @@ mod tests {
                 "spec.maxReplicaCount (10) × 2 GPUs per replica of service decode of DynamoGraphDeployment sglang-agg is 20 GPUs, above maxGpusPerAdapter (16)"
             )
         );
-        assert_eq!(
-            *cluster.calls.borrow(),
-            [
-                adapter_resource(DgdVersion::V1beta1),
-                dgd_resource(DgdVersion::V1beta1)
-            ]
-        );
+        assert_eq!(cluster.calls(), [ADAPTERS_V1BETA1, DGDS_V1BETA1]);
     }
 
     #[test]
     fn a_cluster_without_v1beta1_is_listed_at_v1alpha1() {
-        let cluster = RecordingCluster {
-            objects: vec![decode_dgd("2")],
-            not_served: vec![
-                adapter_resource(DgdVersion::V1beta1),
-                dgd_resource(DgdVersion::V1beta1),
-            ],
-            ..RecordingCluster::default()
-        };
+        let mut cluster = RecordingCluster::with(vec![decode_dgd("2")]);
+        cluster.not_served = vec![ADAPTERS_V1BETA1, DGDS_V1BETA1];
         let object = scaled_object(json!({"minReplicaCount": 1, "maxReplicaCount": 10}));
         let answer = evaluate(
             "CREATE",
@@ -668,12 +615,12 @@ mod tests {
             )
         );
         assert_eq!(
-            *cluster.calls.borrow(),
+            cluster.calls(),
             [
-                adapter_resource(DgdVersion::V1beta1),
-                adapter_resource(DgdVersion::V1alpha1),
-                dgd_resource(DgdVersion::V1beta1),
-                dgd_resource(DgdVersion::V1alpha1)
+                ADAPTERS_V1BETA1,
+                ADAPTERS_V1ALPHA1,
+                DGDS_V1BETA1,
+                DGDS_V1ALPHA1
             ]
         );
     }
@@ -699,10 +646,7 @@ mod tests {
 
     #[test]
     fn a_group_adapter_counts_every_member() {
-        let cluster = RecordingCluster {
-            objects: vec![engines_dgd()],
-            ..RecordingCluster::default()
-        };
+        let cluster = RecordingCluster::with(vec![engines_dgd()]);
         let mut object = scaled_object(json!({"minReplicaCount": 1, "maxReplicaCount": 3}));
         object["spec"]["scaleTargetRef"] = json!({"apiVersion": "nvidia.com/v1beta1",
             "kind": "DynamoGraphDeploymentScalingAdapter", "name": "sglang-disagg-engines"});
@@ -755,7 +699,7 @@ mod tests {
             scaleguard_sdk::dgd::DgdView::from_object(&decode_dgd("1")).unwrap(),
             scaleguard_sdk::dgd::DgdView::from_object(&engines_dgd()).unwrap(),
         ];
-        let target = |dgd: usize, name: &str| AdapterTarget {
+        let target = |dgd: usize, name: &str| ScaledUnit {
             dgd: &dgds[dgd],
             unit: dgds[dgd]
                 .units()
@@ -777,10 +721,8 @@ mod tests {
 
     #[test]
     fn a_failed_look_up_is_a_500_naming_it() {
-        let cluster = RecordingCluster {
-            failing: vec![adapter_resource(DgdVersion::V1beta1)],
-            ..RecordingCluster::default()
-        };
+        let mut cluster = RecordingCluster::default();
+        cluster.failing = vec![ADAPTERS_V1BETA1];
         let object = scaled_object(json!({"minReplicaCount": 1, "maxReplicaCount": 4}));
         let answer = evaluate(
             "CREATE",

@@ -110,41 +110,4 @@ mod tests {
             }
         );
     }
-
-    #[test]
-    fn invalid_settings_name_the_key() {
-        let cases = [
-            (
-                json!({"maxGpusPerAdapter": -1}),
-                "invalid settings: maxGpusPerAdapter: invalid value: integer `-1`, expected u32",
-            ),
-            (
-                json!({"maxReplicasCeiling": 2.5}),
-                "invalid settings: maxReplicasCeiling: invalid type: floating point `2.5`, expected u32",
-            ),
-            (
-                json!({"maxReplicasCeiling": 0}),
-                "invalid settings: maxReplicasCeiling must be at least 1: autoscalers need at least one replica",
-            ),
-            (
-                json!({"minScaleDownStabilizationSeconds": 3601}),
-                "invalid settings: minScaleDownStabilizationSeconds must be at most 3600, the longest window an HPA accepts",
-            ),
-            (
-                json!({"allowScaleToZero": "yes"}),
-                "invalid settings: allowScaleToZero: invalid type: string \"yes\", expected a boolean",
-            ),
-            (
-                json!({"maxReplicas": 10}),
-                "invalid settings: maxReplicas: unknown field `maxReplicas`, expected one of `allowScaleToZero`, `requireExplicitMax`, `maxReplicasCeiling`, `maxGpusPerAdapter`, `minScaleDownStabilizationSeconds`, `kedaOperatorServiceAccounts`",
-            ),
-        ];
-        for (settings, message) in cases {
-            assert_eq!(
-                parse_settings::<Settings>(&settings).unwrap_err(),
-                message,
-                "{settings}"
-            );
-        }
-    }
 }

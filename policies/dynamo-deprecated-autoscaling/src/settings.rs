@@ -35,11 +35,7 @@ impl Default for Settings {
     }
 }
 
-impl PolicySettings for Settings {
-    fn validate(&self) -> Result<(), String> {
-        Ok(())
-    }
-}
+impl PolicySettings for Settings {}
 
 #[cfg(test)]
 mod tests {
@@ -66,30 +62,5 @@ mod tests {
                 check_dynamo_namespace: false
             }
         );
-    }
-
-    #[test]
-    fn invalid_settings_name_the_key() {
-        let cases = [
-            (
-                json!({"mode": "block"}),
-                "invalid settings: mode: unknown variant `block`, expected one of `warn`, `deny`, `remove`",
-            ),
-            (
-                json!({"checkDynamoNamespace": "yes"}),
-                "invalid settings: checkDynamoNamespace: invalid type: string \"yes\", expected a boolean",
-            ),
-            (
-                json!({"modes": "warn"}),
-                "invalid settings: modes: unknown field `modes`, expected `mode` or `checkDynamoNamespace`",
-            ),
-        ];
-        for (settings, message) in cases {
-            assert_eq!(
-                parse_settings::<Settings>(&settings).unwrap_err(),
-                message,
-                "{settings}"
-            );
-        }
     }
 }

@@ -90,41 +90,4 @@ mod tests {
             )]
         );
     }
-
-    #[test]
-    fn invalid_settings_name_the_key() {
-        let cases = [
-            (
-                json!({"authorizedServiceAccounts": [{"name": ""}]}),
-                "invalid settings: authorizedServiceAccounts[0].name must not be empty",
-            ),
-            (
-                json!({"authorizedServiceAccounts": [{"name": "a"}, {"namespace": "*", "name": "*"}]}),
-                "invalid settings: authorizedServiceAccounts[1].name must name one service account; '*' is only allowed as a namespace",
-            ),
-            (
-                json!({"authorizedServiceAccounts": [{"namespace": "x"}]}),
-                "invalid settings: authorizedServiceAccounts[0]: missing field `name`",
-            ),
-            (
-                json!({"authorizedServiceAccounts": [{"name": "a", "ns": "x"}]}),
-                "invalid settings: authorizedServiceAccounts[0].ns: unknown field `ns`, expected `namespace` or `name`",
-            ),
-            (
-                json!({"authorizedGroups": ["ok", ""]}),
-                "invalid settings: authorizedGroups[1] must not be empty",
-            ),
-            (
-                json!({"authorizedUser": ["alice"]}),
-                "invalid settings: authorizedUser: unknown field `authorizedUser`, expected one of `authorizedServiceAccounts`, `authorizedUsers`, `authorizedGroups`",
-            ),
-        ];
-        for (settings, message) in cases {
-            assert_eq!(
-                parse_settings::<Settings>(&settings).unwrap_err(),
-                message,
-                "{settings}"
-            );
-        }
-    }
 }

@@ -280,83 +280,15 @@ fn planner_conflicts(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use scaleguard_sdk::ResourceKind;
-    use scaleguard_sdk::parse::from_value;
+    use scaleguard_test_support::{
+        ADAPTER_KIND as ADAPTER_REF, ADAPTERS_V1ALPHA1, ADAPTERS_V1BETA1, DGDS_V1ALPHA1,
+        DGDS_V1BETA1, HPAS, RecordingCluster, SCALED_OBJECTS, V1ALPHA1, V1BETA1, adapter,
+        adapter_v1beta1, request,
+    };
     use serde_json::{Value, json};
-    use std::cell::RefCell;
-
-    /// A namespace's objects, recording every look-up as `apiVersion/kind`. As the API server does, a
-    /// kind is served at every version of its group and a list returns its objects whatever version
-    /// they were written in. Look-ups listed in `not_served` / `not_granted` (as `apiVersion/kind`) are
-    /// refused as such, and `failing` makes one look-up fail.
-    #[derive(Default)]
-    struct RecordingCluster {
-        objects: Vec<Value>,
-        not_served: Vec<&'static str>,
-        not_granted: Vec<&'static str>,
-        failing: Option<&'static str>,
-        calls: RefCell<Vec<String>>,
-    }
-
-    impl RecordingCluster {
-        fn with(objects: Vec<Value>) -> Self {
-            Self {
-                objects,
-                ..Self::default()
-            }
-        }
-
-        fn calls(&self) -> Vec<String> {
-            self.calls.borrow().clone()
-        }
-    }
-
-    impl Cluster for RecordingCluster {
-        fn list(&self, kind: ResourceKind, namespace: &str) -> Result<Vec<Value>, LookupError> {
-            let call = kind.to_string();
-            self.calls.borrow_mut().push(call.clone());
-            if self.not_served.contains(&call.as_str()) {
-                return Err(LookupError::NotServed(format!(
-                    "Cannot find resource {kind}"
-                )));
-            }
-            if self.not_granted.contains(&call.as_str()) {
-                return Err(LookupError::NotGranted(format!(
-                    "Policy has not been granted access to Kubernetes {kind} resources"
-                )));
-            }
-            if self.failing == Some(call.as_str()) {
-                return Err(LookupError::Failed("connection refused".into()));
-            }
-            Ok(self
-                .objects
-                .iter()
-                .filter(|o| o["kind"] == kind.kind && o["metadata"]["namespace"] == namespace)
-                .cloned()
-                .collect())
-        }
-    }
-
-    const ADAPTER_REF: &str = "DynamoGraphDeploymentScalingAdapter";
-    const V1ALPHA1: &str = "nvidia.com/v1alpha1";
-    const V1BETA1: &str = "nvidia.com/v1beta1";
-    const HPAS: &str = "autoscaling/v2/HorizontalPodAutoscaler";
-    const SCALED_OBJECTS: &str = "keda.sh/v1alpha1/ScaledObject";
-    const DGDS_V1ALPHA1: &str = "nvidia.com/v1alpha1/DynamoGraphDeployment";
-    const DGDS_V1BETA1: &str = "nvidia.com/v1beta1/DynamoGraphDeployment";
-    const ADAPTERS_V1ALPHA1: &str = "nvidia.com/v1alpha1/DynamoGraphDeploymentScalingAdapter";
-    const ADAPTERS_V1BETA1: &str = "nvidia.com/v1beta1/DynamoGraphDeploymentScalingAdapter";
 
     fn hpa(name: &str, target_kind: &str, target: &str) -> Value {
-        hpa_at(V1ALPHA1, name, target_kind, target)
-    }
-
-    /// An HPA whose `scaleTargetRef.apiVersion` is `api_version`.
-    fn hpa_at(api_version: &str, name: &str, target_kind: &str, target: &str) -> Value {
-        json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
-            "metadata": {"name": name, "namespace": "default"},
-            "spec": {"scaleTargetRef": {"apiVersion": api_version, "kind": target_kind,
-                "name": target}, "maxReplicas": 4}})
+        scaleguard_test_support::hpa(name, V1ALPHA1, target_kind, target)
     }
 
     fn keda_hpa(scaled_object: &str, target: &str) -> Value {
@@ -367,14 +299,7 @@ mod tests {
     }
 
     fn scaled_object(name: &str, target_kind: &str, target: &str) -> Value {
-        scaled_object_at(V1ALPHA1, name, target_kind, target)
-    }
-
-    fn scaled_object_at(api_version: &str, name: &str, target_kind: &str, target: &str) -> Value {
-        json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
-            "metadata": {"name": name, "namespace": "default"},
-            "spec": {"scaleTargetRef": {"apiVersion": api_version, "kind": target_kind,
-                "name": target}}})
+        scaleguard_test_support::scaled_object(name, V1ALPHA1, target_kind, target)
     }
 
     /// `sglang-disagg`, with a Planner that scales `decode` and `prefill` (not `Frontend`).
@@ -432,30 +357,6 @@ mod tests {
                 component("prefill", "prefill", false)],
               "experimental": {"componentGroups": [{"name": "Engines", "replicas": 1,
                 "scalingAdapter": {}, "components": [{"name": "prefill"}, {"name": "decode"}]}]}}})
-    }
-
-    fn adapter(name: &str, dgd: &str, service: &str) -> Value {
-        json!({"apiVersion": "nvidia.com/v1alpha1", "kind": ADAPTER_REF,
-            "metadata": {"name": name, "namespace": "default"},
-            "spec": {"replicas": 1, "dgdRef": {"name": dgd, "serviceName": service}}})
-    }
-
-    /// A v1beta1 adapter; `dgd_ref` is `{componentName}` or `{componentGroupName}`.
-    fn adapter_v1beta1(name: &str, dgd: &str, dgd_ref: Value) -> Value {
-        let mut dgd_ref = dgd_ref;
-        dgd_ref["name"] = json!(dgd);
-        json!({"apiVersion": "nvidia.com/v1beta1", "kind": ADAPTER_REF,
-            "metadata": {"name": name, "namespace": "default"},
-            "spec": {"replicas": 1, "dgdRef": dgd_ref}})
-    }
-
-    fn request(operation: &str, object: &Value, old_object: Option<&Value>) -> AdmissionRequest {
-        let api_version = object["apiVersion"].as_str().unwrap();
-        let (group, version) = api_version.split_once('/').unwrap();
-        from_value(&json!({"operation": operation, "namespace": "default",
-            "kind": {"group": group, "version": version, "kind": object["kind"]},
-            "object": object, "oldObject": old_object.unwrap_or(&Value::Null)}))
-        .unwrap()
     }
 
     fn evaluate(request: &AdmissionRequest, cluster: &RecordingCluster) -> Verdict {
@@ -558,7 +459,8 @@ mod tests {
             Verdict::accept()
         );
         // Nor when the ScaledObject names the adapter at v1beta1 and its HPA at v1alpha1.
-        let scaler_v1beta1 = scaled_object_at(V1BETA1, "s", ADAPTER_REF, "sglang-agg-decode");
+        let scaler_v1beta1 =
+            scaleguard_test_support::scaled_object("s", V1BETA1, ADAPTER_REF, "sglang-agg-decode");
         let cluster = RecordingCluster::with(vec![scaler_v1beta1.clone(), created.clone()]);
         assert_eq!(
             evaluate(&from_keda(request("CREATE", &created, None)), &cluster),
@@ -631,9 +533,14 @@ mod tests {
         for (existing, new) in [(V1ALPHA1, V1BETA1), (V1BETA1, V1ALPHA1)] {
             let cluster = RecordingCluster::with(vec![
                 adapter("sglang-agg-decode", "sglang-agg", "decode"),
-                scaled_object_at(existing, "s", ADAPTER_REF, "sglang-agg-decode"),
+                scaleguard_test_support::scaled_object(
+                    "s",
+                    existing,
+                    ADAPTER_REF,
+                    "sglang-agg-decode",
+                ),
             ]);
-            let hpa = hpa_at(new, "h", ADAPTER_REF, "sglang-agg-decode");
+            let hpa = scaleguard_test_support::hpa("h", new, ADAPTER_REF, "sglang-agg-decode");
             assert_eq!(
                 evaluate(&request("CREATE", &hpa, None), &cluster),
                 denied(
@@ -695,7 +602,7 @@ mod tests {
             ("sglang-disagg-planner", Verdict::accept()),
         ] {
             for version in [V1ALPHA1, V1BETA1] {
-                let hpa = hpa_at(version, "h", ADAPTER_REF, target);
+                let hpa = scaleguard_test_support::hpa("h", version, ADAPTER_REF, target);
                 assert_eq!(
                     evaluate(&request("CREATE", &hpa, None), &cluster),
                     decision,
@@ -708,13 +615,15 @@ mod tests {
     #[test]
     fn a_component_group_adapter_is_planner_scaled_through_its_members() {
         let cluster = RecordingCluster::with(vec![engines_dgd()]);
-        let on_engines = hpa_at(V1BETA1, "e", ADAPTER_REF, "sglang-disagg-engines");
+        let on_engines =
+            scaleguard_test_support::hpa("e", V1BETA1, ADAPTER_REF, "sglang-disagg-engines");
         assert_eq!(
             evaluate(&request("CREATE", &on_engines, None), &cluster),
             denied(&planner_conflict("sglang-disagg-engines"))
         );
         // A member has no adapter of its own: its name leads nowhere.
-        let on_member = hpa_at(V1BETA1, "d", ADAPTER_REF, "sglang-disagg-decode");
+        let on_member =
+            scaleguard_test_support::hpa("d", V1BETA1, ADAPTER_REF, "sglang-disagg-decode");
         assert_eq!(
             evaluate(&request("CREATE", &on_member, None), &cluster),
             Verdict::accept()
@@ -728,7 +637,8 @@ mod tests {
                 json!({"componentGroupName": "Engines"}),
             ),
         ]);
-        let on_custom = scaled_object_at(V1ALPHA1, "c", ADAPTER_REF, "engines");
+        let on_custom =
+            scaleguard_test_support::scaled_object("c", V1ALPHA1, ADAPTER_REF, "engines");
         assert_eq!(
             evaluate(&request("CREATE", &on_custom, None), &cluster),
             denied(&planner_conflict("engines"))
@@ -791,15 +701,20 @@ mod tests {
         for (dgd, custom, renamed) in cases {
             let cluster = RecordingCluster::with(vec![dgd.clone(), custom, renamed]);
             for version in [V1ALPHA1, V1BETA1] {
-                let on_custom = scaled_object_at(version, "c", ADAPTER_REF, "custom");
+                let on_custom =
+                    scaleguard_test_support::scaled_object("c", version, ADAPTER_REF, "custom");
                 assert_eq!(
                     evaluate(&request("CREATE", &on_custom, None), &cluster),
                     denied(&planner_conflict("custom")),
                     "{} via {version}",
                     dgd["apiVersion"]
                 );
-                let on_decode_named =
-                    scaled_object_at(version, "d", ADAPTER_REF, "sglang-disagg-decode");
+                let on_decode_named = scaleguard_test_support::scaled_object(
+                    "d",
+                    version,
+                    ADAPTER_REF,
+                    "sglang-disagg-decode",
+                );
                 assert_eq!(
                     evaluate(&request("CREATE", &on_decode_named, None), &cluster),
                     Verdict::accept(),
@@ -907,8 +822,18 @@ mod tests {
     #[test]
     fn a_dgd_bringing_a_planner_onto_a_scaled_component_group_is_denied() {
         let cluster = RecordingCluster::with(vec![
-            hpa_at(V1BETA1, "engines-hpa", ADAPTER_REF, "sglang-disagg-engines"),
-            hpa_at(V1BETA1, "decode-hpa", ADAPTER_REF, "sglang-disagg-decode"),
+            scaleguard_test_support::hpa(
+                "engines-hpa",
+                V1BETA1,
+                ADAPTER_REF,
+                "sglang-disagg-engines",
+            ),
+            scaleguard_test_support::hpa(
+                "decode-hpa",
+                V1BETA1,
+                ADAPTER_REF,
+                "sglang-disagg-decode",
+            ),
         ]);
         let message = dgd_conflict(
             "sglang-disagg-engines",
@@ -1012,7 +937,7 @@ mod tests {
                 "DynamoGraphDeploymentScalingAdapter default/sglang-agg-decode is already scaled by HorizontalPodAutoscaler h; use one autoscaler per adapter"
             )
         );
-        cluster.failing = Some(ADAPTERS_V1BETA1);
+        cluster.failing = vec![ADAPTERS_V1BETA1];
         cluster.not_served.clear();
         let alone = hpa("alone", ADAPTER_REF, "sglang-agg-prefill");
         let failed = Verdict::reject(
@@ -1025,7 +950,7 @@ mod tests {
         }
         // A failure of the v1alpha1 fallback refuses too.
         cluster.not_served = vec![ADAPTERS_V1BETA1];
-        cluster.failing = Some(ADAPTERS_V1ALPHA1);
+        cluster.failing = vec![ADAPTERS_V1ALPHA1];
         let (code, message) = rejection(evaluate(&request("CREATE", &alone, None), &cluster));
         assert_eq!(code, 500);
         assert!(

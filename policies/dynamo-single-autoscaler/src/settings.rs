@@ -51,29 +51,4 @@ mod tests {
         let settings: Settings = parse_settings(&json!({"plannerConflicts": false})).unwrap();
         assert!(!settings.planner_conflicts);
     }
-
-    #[test]
-    fn invalid_settings_name_the_key() {
-        let cases = [
-            (
-                json!({"plannerConflicts": "no"}),
-                "invalid settings: plannerConflicts: invalid type: string \"no\", expected a boolean",
-            ),
-            (
-                json!({"plannerConflict": false}),
-                "invalid settings: plannerConflict: unknown field `plannerConflict`, expected `plannerConflicts` or `kedaOperatorServiceAccounts`",
-            ),
-            (
-                json!(["plannerConflicts"]),
-                "invalid settings: expected an object, got an array",
-            ),
-        ];
-        for (settings, message) in cases {
-            assert_eq!(
-                parse_settings::<Settings>(&settings).unwrap_err(),
-                message,
-                "{settings}"
-            );
-        }
-    }
 }

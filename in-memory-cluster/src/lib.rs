@@ -9,19 +9,19 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use crate::cluster::{Cluster, LookupError, ResourceKind};
-use crate::meta::api_group;
+use scaleguard_sdk::meta::api_group;
+use scaleguard_sdk::{Cluster, LookupError, ResourceKind};
 use serde_json::{Value, json};
 
-/// `(apiVersion, kind)`, owned.
-pub type KindKey = (String, String);
+/// `(API group, kind)`: what the stored objects are kept by, whatever version wrote them.
+type GroupKind = (String, String);
 
 /// Objects by (API group, kind), plus the (apiVersion, kind) pairs the cluster does not serve (a CRD
 /// that is not installed, or a version it does not have yet).
 #[derive(Debug, Clone, Default)]
 pub struct InMemoryCluster {
-    objects: BTreeMap<KindKey, Vec<Value>>,
-    not_served: BTreeSet<KindKey>,
+    objects: BTreeMap<GroupKind, Vec<Value>>,
+    not_served: BTreeSet<ResourceKind>,
 }
 
 /// A look-up the cluster refused, worded as Kubewarden's evaluator words it.
@@ -94,8 +94,7 @@ impl InMemoryCluster {
 
     /// Marks a kind as not served by the cluster (e.g. KEDA's CRDs are not installed).
     pub fn mark_not_served(&mut self, api_version: &str, kind: &str) {
-        self.not_served
-            .insert((api_version.to_owned(), kind.to_owned()));
+        self.not_served.insert(ResourceKind::new(api_version, kind));
     }
 
     /// The objects of a kind at any version of its group, in `namespace` (or all namespaces), filtered
@@ -145,7 +144,7 @@ impl InMemoryCluster {
     fn check_served(&self, api_version: &str, kind: &str) -> Result<(), ClusterError> {
         if self
             .not_served
-            .contains(&(api_version.to_owned(), kind.to_owned()))
+            .contains(&ResourceKind::new(api_version, kind))
         {
             return Err(ClusterError::NotServed {
                 api_version: api_version.to_owned(),
@@ -160,12 +159,12 @@ impl InMemoryCluster {
 #[derive(Debug, Clone)]
 pub struct ClusterView {
     cluster: Arc<InMemoryCluster>,
-    granted: BTreeSet<KindKey>,
+    granted: BTreeSet<ResourceKind>,
 }
 
 impl ClusterView {
     /// `cluster` as seen by a policy granted `granted`.
-    pub fn new(cluster: Arc<InMemoryCluster>, granted: BTreeSet<KindKey>) -> Self {
+    pub fn new(cluster: Arc<InMemoryCluster>, granted: BTreeSet<ResourceKind>) -> Self {
         Self { cluster, granted }
     }
 
@@ -176,10 +175,7 @@ impl ClusterView {
 
     /// Refuses kinds the policy was not granted.
     pub fn check_granted(&self, api_version: &str, kind: &str) -> Result<(), ClusterError> {
-        if self
-            .granted
-            .contains(&(api_version.to_owned(), kind.to_owned()))
-        {
+        if self.granted.contains(&ResourceKind::new(api_version, kind)) {
             Ok(())
         } else {
             Err(ClusterError::NotGranted {
@@ -236,11 +232,11 @@ struct ListAnswer<'a> {
 
 /// The native twin of the guest's host-call [`Cluster`]: the same objects, grants and errors.
 impl Cluster for ClusterView {
-    fn list(&self, kind: ResourceKind, namespace: &str) -> Result<Vec<Value>, LookupError> {
+    fn list(&self, kind: &ResourceKind, namespace: &str) -> Result<Vec<Value>, LookupError> {
         let items = ClusterView::list(
             self,
-            kind.api_version,
-            kind.kind,
+            &kind.api_version,
+            &kind.kind,
             Some(namespace),
             None,
             None,

@@ -3,7 +3,8 @@
 //! exactly as `kwctl annotate` writes them and Kubewarden reads them (the first section of that name).
 //!
 //! ```
-//! use scaleguard_sdk::metadata::{Operation, PolicyMetadata, embed};
+//! use scaleguard_metadata::{PolicyMetadata, embed};
+//! use scaleguard_sdk::Operation;
 //! let metadata = PolicyMetadata::from_yaml(
 //!     r#"
 //! rules:
@@ -15,23 +16,22 @@
 //! "#,
 //!     "metadata.yml",
 //! )?;
-//! assert!(metadata.matches("nvidia.com", "v1alpha1", "dynamographdeployments", Operation::Update));
+//! assert!(metadata.matches("nvidia.com", "v1alpha1", "dynamographdeployments", &Operation::Update));
 //! let empty_module = b"\0asm\x01\0\0\0";
 //! let annotated = embed(empty_module, &metadata)?;
 //! assert_eq!(PolicyMetadata::from_module(&annotated)?, Some(metadata));
-//! # Ok::<(), scaleguard_sdk::metadata::MetadataError>(())
+//! # Ok::<(), scaleguard_metadata::MetadataError>(())
 //! ```
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use wasmparser::{Encoding, Parser, Payload};
 
-use crate::in_memory::KindKey;
+use scaleguard_sdk::{AdmissionRequest, Operation, ResourceKind};
 
 /// Name of the custom section Kubewarden reads a module's metadata from.
 pub const METADATA_SECTION: &str = "io.kubewarden.metadata";
@@ -107,65 +107,6 @@ pub enum MetadataError {
     Wasm(String),
 }
 
-/// An admission operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Operation {
-    /// `CREATE`.
-    #[serde(rename = "CREATE")]
-    Create,
-    /// `UPDATE`.
-    #[serde(rename = "UPDATE")]
-    Update,
-    /// `DELETE`.
-    #[serde(rename = "DELETE")]
-    Delete,
-    /// `CONNECT`.
-    #[serde(rename = "CONNECT")]
-    Connect,
-    /// `*`: every operation (only in rules).
-    #[serde(rename = "*")]
-    All,
-}
-
-impl Operation {
-    /// The operation as Kubernetes spells it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Create => "CREATE",
-            Self::Update => "UPDATE",
-            Self::Delete => "DELETE",
-            Self::Connect => "CONNECT",
-            Self::All => "*",
-        }
-    }
-}
-
-impl fmt::Display for Operation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Operation {
-    type Err = String;
-
-    /// Parses `CREATE`, `UPDATE`, `DELETE`, `CONNECT` or `*`.
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        [
-            Self::Create,
-            Self::Update,
-            Self::Delete,
-            Self::Connect,
-            Self::All,
-        ]
-        .into_iter()
-        .find(|operation| operation.as_str() == text)
-        .ok_or_else(|| {
-            format!("unknown operation `{text}`, expected CREATE, UPDATE, DELETE, CONNECT or *")
-        })
-    }
-}
-
 /// Which resources a rule matches by scope (Kubernetes' `scope`; absent means `*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Scope {
@@ -189,6 +130,7 @@ pub struct Rule {
     /// Plural resources, optionally `resource/subresource`; `*`, `*/*`, `r/*` and `*/sub` are wildcards.
     pub resources: Vec<String>,
     /// Operations.
+    #[serde(deserialize_with = "known_operations")]
     pub operations: Vec<Operation>,
     /// Scope; absent means `*`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -203,15 +145,12 @@ impl Rule {
         group: &str,
         version: &str,
         resource: &str,
-        operation: Operation,
+        operation: &Operation,
     ) -> bool {
         let listed = |values: &[String], value: &str| values.iter().any(|v| v == "*" || v == value);
         listed(&self.api_groups, group)
             && listed(&self.api_versions, version)
-            && self
-                .operations
-                .iter()
-                .any(|o| *o == Operation::All || *o == operation)
+            && self.operations.iter().any(|o| o.covers(operation))
             && self
                 .resources
                 .iter()
@@ -252,6 +191,31 @@ impl Rule {
     }
 }
 
+/// A rule's operations: each one Kubernetes defines, or `*`.
+fn known_operations<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<Operation>, D::Error> {
+    /// One operation, refused (at its index) unless Kubernetes defines it.
+    struct Known(Operation);
+
+    impl<'de> Deserialize<'de> for Known {
+        fn deserialize<E: serde::Deserializer<'de>>(deserializer: E) -> Result<Self, E::Error> {
+            match Operation::deserialize(deserializer)? {
+                Operation::Other(text) => {
+                    Err(serde::de::Error::unknown_variant(&text, &Operation::NAMES))
+                }
+                known => Ok(Self(known)),
+            }
+        }
+    }
+
+    let operations = Vec::<Known>::deserialize(deserializer)?;
+    Ok(operations
+        .into_iter()
+        .map(|Known(operation)| operation)
+        .collect())
+}
+
 /// Whether a rule's resource `pattern` matches `resource` (`r` or `r/sub`).
 fn resource_matches(pattern: &str, resource: &str) -> bool {
     let (name, sub) = resource.split_once('/').unwrap_or((resource, ""));
@@ -263,16 +227,6 @@ fn resource_matches(pattern: &str, resource: &str) -> bool {
                 && (pattern_sub == "*" || pattern_sub == sub)
         }
     }
-}
-
-/// A kind the policy may look up in the cluster.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ContextAwareResource {
-    /// `apiVersion`, e.g. `nvidia.com/v1alpha1`.
-    pub api_version: String,
-    /// Kind, e.g. `DynamoGraphDeploymentScalingAdapter`.
-    pub kind: String,
 }
 
 /// How Kubewarden runs the module.
@@ -345,7 +299,7 @@ pub struct PolicyMetadata {
     pub background_audit: bool,
     /// Kinds the policy may look up in the cluster.
     #[serde(default)]
-    pub context_aware_resources: Vec<ContextAwareResource>,
+    pub context_aware_resources: Vec<ResourceKind>,
     /// Host capabilities the policy calls, e.g. `kubernetes/list_resources_by_namespace`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_capabilities: Option<Vec<String>>,
@@ -519,7 +473,7 @@ impl PolicyMetadata {
         group: &str,
         version: &str,
         resource: &str,
-        operation: Operation,
+        operation: &Operation,
     ) -> bool {
         self.rules
             .iter()
@@ -527,11 +481,24 @@ impl PolicyMetadata {
     }
 
     /// The `(apiVersion, kind)` pairs of `contextAwareResources`.
-    pub fn granted(&self) -> BTreeSet<KindKey> {
-        self.context_aware_resources
-            .iter()
-            .map(|r| (r.api_version.clone(), r.kind.clone()))
-            .collect()
+    pub fn granted(&self) -> BTreeSet<ResourceKind> {
+        self.context_aware_resources.iter().cloned().collect()
+    }
+
+    /// Whether the policy's rules select `request` (its resource, subresource and operation).
+    pub fn selects(&self, request: &AdmissionRequest) -> bool {
+        let resource = &request.resource;
+        let name = if request.sub_resource.is_empty() {
+            resource.resource.clone()
+        } else {
+            format!("{}/{}", resource.resource, request.sub_resource)
+        };
+        self.matches(
+            &resource.group,
+            &resource.version,
+            &name,
+            &request.operation,
+        )
     }
 
     /// An annotation's value.
@@ -694,9 +661,9 @@ annotations:
         assert_eq!(metadata.execution_mode, ExecutionMode::KubewardenWapc);
         assert_eq!(
             metadata.granted(),
-            BTreeSet::from([(
-                "nvidia.com/v1alpha1".to_owned(),
-                "DynamoGraphDeploymentScalingAdapter".to_owned()
+            BTreeSet::from([ResourceKind::of(
+                "nvidia.com/v1alpha1",
+                "DynamoGraphDeploymentScalingAdapter"
             )])
         );
         assert_eq!(metadata.version(), Some("0.2.0"));
@@ -800,55 +767,46 @@ annotations:
         };
         let dgd = "dynamographdeployments";
         let update = rule(&[dgd], &[Operation::Update]);
-        assert!(update.matches("nvidia.com", "v1alpha1", dgd, Operation::Update));
-        assert!(!update.matches("nvidia.com", "v1alpha1", dgd, Operation::Create));
-        assert!(!update.matches("apps", "v1alpha1", dgd, Operation::Update));
+        assert!(update.matches("nvidia.com", "v1alpha1", dgd, &Operation::Update));
+        assert!(!update.matches("nvidia.com", "v1alpha1", dgd, &Operation::Create));
+        assert!(!update.matches("apps", "v1alpha1", dgd, &Operation::Update));
         assert!(!update.matches(
             "nvidia.com",
             "v1alpha1",
             "dynamographdeployments/status",
-            Operation::Update
+            &Operation::Update
         ));
         let every = rule(&["*"], &[Operation::All]);
-        assert!(every.matches("nvidia.com", "v2", dgd, Operation::Delete));
+        assert!(every.matches("nvidia.com", "v2", dgd, &Operation::Delete));
         assert!(!every.matches(
             "nvidia.com",
             "v2",
             "dynamographdeployments/scale",
-            Operation::Update
+            &Operation::Update
         ));
         let scale = rule(&["*/scale"], &[Operation::Update]);
         assert!(scale.matches(
             "nvidia.com",
             "v1",
             "dynamographdeploymentscalingadapters/scale",
-            Operation::Update
+            &Operation::Update
         ));
         assert!(!scale.matches(
             "nvidia.com",
             "v1",
             "dynamographdeploymentscalingadapters",
-            Operation::Update
+            &Operation::Update
         ));
         let subresources = rule(&[&format!("{dgd}/*")], &[Operation::Update]);
         assert!(subresources.matches(
             "nvidia.com",
             "v1",
             "dynamographdeployments/status",
-            Operation::Update
+            &Operation::Update
         ));
-        assert!(!subresources.matches("nvidia.com", "v1", dgd, Operation::Update));
-        assert!(metadata().matches("nvidia.com", "v1alpha1", dgd, Operation::Create));
-        assert!(!metadata().matches("nvidia.com", "v1alpha1", dgd, Operation::Delete));
-    }
-
-    #[test]
-    fn operations_parse_from_request_text() {
-        assert_eq!("UPDATE".parse(), Ok(Operation::Update));
-        assert_eq!(
-            "update".parse::<Operation>(),
-            Err("unknown operation `update`, expected CREATE, UPDATE, DELETE, CONNECT or *".into())
-        );
+        assert!(!subresources.matches("nvidia.com", "v1", dgd, &Operation::Update));
+        assert!(metadata().matches("nvidia.com", "v1alpha1", dgd, &Operation::Create));
+        assert!(!metadata().matches("nvidia.com", "v1alpha1", dgd, &Operation::Delete));
     }
 
     #[test]
