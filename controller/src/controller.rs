@@ -12,21 +12,23 @@
 //! Both are generic over the served version ([`DgdResource`]); [`run`] watches the one of the
 //! [`Context`].
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fmt::Debug;
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use futures::{FutureExt, StreamExt};
+use futures::{FutureExt, Stream, StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, Preconditions};
 use kube::runtime::controller::{self as runtime, Action, Controller};
-use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Client, Resource, ResourceExt};
 use scaleguard_sdk::dgd::DgdVersion;
+use serde::de::DeserializeOwned;
 use serde_json::json;
 use tracing::{Instrument, debug, info, info_span, warn};
 
@@ -48,7 +50,8 @@ const DGD_CONTROLLER: &str = "dgd";
 const ADAPTER_CONTROLLER: &str = "adapter";
 
 /// Everything a reconcile needs: the client, metrics, the event reporter's identity, a clock, the Dynamo
-/// API version to watch, and the per-object retry counts and last recorded warnings.
+/// API version to watch, and the per-object retry counts and last recorded warnings (forgotten when the
+/// object is deleted).
 pub struct Context {
     client: Client,
     metrics: Arc<Metrics>,
@@ -137,6 +140,43 @@ impl Context {
             .unwrap_or_else(PoisonError::into_inner)
             .remove(key);
     }
+
+    /// Forgets the retry counts and recorded warnings of the objects of kind `K` the watch says are
+    /// gone: one it reports deleted, or, after a re-list (which follows a lost watch, when deletions may
+    /// have gone unreported), every one `store` no longer holds.
+    fn forget_gone<K>(&self, event: &watcher::Event<K>, store: &Store<K>)
+    where
+        K: Resource<DynamicType = ()> + Clone,
+    {
+        match event {
+            watcher::Event::Delete(object) => {
+                let deleted = object_key(object);
+                self.forget(|key| key == deleted);
+            }
+            watcher::Event::InitDone => {
+                let kind = format!("{}/", K::kind(&()));
+                let listed: HashSet<String> = store
+                    .state()
+                    .iter()
+                    .map(|object| object_key(object.as_ref()))
+                    .collect();
+                self.forget(|key| key.starts_with(&kind) && !listed.contains(key));
+            }
+            watcher::Event::Apply(_) | watcher::Event::Init | watcher::Event::InitApply(_) => {}
+        }
+    }
+
+    /// Forgets the retry counts and recorded warnings of the objects whose keys are `gone`.
+    fn forget(&self, gone: impl Fn(&str) -> bool) {
+        self.retries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|key, _| !gone(key));
+        self.warned
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|key, _| !gone(key));
+    }
 }
 
 /// The Dynamo API version to use: `requested`, else the one the cluster serves ([`served_version`] of
@@ -208,8 +248,9 @@ pub fn error_policy<K: Resource<DynamicType = ()>>(
 }
 
 /// Runs both controllers until `shutdown` resolves, watching the context's API version in `namespace`
-/// or, when `None`, all namespaces. Call it only while holding the leader lease: these are the only
-/// code paths that write.
+/// or, when `None`, all namespaces. Call it only while holding the leader lease
+/// ([`LeaderElector::lead`](crate::lease::LeaderElector::lead) does): these are the only code paths
+/// that write.
 pub async fn run(
     ctx: Arc<Context>,
     namespace: Option<&str>,
@@ -241,17 +282,41 @@ async fn run_version<D: DgdResource>(
     };
     let shutdown = shutdown.shared();
     let config = watcher::Config::default();
-    let dgd_controller = Controller::new(dgds.clone(), config.clone())
+    let (dgd_objects, dgd_store) = watch_objects(dgds.clone(), config.clone(), ctx.clone());
+    let (adapter_objects, adapter_store) =
+        watch_objects(adapters.clone(), config.clone(), ctx.clone());
+    let dgd_controller = Controller::for_stream(dgd_objects, dgd_store)
         .owns(adapters.clone(), config.clone())
         .graceful_shutdown_on(shutdown.clone())
         .run(reconcile_dgd::<D>, error_policy, ctx.clone())
         .for_each(|result| async move { log_outcome(DGD_CONTROLLER, result) });
-    let adapter_controller = Controller::new(adapters, config.clone())
+    let adapter_controller = Controller::for_stream(adapter_objects, adapter_store)
         .watches(dgds, config, |dgd| adapter_refs(&dgd))
         .graceful_shutdown_on(shutdown)
         .run(reconcile_adapter::<D::Adapter>, error_policy, ctx)
         .for_each(|result| async move { log_outcome(ADAPTER_CONTROLLER, result) });
     futures::join!(dgd_controller, adapter_controller);
+}
+
+/// The objects of `api` to reconcile, watched and cached in the returned store as `Controller::new`
+/// does; the per-object state of those the watch reports gone is forgotten ([`Context::forget_gone`]).
+fn watch_objects<K>(
+    api: Api<K>,
+    config: watcher::Config,
+    ctx: Arc<Context>,
+) -> (
+    impl Stream<Item = Result<K, watcher::Error>> + Send + 'static,
+    Store<K>,
+)
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
+    let (store, writer) = reflector::store();
+    let reader = store.clone();
+    let objects = reflector(writer, watcher(api, config))
+        .inspect_ok(move |event| ctx.forget_gone(event, &reader))
+        .applied_objects();
+    (objects, store)
 }
 
 /// Logs what the controller runtime reports. Reconcile failures were already logged and recorded as

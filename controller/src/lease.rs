@@ -4,6 +4,8 @@
 //! the lease over only after it has seen the same lease record unchanged for a whole lease duration
 //! (measured on its own monotonic clock, so clock skew between nodes does not matter). Every write is
 //! a create or a `resourceVersion`-checked replace, so two candidates can never both win a round.
+//! [`LeaderElector::lead`] runs the controller only while this replica holds the lease and releases it
+//! on shutdown.
 //!
 //! (`kube-lease-manager` needs kube 5; `kube-leader-election` takes over expired leases with an
 //! unconditional patch. Hence this small module.)
@@ -16,11 +18,23 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use k8s_openapi::jiff::Timestamp;
 use kube::Client;
 use kube::api::{Api, PostParams};
-use tokio::sync::watch;
+use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
+use crate::metrics::Metrics;
 use crate::pipeline::MANAGER;
+
+/// Why leading ended other than by shutdown.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Another replica took the lease, or it went unrenewed for the renew deadline.
+    #[error("lost the leader lease")]
+    Lost,
+    /// Releasing the lease on shutdown failed; a standby takes over once it expires.
+    #[error("could not release the leader lease")]
+    Release(#[source] kube::Error),
+}
 
 /// Where the lease lives, who competes for it, and its timing.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,6 +91,7 @@ pub fn decide(
 pub struct LeaderElector {
     api: Api<Lease>,
     config: LeaseConfig,
+    clock: fn() -> Timestamp,
     /// The lease record last seen (its resourceVersion) and when it was first seen.
     observed: Option<(String, Instant)>,
 }
@@ -87,13 +102,21 @@ impl LeaderElector {
         Self {
             api: Api::namespaced(client, &config.namespace),
             config,
+            clock: Timestamp::now,
             observed: None,
         }
     }
 
+    /// The same candidate writing times read from `clock` (tests pin it).
+    #[must_use]
+    pub fn with_clock(mut self, clock: fn() -> Timestamp) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// One election round: whether this replica holds the lease afterwards.
     pub async fn try_acquire_or_renew(&mut self) -> Result<bool, kube::Error> {
-        let now = Timestamp::now();
+        let now = (self.clock)();
         let Some(lease) = self.api.get_opt(&self.config.name).await? else {
             let lease = Lease {
                 metadata: ObjectMeta {
@@ -151,7 +174,7 @@ impl LeaderElector {
             spec: Some(LeaseSpec {
                 holder_identity: None,
                 lease_duration_seconds: Some(1),
-                renew_time: Some(MicroTime(Timestamp::now())),
+                renew_time: Some(MicroTime((self.clock)())),
                 ..spec
             }),
             ..lease
@@ -162,53 +185,102 @@ impl LeaderElector {
             .map(drop)
     }
 
-    /// Runs election rounds every retry period, publishing on `leading` whether this replica leads,
-    /// until `stop` resolves or leadership, once held, is lost (a round lost to another candidate, or
-    /// no successful renewal for the renew deadline). Returns the elector, for [`Self::release`].
-    pub async fn run(
+    /// Runs `controller` while this replica holds the lease. Election rounds every retry period until
+    /// one wins the lease; then `controller(shutdown)` runs while the lease is renewed every retry period.
+    /// When the controller returns (on `shutdown`), the lease is released so a standby takes over at once.
+    /// When leadership is lost instead (a round lost to another candidate, or no successful renewal for
+    /// the renew deadline), the controller is dropped at once, since another replica may be writing
+    /// already, and the result is [`Error::Lost`]. A round in flight is never cut short. `metrics`
+    /// reports leadership while the controller runs.
+    pub async fn lead<S, C>(
         mut self,
-        leading: watch::Sender<bool>,
-        stop: impl Future<Output = ()>,
-    ) -> Self {
-        tokio::pin!(stop);
-        let mut renewed: Option<Instant> = None;
+        metrics: &Metrics,
+        shutdown: S,
+        controller: impl FnOnce(S) -> C,
+    ) -> Result<(), Error>
+    where
+        S: Future<Output = ()> + Clone,
+        C: Future<Output = ()>,
+    {
+        info!(lease = self.config.name, "waiting for leadership");
+        if !self.acquire(shutdown.clone()).await {
+            return Ok(());
+        }
+        metrics.set_leader(true);
+        // Renewals run on their own task, so a busy controller cannot delay them.
+        let (stop, stopped) = oneshot::channel();
+        let mut renewing = tokio::spawn(self.keep_leading(stopped));
+        let renewed = tokio::select! {
+            renewed = &mut renewing => renewed,
+            () = controller(shutdown) => {
+                drop(stop);
+                renewing.await
+            }
+        };
+        let (elector, lost) = renewed.expect("the lease renewal task panicked");
+        metrics.set_leader(false);
+        if lost {
+            return Err(Error::Lost);
+        }
+        elector.release().await.map_err(Error::Release)?;
+        info!(lease = elector.config.name, "released the lease");
+        Ok(())
+    }
+
+    /// Election rounds every retry period until one wins the lease (`true`) or `shutdown` resolves
+    /// between rounds (`false`).
+    async fn acquire(&mut self, shutdown: impl Future<Output = ()>) -> bool {
+        tokio::pin!(shutdown);
         loop {
             match self.try_acquire_or_renew().await {
                 Ok(true) => {
-                    if renewed.is_none() {
-                        info!(
-                            lease = self.config.name,
-                            identity = self.config.identity,
-                            "became the leader"
-                        );
-                    }
-                    renewed = Some(Instant::now());
-                    leading.send_replace(true);
-                }
-                Ok(false) if renewed.is_some() => {
-                    warn!(
+                    info!(
                         lease = self.config.name,
-                        "lost the lease to another replica"
+                        identity = self.config.identity,
+                        "became the leader"
                     );
-                    leading.send_replace(false);
-                    return self;
+                    return true;
                 }
                 Ok(false) => {}
                 Err(error) => {
                     warn!(%error, lease = self.config.name, "leader election round failed");
-                    if renewed.is_some_and(|at| at.elapsed() >= self.config.renew_deadline) {
-                        warn!(
-                            lease = self.config.name,
-                            "could not renew the lease in time"
-                        );
-                        leading.send_replace(false);
-                        return self;
-                    }
                 }
             }
             tokio::select! {
                 () = tokio::time::sleep(self.config.retry_period) => {}
-                () = &mut stop => return self,
+                () = &mut shutdown => return false,
+            }
+        }
+    }
+
+    /// Renewal rounds every retry period, from just after the lease was won, until leadership is lost
+    /// (`true`) or `stop` resolves between rounds (`false`).
+    async fn keep_leading(mut self, mut stop: oneshot::Receiver<()>) -> (Self, bool) {
+        let mut renewed = Instant::now();
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(self.config.retry_period) => {}
+                _ = &mut stop => return (self, false),
+            }
+            match self.try_acquire_or_renew().await {
+                Ok(true) => renewed = Instant::now(),
+                Ok(false) => {
+                    warn!(
+                        lease = self.config.name,
+                        "lost the lease to another replica"
+                    );
+                    return (self, true);
+                }
+                Err(error) => {
+                    warn!(%error, lease = self.config.name, "leader election round failed");
+                    if renewed.elapsed() >= self.config.renew_deadline {
+                        warn!(
+                            lease = self.config.name,
+                            "could not renew the lease in time"
+                        );
+                        return (self, true);
+                    }
+                }
             }
         }
     }

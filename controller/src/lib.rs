@@ -13,7 +13,8 @@
 //!   reconciles, [`controller::api_version`] and [`controller::run`];
 //! * [`crd`] and [`dgd`] — the resource types of both versions, read through [`dgd::DgdResource`] and
 //!   [`crd::AdapterResource`]; [`error`] — the one error enum; [`events`], [`metrics`], [`lease`]
-//!   (leader election) and [`server`] (`/metrics`, `/healthz`, `/readyz`) — operations.
+//!   (leader election; [`lease::LeaderElector::lead`] runs the controller while this replica leads) and
+//!   [`server`] (`/metrics`, `/healthz`, `/readyz`) — operations.
 #![forbid(unsafe_code)]
 
 pub mod controller;

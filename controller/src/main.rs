@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 use futures::FutureExt;
 use scaleguard_controller::lease::{LeaderElector, LeaseConfig};
@@ -14,7 +14,6 @@ use scaleguard_controller::server::{self, Readiness};
 use scaleguard_controller::{Context, controller, crd_yaml};
 use scaleguard_sdk::dgd::DgdVersion;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 use tracing::info;
 use tracing_subscriber::EnvFilter;
 
@@ -154,45 +153,19 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     }
 
     let config = LeaseConfig {
-        name: args.lease_name.clone(),
-        namespace: args.lease_namespace.clone(),
+        name: args.lease_name,
+        namespace: args.lease_namespace,
         identity,
         lease_duration: Duration::from_secs(args.lease_duration_seconds),
         renew_deadline: Duration::from_secs(args.renew_deadline_seconds),
         retry_period: Duration::from_secs(args.retry_period_seconds),
     };
-    let (leading_tx, mut leading) = watch::channel(false);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let elector =
-        tokio::spawn(LeaderElector::new(client, config).run(leading_tx, stop_rx.map(drop)));
-
-    info!(lease = args.lease_name, "waiting for leadership");
-    tokio::select! {
-        acquired = leading.wait_for(|leads| *leads) => {
-            acquired.context("leader election stopped")?;
-        }
-        () = shutdown.clone() => {
-            let _ = stop_tx.send(());
-            elector.await?;
-            return Ok(());
-        }
-    }
-    metrics.set_leader(true);
-    let lost = tokio::select! {
-        () = controller::run(ctx, namespace, shutdown) => false,
-        _ = leading.wait_for(|leads| !*leads) => true,
-    };
-    metrics.set_leader(false);
-    let _ = stop_tx.send(());
-    let elector = elector.await?;
-    if lost {
-        // Another replica may be writing already: stop at once, the Deployment restarts us as a standby.
-        bail!("lost the leader lease");
-    }
-    elector
-        .release()
-        .await
-        .context("could not release the leader lease")?;
+    // Lost: another replica may be writing already; exiting makes the Deployment restart us as a standby.
+    LeaderElector::new(client, config)
+        .lead(&metrics, shutdown, |shutdown| {
+            controller::run(ctx, namespace, shutdown)
+        })
+        .await?;
     info!("stopped");
     Ok(())
 }

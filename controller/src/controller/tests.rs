@@ -579,6 +579,141 @@ async fn a_conflicting_dgd_write_is_retried_on_fresh_state() {
     );
 }
 
+// ---- forgetting deleted objects ----
+
+/// A DGD whose one adapter-owned service has a name no adapter can have: a lasting warning.
+fn dgd_with_invalid_unit() -> DynamoGraphDeployment {
+    dgd(json!({"my_worker": {"scalingAdapter": {"enabled": true}}}))
+}
+
+/// The warning about [`dgd_with_invalid_unit`], regarding `dgd`.
+fn invalid_name_warning(dgd: Value) -> Value {
+    event(
+        "Warning",
+        "InvalidAdapterName",
+        "Reconcile",
+        "adapter name test-dgd-my_worker for service my_worker is not a valid DNS-1123 subdomain; \
+         no adapter is created",
+        dgd,
+        None,
+    )
+}
+
+#[tokio::test]
+async fn a_relist_forgets_the_warnings_of_the_objects_it_no_longer_lists() {
+    let (ctx, handle) = context();
+    let dgd = Arc::new(dgd_with_invalid_unit());
+    let reconcile = || reconcile_dgd(dgd.clone(), ctx.clone());
+    let warned = vec![
+        Call::get(ADAPTERS).responds(200, list(vec![])),
+        Call::create(EVENTS, invalid_name_warning(dgd_ref())),
+    ];
+    let (result, handle) = verify(handle, warned, reconcile()).await;
+    assert_eq!(result.unwrap(), Action::await_change());
+    let (store, mut writer) = reflector::store();
+    let mut relist = |listed: Vec<DynamoGraphDeployment>| {
+        let listed = listed.into_iter().map(watcher::Event::InitApply);
+        for event in std::iter::once(watcher::Event::Init)
+            .chain(listed)
+            .chain([watcher::Event::InitDone])
+        {
+            writer.apply_watcher_event(&event);
+            ctx.forget_gone(&event, &store);
+        }
+    };
+    // Still listed: the warning stays recorded, so the next pass records nothing.
+    relist(vec![dgd.as_ref().clone()]);
+    let calls = vec![Call::get(ADAPTERS).responds(200, list(vec![]))];
+    let (result, handle) = verify(handle, calls, reconcile()).await;
+    assert_eq!(result.unwrap(), Action::await_change());
+    // Deleted while the watch was down: forgotten, so the DGD made again is warned about again.
+    relist(vec![]);
+    let warned = vec![
+        Call::get(ADAPTERS).responds(200, list(vec![])),
+        Call::create(EVENTS, invalid_name_warning(dgd_ref())),
+    ];
+    let (result, _) = verify(handle, warned, reconcile()).await;
+    assert_eq!(result.unwrap(), Action::await_change());
+}
+
+/// The watch reports the DGD deleted and made again with the same problem: the new object's warning is
+/// recorded, not taken for the one already recorded about the old object.
+#[tokio::test]
+async fn run_forgets_a_deleted_dgd_so_the_dgd_made_again_is_warned_about_again() {
+    let (ctx, mut handle) = context();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let controllers = tokio::spawn(run(ctx, Some("default"), async {
+        let _ = stopped.await;
+    }));
+    let dgd = to_json(&dgd_with_invalid_unit());
+    let mut made_again = dgd.clone();
+    made_again["metadata"]["uid"] = "made-again-uid".into();
+    made_again["metadata"]["resourceVersion"] = "101".into();
+    let deleted_and_made_again = [
+        json!({"type": "DELETED", "object": dgd}),
+        json!({"type": "ADDED", "object": made_again}),
+    ]
+    .map(|event| format!("{event}\n"))
+    .concat();
+    let respond = |body: Vec<u8>, status: u16| {
+        Response::builder()
+            .status(status)
+            .body(Body::from(body))
+            .unwrap()
+    };
+    // The DGD watches that follow the initial list, answered once the first warning is recorded.
+    let mut first_dgd_watches = Vec::new();
+    let mut open_watches = Vec::new();
+    let mut warnings = Vec::new();
+    while warnings.len() < 2 {
+        let (request, send) = tokio::time::timeout(TIMEOUT, handle.next_request())
+            .await
+            .expect("no warning about the DGD made again")
+            .expect("a request");
+        let path = request.uri().path().to_owned();
+        let query = query_pairs(request.uri().query()).join("&");
+        let has = |pair: &str| query.split('&').any(|each| each == pair);
+        let watch = has("watch=true");
+        match (request.method().as_str(), path.as_str()) {
+            ("GET", DGDS) if watch && has("resourceVersion=1") => {
+                first_dgd_watches.push(send);
+            }
+            ("GET", _) if watch => open_watches.push(send),
+            ("GET", DGDS) => {
+                send.send_response(respond(list(vec![dgd.clone()]).to_string().into(), 200))
+            }
+            ("GET", ADAPTERS) => send.send_response(respond(list(vec![]).to_string().into(), 200)),
+            ("POST", EVENTS) => {
+                let bytes = request.into_body().collect_bytes().await.unwrap();
+                let event: Value = serde_json::from_slice(&bytes).unwrap();
+                send.send_response(respond(bytes.to_vec(), 201));
+                warnings.push(event);
+            }
+            (method, path) => panic!("unexpected {method} {path}?{query}"),
+        }
+        if !warnings.is_empty() {
+            for watch in first_dgd_watches.drain(..) {
+                watch.send_response(respond(deleted_and_made_again.clone().into(), 200));
+            }
+        }
+    }
+    let mut made_again_ref = dgd_ref();
+    made_again_ref["uid"] = "made-again-uid".into();
+    assert_eq!(
+        warnings,
+        [
+            invalid_name_warning(dgd_ref()),
+            invalid_name_warning(made_again_ref)
+        ]
+    );
+    stop.send(()).unwrap();
+    tokio::time::timeout(TIMEOUT, controllers)
+        .await
+        .expect("the controllers did not stop on shutdown")
+        .unwrap();
+    drop(open_watches);
+}
+
 // ---- v1beta1 ----
 
 fn v1beta1_json(spec: Value) -> Value {
