@@ -31,7 +31,8 @@ pub struct QueryError {
     pub problem: String,
 }
 
-/// The largest character boundary of `text` at or before `offset`.
+/// The largest character boundary of `text` at or before `offset` (its length, past its end): where
+/// `text` may be sliced for an offset that can fall inside a character or beyond the text.
 fn floor_boundary(text: &str, offset: usize) -> usize {
     let mut offset = offset.min(text.len());
     while !text.is_char_boundary(offset) {
@@ -341,6 +342,38 @@ mod tests {
     }
 
     #[test]
+    fn errors_around_multi_byte_characters_count_characters() {
+        // Bytes before the error: 12; characters: 11.
+        assert_eq!(
+            error(r#"x{a="é"} + 😀y"#),
+            "line 1, column 12: unexpected `😀y`"
+        );
+        assert_eq!(
+            error(r#"x{a="é"}é😀"#),
+            "line 1, column 9: unexpected `é😀`"
+        );
+        assert_eq!(
+            error("x{a=\"😀\"} +\n  é{b=\"c\"}"),
+            "line 2, column 3: unexpected `é{b=\"c\"}`"
+        );
+        // The excerpt is cut after 30 characters, not bytes.
+        assert_eq!(
+            error(&format!("x + {}", "é".repeat(40))),
+            format!("line 1, column 5: unexpected `{}...`", "é".repeat(30))
+        );
+    }
+
+    #[test]
+    fn floor_boundary_steps_back_out_of_a_character_and_in_from_past_the_end() {
+        let text = "a😀b";
+        let floors: Vec<usize> = (0..=text.len() + 2)
+            .map(|offset| floor_boundary(text, offset))
+            .collect();
+        assert_eq!(floors, [0, 1, 1, 1, 1, 5, 6, 6, 6]);
+        assert_eq!(floor_boundary("", 3), 0);
+    }
+
+    #[test]
     fn errors_never_slice_inside_a_character() {
         let query = "aéb";
         for offset in 0..=query.len() + 2 {
@@ -354,6 +387,22 @@ mod tests {
             QueryError::stopped_at("", 5).problem,
             "unexpected end of query"
         );
+        // Offsets where `&query[..offset]` panics: inside the emoji, and past the end. The error points
+        // at the emoji, or past the last character.
+        let query = "x\n😀b";
+        for offset in [3, 4, 5] {
+            assert!(!query.is_char_boundary(offset), "{offset}");
+            assert_eq!(
+                QueryError::stopped_at(query, offset).to_string(),
+                "line 2, column 1: unexpected `😀b`"
+            );
+        }
+        for offset in [query.len(), query.len() + 1, usize::MAX] {
+            assert_eq!(
+                QueryError::stopped_at(query, offset).to_string(),
+                "line 2, column 3: unexpected end of query"
+            );
+        }
         // A rewritten quoted name that does not parse afterwards is shown as written.
         assert_eq!(
             error(r#"x{"ü.ü"="a" "b"}"#),
@@ -362,7 +411,7 @@ mod tests {
     }
 
     #[test]
-    fn queries_the_parser_could_not_recurse_through_are_refused_before_parsing() {
+    fn nesting_is_refused_one_level_beyond_max_nesting() {
         let deep = format!(
             "{}x{}",
             "(".repeat(MAX_NESTING + 1),
@@ -397,6 +446,10 @@ mod tests {
                 MAX_NESTING + 5
             )
         );
+    }
+
+    #[test]
+    fn signs_are_refused_one_beyond_max_signs() {
         let signs = format!("x{}", "-x".repeat(MAX_SIGNS + 1));
         assert_eq!(
             error(&signs),
@@ -411,18 +464,34 @@ mod tests {
                 .len(),
             MAX_SIGNS + 1
         );
-        let long = format!("x{}", " * x".repeat(MAX_QUERY_BYTES / 4));
+    }
+
+    #[test]
+    fn queries_are_refused_one_byte_beyond_max_query_bytes() {
+        let products = format!("x{}", " * x".repeat((MAX_QUERY_BYTES - 1) / 4));
+        let exactly = format!("{products:<MAX_QUERY_BYTES$}");
+        assert_eq!(exactly.len(), MAX_QUERY_BYTES);
         assert_eq!(
-            error(&long),
+            vector_selectors(&exactly).unwrap().len(),
+            (MAX_QUERY_BYTES - 1) / 4 + 1
+        );
+        let too_long = format!("{exactly} ");
+        assert_eq!(
+            error(&too_long),
             format!(
                 "line 1, column 1: the query is {} bytes long, more than {MAX_QUERY_BYTES}",
                 MAX_QUERY_BYTES + 1
             )
         );
-        let fits = format!("x{}", " * x".repeat((MAX_QUERY_BYTES - 1) / 4));
+        // Bytes count, not characters: 4093 `é` are 8186 bytes.
+        let accented = format!(r#"x{{a="{}"}}"#, "é".repeat(4093));
+        assert!(accented.chars().count() < MAX_QUERY_BYTES);
         assert_eq!(
-            vector_selectors(&fits).unwrap().len(),
-            (MAX_QUERY_BYTES - 1) / 4 + 1
+            error(&accented),
+            format!(
+                "line 1, column 1: the query is {} bytes long, more than {MAX_QUERY_BYTES}",
+                MAX_QUERY_BYTES + 1
+            )
         );
     }
 
