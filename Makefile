@@ -1,24 +1,37 @@
-# scaleguard — build and test entry points. `make demo` and `make test` are the two commands a newcomer runs.
+# scaleguard — build and test entry points. `make demo` and `make test` are the two commands a newcomer runs,
+# after `make deps`. Only `make deps` installs anything: every other target checks what it needs and, when
+# something is missing, stops with one line (`missing: wasm-opt — run: make deps (or: apt-get install binaryen)`).
 SHELL := /bin/bash
 CARGO ?= cargo
 WASM_TARGET := wasm32-wasip1
 POLICIES := $(notdir $(wildcard policies/*))
 POLICY_DIR := target/policies
 
-.PHONY: all policies wasm-target cli demo test fmt-check clippy test-native clean release-cli bench-gitops \
-	artifacthub release-artifacts release registry-test playground playground-test fuzz bench-check
+# Fails with one line naming the first of its arguments that is missing (scripts/deps.sh has the table).
+REQUIRE := bash scripts/deps.sh check
+
+.PHONY: all deps deps-check policies policies-deps cli demo test fmt-check clippy clean release-cli bench-gitops \
+	artifacthub release-artifacts release registry-test playground playground-test fuzz fuzz-build bench-check
 
 all: policies cli
 
-wasm-target:
-	@rustup target list --installed | grep -qx '$(WASM_TARGET)' || rustup target add $(WASM_TARGET)
+## deps: install what is missing, the one target that installs: Debian packages (binaryen, docker-registry,
+## chromium, chromium-driver, nodejs, npm, python3; apt-get, through sudo when not root), the rustup targets
+## wasm32-wasip1 and wasm32-unknown-unknown, rustfmt and clippy, and from crates.io cargo-nextest, cargo-fuzz
+## and wasm-bindgen-cli at the version Cargo.toml pins. scripts/deps.sh holds the table.
+deps:
+	bash scripts/deps.sh install
+
+## deps-check: fail at once, in one line, when something `make test` needs is missing
+deps-check:
+	@$(REQUIRE) component:rustfmt component:clippy target:$(WASM_TARGET) target:wasm32-unknown-unknown \
+		wasm-opt cargo-nextest docker-registry wasm-bindgen chromium chromedriver node npm python3
 
 ## policies: build every policy as a small wasm module, annotated with its metadata.yml and README
 ## (`scaleguard annotate`, as `kwctl annotate`), into target/policies/<policy>.wasm
-policies: wasm-target cli
+policies: policies-deps cli
 	$(CARGO) build --release --target $(WASM_TARGET) $(addprefix -p ,$(POLICIES))
 	@mkdir -p $(POLICY_DIR)
-	@command -v wasm-opt > /dev/null || (apt-get update -qq && apt-get install -y -qq binaryen > /dev/null)
 	@for p in $(POLICIES); do \
 		wasm-opt -Oz --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
 			--enable-nontrapping-float-to-int target/$(WASM_TARGET)/release/$${p//-/_}.wasm \
@@ -28,6 +41,9 @@ policies: wasm-target cli
 			--output-path $(POLICY_DIR)/$$p.wasm > /dev/null || exit 1; \
 		printf '%-40s %8d bytes\n' $(POLICY_DIR)/$$p.wasm $$(stat -c %s $(POLICY_DIR)/$$p.wasm); \
 	done
+
+policies-deps:
+	@$(REQUIRE) target:$(WASM_TARGET) wasm-opt
 
 ## release-artifacts: the annotated modules plus target/policies/sha256sums
 release-artifacts: policies
@@ -48,12 +64,12 @@ registry-test: policies
 	bash scripts/registry-test.sh
 
 ## playground: the browser playground (wasm32-unknown-unknown + wasm-bindgen, wasm-opt -Oz when binaryen is
-## installed) as a static site in target/playground/
+## installed) as a static site in target/playground/; needs the target and wasm-bindgen-cli (`make deps`)
 playground:
 	bash scripts/playground-build.sh
 
 ## playground-test: builds the playground, then its wasm tests in headless Chromium and the end-to-end test
-## of the page (installs chromium, chromium-driver, nodejs, npm and binaryen when missing)
+## of the page (needs chromium, chromium-driver, nodejs, npm and binaryen: `make deps`)
 playground-test:
 	bash scripts/playground-test.sh
 
@@ -86,23 +102,37 @@ bench-check: policies
 FUZZ_SECONDS ?= 60
 FUZZ_CARGO := $(if $(shell rustup toolchain list 2>/dev/null | grep ^nightly),cargo +nightly fuzz,cargo fuzz)
 FUZZ_FLAGS := $(if $(shell rustup toolchain list 2>/dev/null | grep ^nightly),,--sanitizer none)
-fuzz:
+fuzz: fuzz-build
 	python3 fuzz/seed_corpus.py
-	cd fuzz && $(FUZZ_CARGO) build $(FUZZ_FLAGS)
 	cd fuzz && for t in $$($(FUZZ_CARGO) list); do \
 		$(FUZZ_CARGO) run $(FUZZ_FLAGS) $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
 			-print_final_stats=1 || exit 1; \
 	done
 
+## fuzz-build: build every libFuzzer target of fuzz/ (its own workspace) as `make fuzz` builds them, without
+## running them: the targets drive the policies' entry logic, so an API change that breaks them shows here
+fuzz-build:
+	@$(REQUIRE) cargo-fuzz
+	cd fuzz && $(FUZZ_CARGO) build $(FUZZ_FLAGS)
+
+## fmt-check: rustfmt over the workspace, changing nothing
 fmt-check:
+	@$(REQUIRE) component:rustfmt
 	$(CARGO) fmt --all -- --check
 
+## clippy: lints with -D warnings on the host (every crate and target), then on the targets the host build
+## never compiles: the policies on wasm32-wasip1 (the sdk's waPC glue, `wapc_init`, host calls) and the
+## playground on wasm32-unknown-unknown (its browser code and wasm-bindgen tests)
 clippy:
+	@$(REQUIRE) component:clippy target:$(WASM_TARGET) target:wasm32-unknown-unknown
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --target $(WASM_TARGET) --all-targets $(addprefix -p ,$(POLICIES)) -- -D warnings
+	$(CARGO) clippy --target wasm32-unknown-unknown --all-targets -p scaleguard-playground -- -D warnings
 
-## test: formatting, lints, every native test, every case through the wasm modules under wasmtime, the
-## registry round trip and the playground in headless Chromium
-test: fmt-check clippy policies
+## test: formatting, lints (host and wasm targets), every native test, every case through the wasm modules
+## under wasmtime, the registry round trip and the playground in headless Chromium. Installs nothing: it
+## stops first, in one line, when something `make deps` installs is missing
+test: deps-check fmt-check clippy policies
 	$(CARGO) nextest run --workspace --no-fail-fast
 	$(CARGO) test --workspace --doc
 	bash scripts/registry-test.sh

@@ -2,25 +2,14 @@
 # Builds the browser playground into target/playground/: the scaleguard-playground cdylib (release profile,
 # wasm32-unknown-unknown), its JavaScript bindings by wasm-bindgen (--target web) of the version the crate
 # pins, `wasm-opt -Oz` when Debian's binaryen is installed, and the static site (playground/site/).
-# Used by `make playground`.
+# Needs the target and that wasm-bindgen-cli (`make deps`). Used by `make playground`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 target=wasm32-unknown-unknown
 out=target/playground
-# The one place the version is pinned: the workspace's `wasm-bindgen = "=X.Y.Z"`.
-version=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)"$/\1/p' Cargo.toml)
-[ -n "$version" ] || { echo "no pinned wasm-bindgen version in Cargo.toml" >&2; exit 1; }
-
-rustup target list --installed | grep -qx "$target" || rustup target add "$target"
-
-if [ "$(wasm-bindgen --version 2> /dev/null)" != "wasm-bindgen $version" ]; then
-    echo "installing wasm-bindgen-cli $version (wasm-bindgen and wasm-bindgen-test-runner)"
-    # --locked takes the CLI's own lock file; when the registry no longer serves one of its pinned
-    # versions, fall back to the newest compatible ones.
-    cargo install wasm-bindgen-cli --version "=$version" --locked \
-        || cargo install wasm-bindgen-cli --version "=$version"
-fi
+# wasm-bindgen of the version the workspace pins (`wasm-bindgen = "=X.Y.Z"`), as scripts/deps.sh reads it.
+bash scripts/deps.sh check "target:$target" wasm-bindgen
 
 # Unstripped, so wasm-bindgen reads the module's target_features section (the symbols go below).
 CARGO_PROFILE_RELEASE_STRIP=false cargo build --release --target "$target" -p scaleguard-playground

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The browser tests of the playground: installs what they need when missing (Debian's chromium,
-# chromium-driver, nodejs, npm and binaryen; playwright-core from playground/e2e/package-lock.json),
-# builds the site (scripts/playground-build.sh), then runs
+# The browser tests of the playground: checks that what they need is installed (Debian's chromium,
+# chromium-driver, nodejs, npm and binaryen, by `make deps`; playwright-core comes from
+# playground/e2e/package-lock.json through `npm ci`), builds the site (scripts/playground-build.sh), then runs
 #   1. the wasm-bindgen tests of scaleguard-playground in headless Chromium (wasm-bindgen-test-runner
 #      with Debian's chromedriver), and
 #   2. the end-to-end test of the page (playwright-core driving Debian's Chromium, the site served by
@@ -11,17 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-missing=()
-for tool in chromium:chromium chromedriver:chromium-driver node:nodejs npm:npm wasm-opt:binaryen; do
-    command -v "${tool%%:*}" > /dev/null || missing+=("${tool#*:}")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
-    $sudo apt-get update -qq
-    $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
-fi
+bash scripts/deps.sh check chromium chromedriver node npm wasm-opt
 
 bash scripts/playground-build.sh
 

@@ -3,19 +3,14 @@
 # distribution registry), twice: one open, one requiring a login (htpasswd), each on a free loopback port
 # storing into a temporary folder. Runs the registry tests of the scaleguard CLI (ignored by plain
 # `cargo test`), then stops the registries by their PIDs.
-# Needs the annotated modules of `make policies`. Used by `make test` and `make registry-test`.
+# Needs the annotated modules of `make policies`, and Debian's docker-registry and cargo-nextest (`make deps`;
+# the package's service is never started: this script runs its own registries). Used by `make test` and
+# `make registry-test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-registry=/usr/bin/docker-registry
-if [ ! -x "$registry" ]; then
-    echo "installing Debian's docker-registry package"
-    export DEBIAN_FRONTEND=noninteractive
-    sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
-    $sudo apt-get update -qq
-    # The package's service is never started here: this script runs its own registry.
-    $sudo apt-get install -y -qq --no-install-recommends docker-registry > /dev/null
-fi
+bash scripts/deps.sh check docker-registry cargo-nextest
+registry=$(command -v docker-registry)
 
 # A free port: one nothing answers on (bash's /dev/tcp refuses the connection).
 port_is_free() { ! (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null; }

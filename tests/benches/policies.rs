@@ -32,7 +32,7 @@ use scaleguard_tests::bench_report::{
     WASM_TO_NATIVE_BUDGET, micros,
 };
 use scaleguard_tests::workload::{AUTOSCALERS, Scenario, autoscaler_cluster, scenarios};
-use scaleguard_tests::{modules_dir, policy_names, workspace_root};
+use scaleguard_tests::{module_path, policy_names, workspace_root};
 use serde_json::{Value, json};
 
 /// Compilations timed per module (each compiles afresh: the compilation cache is never turned on).
@@ -109,9 +109,8 @@ fn measure_policy(
     cluster: &Arc<InMemoryCluster>,
     scenarios: &[Scenario],
 ) -> Result<PolicyReport, String> {
-    let path = modules_dir().join(format!("{policy}.wasm"));
-    let bytes = std::fs::read(&path)
-        .map_err(|e| format!("{}: {e} (run `make policies` first)", path.display()))?;
+    let path = module_path(policy);
+    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let linked = LinkedPolicy::named(policy)
         .ok_or_else(|| format!("{policy} is not linked into scaleguard-check"))??;
     let granted = linked.metadata().granted();

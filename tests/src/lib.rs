@@ -47,22 +47,63 @@ pub fn policy_dir(policy: &str) -> PathBuf {
     workspace_root().join("policies").join(policy)
 }
 
-/// Where `make policies` puts the modules (`SCALEGUARD_POLICIES_DIR` overrides).
+// Built modules: the one place tests, benchmarks and other crates' tests (a dev-dependency on this crate) look
+// for what `make policies` builds. `cargo test` on a fresh clone fails in them with one line saying so.
+
+/// What a test that needs the built modules says when they are missing.
+pub const MODULES_NOT_BUILT: &str = "policy modules not built: run `make policies`";
+
+/// Where `make policies` puts the modules (`SCALEGUARD_POLICIES_DIR` overrides), whether built or not; the
+/// checked forms are [`built_modules_dir`] and [`module_path`].
 pub fn modules_dir() -> PathBuf {
     std::env::var_os("SCALEGUARD_POLICIES_DIR")
         .map_or_else(|| workspace_root().join("target/policies"), PathBuf::from)
 }
 
-/// `policy`'s module from [`modules_dir`], granted its `metadata.yml`'s `contextAwareResources`, as a
-/// ClusterAdmissionPolicy grants them.
-pub fn policy_module(policy: &str) -> Result<PolicyModule, String> {
+/// The annotated module of `policy` that `make policies` wrote into [`modules_dir`]. Panics with
+/// [`MODULES_NOT_BUILT`] when it is missing.
+#[track_caller]
+pub fn module_path(policy: &str) -> PathBuf {
     let path = modules_dir().join(format!("{policy}.wasm"));
-    if !path.exists() {
-        return Err(format!(
-            "{} is missing: run `make policies` first",
-            path.display()
-        ));
+    assert!(
+        path.is_file(),
+        "{MODULES_NOT_BUILT} ({} is missing)",
+        path.display()
+    );
+    path
+}
+
+/// [`modules_dir`], holding the module of every policy under `policies/` (for a test that hands the
+/// folder to `scaleguard --policies`). Panics with [`MODULES_NOT_BUILT`] when one is missing.
+#[track_caller]
+pub fn built_modules_dir() -> PathBuf {
+    for policy in policy_names() {
+        module_path(&policy);
     }
+    modules_dir()
+}
+
+/// The module of `policy` as `make policies` had cargo build it (`target/wasm32-wasip1/release/`), before
+/// it optimised and annotated it. Panics with [`MODULES_NOT_BUILT`] when it is missing.
+#[track_caller]
+pub fn unannotated_module_path(policy: &str) -> PathBuf {
+    let path = workspace_root().join(format!(
+        "target/wasm32-wasip1/release/{}.wasm",
+        policy.replace('-', "_")
+    ));
+    assert!(
+        path.is_file(),
+        "{MODULES_NOT_BUILT} ({} is missing)",
+        path.display()
+    );
+    path
+}
+
+/// `policy`'s module ([`module_path`]: panics when it is not built), granted its `metadata.yml`'s
+/// `contextAwareResources`, as a ClusterAdmissionPolicy grants them.
+#[track_caller]
+pub fn policy_module(policy: &str) -> Result<PolicyModule, String> {
+    let path = module_path(policy);
     let granted = metadata::Metadata::load(policy)?.granted();
     PolicyModule::load(&path)
         .map(|module| module.with_context_aware_resources(granted))
