@@ -54,11 +54,14 @@ fn generate(root: &Path) {
 fn binary(workspace: &Path) -> PathBuf {
     std::env::var_os("SCALEGUARD_BIN").map_or_else(
         || {
-            ["target/native-release/scaleguard", "target/debug/scaleguard"]
-                .iter()
-                .map(|p| workspace.join(p))
-                .find(|p| p.is_file())
-                .expect("build the CLI first (make cli or make release-cli)")
+            [
+                "target/native-release/scaleguard",
+                "target/debug/scaleguard",
+            ]
+            .iter()
+            .map(|p| workspace.join(p))
+            .find(|p| p.is_file())
+            .expect("build the CLI first (make cli or make release-cli)")
         },
         PathBuf::from,
     )
