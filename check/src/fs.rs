@@ -53,16 +53,7 @@ pub fn read_selected(
     stdin: &mut dyn Read,
     selection: &Selection,
 ) -> Result<Inputs, String> {
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let mut excludes = GitignoreBuilder::new(&cwd);
-    for pattern in &selection.excludes {
-        excludes
-            .add_line(None, pattern)
-            .map_err(|error| format!("--exclude {pattern}: {error}"))?;
-    }
-    let excludes = excludes
-        .build()
-        .map_err(|error| format!("--exclude: {error}"))?;
+    let Rules { cwd, excludes } = Rules::new(selection)?;
     let mut inputs = Inputs::default();
     for path in paths {
         if path == "-" {
@@ -128,6 +119,62 @@ fn helm_template_file(file: &Path) -> bool {
     })
 }
 
+/// What directory walks leave out, from the current directory: the `--exclude` patterns of a
+/// [`Selection`] and, found as a walk finds them, the `.gitignore` and [`IGNORE_FILE`] files.
+pub(crate) struct Rules {
+    cwd: PathBuf,
+    excludes: Gitignore,
+}
+
+impl Rules {
+    /// The rules of `selection`; an `--exclude` pattern that is not a valid glob is an error.
+    pub(crate) fn new(selection: &Selection) -> Result<Self, String> {
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        let mut excludes = GitignoreBuilder::new(&cwd);
+        for pattern in &selection.excludes {
+            excludes
+                .add_line(None, pattern)
+                .map_err(|error| format!("--exclude {pattern}: {error}"))?;
+        }
+        let excludes = excludes
+            .build()
+            .map_err(|error| format!("--exclude: {error}"))?;
+        Ok(Self { cwd, excludes })
+    }
+
+    /// Whether a walk of the folder `root` would read `file` (a `/`-separated path below `root`, which
+    /// need not exist: `--against` asks about the files of a git ref), with the ignore files of the
+    /// working tree.
+    pub(crate) fn walks(&self, root: &Path, file: &str) -> bool {
+        let mut walk = Walk {
+            cwd: &self.cwd,
+            excludes: &self.excludes,
+            ignore_files: true,
+            ignores: Vec::new(),
+            files: Vec::new(),
+            parsed: Parsed::default(),
+        };
+        walk.load_ignore_files_above(root);
+        walk.load_ignore_files(root);
+        let parts: Vec<&str> = file.split('/').collect();
+        let mut path = root.to_path_buf();
+        for (position, part) in parts.iter().enumerate() {
+            if part.starts_with('.') {
+                return false;
+            }
+            path.push(part);
+            let is_dir = position + 1 < parts.len();
+            if walk.excluded(&path, is_dir) {
+                return false;
+            }
+            if is_dir {
+                walk.load_ignore_files(&path);
+            }
+        }
+        is_manifest_name(&path)
+    }
+}
+
 /// One walk of a path named on the command line.
 struct Walk<'a> {
     cwd: &'a Path,
@@ -155,25 +202,28 @@ impl Walk<'_> {
                 .push(InputError::file(name, format!("cannot read: {error}"))),
             Ok(metadata) if !metadata.is_dir() => self.files.push(path.to_path_buf()),
             Ok(_) => {
-                // The ignore files above the folder: up to the current directory, else to the
-                // repository's root (a folder holding `.git`).
-                let absolute = self.absolute(path);
-                let mut above: Vec<PathBuf> = Vec::new();
-                for folder in absolute.ancestors().skip(1) {
-                    above.push(folder.to_path_buf());
-                    if folder == self.cwd || folder.join(".git").exists() {
-                        break;
-                    }
-                }
-                if !absolute.starts_with(self.cwd) && !above.iter().any(|f| f.join(".git").exists())
-                {
-                    above.clear();
-                }
-                for folder in above.iter().rev() {
-                    self.load_ignore_files(folder);
-                }
+                self.load_ignore_files_above(path);
                 self.directory(path);
             }
+        }
+    }
+
+    /// Pushes the matchers of the ignore files above the folder `path`: up to the current directory,
+    /// else to the repository's root (a folder holding `.git`).
+    fn load_ignore_files_above(&mut self, path: &Path) {
+        let absolute = self.absolute(path);
+        let mut above: Vec<PathBuf> = Vec::new();
+        for folder in absolute.ancestors().skip(1) {
+            above.push(folder.to_path_buf());
+            if folder == self.cwd || folder.join(".git").exists() {
+                break;
+            }
+        }
+        if !absolute.starts_with(self.cwd) && !above.iter().any(|f| f.join(".git").exists()) {
+            above.clear();
+        }
+        for folder in above.iter().rev() {
+            self.load_ignore_files(folder);
         }
     }
 
@@ -291,7 +341,7 @@ pub fn manifest_files(path: &Path) -> Result<Vec<PathBuf>, InputError> {
 }
 
 /// Whether a directory walk reads the file `path`.
-pub(crate) fn is_manifest_name(path: &Path) -> bool {
+fn is_manifest_name(path: &Path) -> bool {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy())

@@ -8,16 +8,20 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
+use crate::fs::{Rules, Selection};
 use crate::input::{Format, Identity, parse};
 
 /// The objects held at `reference` by the files under `paths` (`-`, stdin, stands for the current
-/// directory), by identity. Documents that do not parse at `reference` are left out: only the objects
-/// found there matter.
+/// directory), by identity. A folder's files are those its walk in the working tree would read: what
+/// `selection` and the working tree's ignore files leave out there is left out here too. Documents
+/// that do not parse at `reference` are left out: only the objects found there matter.
 pub fn objects_at(
     reference: &str,
     paths: &[String],
     default_namespace: &str,
+    selection: &Selection,
 ) -> Result<BTreeMap<Identity, Value>, String> {
+    let rules = Rules::new(selection)?;
     let mut objects = BTreeMap::new();
     for path in paths {
         let path = Path::new(if path == "-" { "." } else { path });
@@ -46,12 +50,24 @@ pub fn objects_at(
             ],
             None,
         )?;
-        let walked = pathspec == ".";
+        // A folder's files, named from the repository's root, are walked from the folder.
+        let prefix = if pathspec == "." {
+            let prefix = git(directory, &["rev-parse", "--show-prefix"], None)?;
+            let prefix = String::from_utf8_lossy(&prefix);
+            Some(prefix.strip_suffix('\n').unwrap_or(&prefix).to_owned())
+        } else {
+            None
+        };
         let files: Vec<&str> = listing
             .split(|&b| b == 0)
             .filter_map(|name| std::str::from_utf8(name).ok())
             .filter(|name| !name.is_empty())
-            .filter(|name| !walked || walked_file(name))
+            .filter(|name| match &prefix {
+                Some(prefix) => name
+                    .strip_prefix(prefix.as_str())
+                    .is_some_and(|file| rules.walks(path, file)),
+                None => true,
+            })
             .collect();
         if files.is_empty() {
             continue;
@@ -71,12 +87,6 @@ pub fn objects_at(
         }
     }
     Ok(objects)
-}
-
-/// Whether a directory walk at the reference reads `file` (the rules of the working-tree walk).
-fn walked_file(file: &str) -> bool {
-    let hidden = file.split('/').any(|part| part.starts_with('.'));
-    !hidden && crate::fs::is_manifest_name(Path::new(file))
 }
 
 /// The contents of each blob in `git cat-file --batch` output, `None` for a missing one.

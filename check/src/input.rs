@@ -459,6 +459,16 @@ fn yaml_documents(text: &str) -> Vec<(String, DocumentValue)> {
     documents
 }
 
+/// The values of a YAML stream's non-empty documents as [`parse`] reads them (split at `---` lines,
+/// merge keys applied, a repeated key refused): each with the line it starts on, or the line and
+/// message of its error. The reader of `scaleguard run`'s requests, settings and cluster objects.
+pub fn yaml_values(text: &str) -> Vec<Result<(usize, Value), (usize, String)>> {
+    yaml_documents(text)
+        .into_iter()
+        .map(|(_, value)| value)
+        .collect()
+}
+
 /// Whether `line` separates two YAML documents: `---` at the start, then only blanks or a comment.
 pub(crate) fn is_separator(line: &str) -> bool {
     line.strip_prefix("---").is_some_and(|rest| {

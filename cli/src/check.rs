@@ -4,20 +4,20 @@
 use std::collections::BTreeMap;
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Result, bail};
 use scaleguard_check::hint::GITOPS_REPLICAS;
 use scaleguard_check::render::{self, HumanStyle};
 use scaleguard_check::report::EXIT_ERRORS;
-use scaleguard_check::wasm::{WasmPolicy, compile_all, read_directory, read_module};
+use scaleguard_check::wasm::{WasmPolicy, compile_all};
 use scaleguard_check::{
     Check, ConfiguredPolicy, Record, Report, engine, fs, git, parallel, request, settings,
 };
 use serde_json::Value;
 
 use crate::documents::read_document;
+use crate::modules;
 
 /// Inputs from which a progress indicator is shown on a terminal.
 const PROGRESS_FROM: usize = 500;
@@ -51,17 +51,11 @@ pub struct Args {
     /// A group of that user (repeatable); `system:authenticated` is always added.
     #[arg(long = "group", value_name = "GROUP")]
     groups: Vec<String>,
-    /// Run every module of this directory (default: the modules built into the binary, else
-    /// target/policies). A directory without modules is an error.
-    #[arg(
-        long,
-        alias = "policies-dir",
-        env = "SCALEGUARD_POLICIES_DIR",
-        value_name = "DIR"
-    )]
-    policies: Option<PathBuf>,
-    /// A policy to run (repeatable): a name among the policies (or `gitops-replicas`, the GitOps
-    /// hint), a .wasm file, or registry://<registry>/<repository>@sha256:<digest>.
+    #[command(flatten)]
+    modules: crate::modules::ModuleArgs,
+    /// A policy to run (repeatable): a name among the policies of --policies (or `gitops-replicas`, the
+    /// GitOps hint), a .wasm file, or registry://<registry>/<repository>[:<tag>|@sha256:<digest>].
+    /// Default: every policy of --policies.
     #[arg(long = "policy", value_name = "POLICY")]
     policy: Vec<String>,
     /// A policy not to run (repeatable), e.g. `gitops-replicas`.
@@ -142,9 +136,8 @@ fn check(args: &Args) -> Result<u8> {
         anyhow::anyhow!("invalid settings:\n  {}", errors.join("\n  "))
     })?;
     let previous = match &args.against {
-        Some(reference) => {
-            git::objects_at(reference, &args.paths, &args.namespace).map_err(anyhow::Error::msg)?
-        }
+        Some(reference) => git::objects_at(reference, &args.paths, &args.namespace, &selection)
+            .map_err(anyhow::Error::msg)?,
         None => BTreeMap::new(),
     };
     let documents = &inputs.parsed.documents;
@@ -266,58 +259,40 @@ fn turn_module_cache_on(args: &Args) {
     }
 }
 
-/// The policies to run: `--policy` files and registry references, plus the policies named by `--policy`
-/// (or all, when none is named and no file is given) from `--policies`, the embedded modules, or
-/// target/policies; less those of `--skip`. The GitOps hint (`gitops-replicas`) is one of them: the
-/// second value says whether it runs. Running no policy at all is an error.
+/// The policies to run: the modules `--policy` names (names first, then files and registry
+/// references), or every available module when it names none; less those of `--skip`. The GitOps hint
+/// (`gitops-replicas`) is one of them: the second value says whether it runs. Running no policy at all
+/// is an error.
 fn load_policies(args: &Args) -> Result<(Vec<WasmPolicy>, bool)> {
+    let resolver = args.modules.resolver(&[GITOPS_REPLICAS]);
     let (names, references): (Vec<&String>, Vec<&String>) = args
         .policy
         .iter()
-        .partition(|policy| !policy.ends_with(".wasm") && !policy.contains('/'));
-    let mut modules = Vec::new();
+        .partition(|policy| modules::is_name(policy));
     let mut hint = names.is_empty() && references.is_empty();
-    let needs_directory = names.iter().any(|name| *name != GITOPS_REPLICAS)
-        || (names.is_empty() && references.is_empty());
-    let available = if needs_directory || !args.skip.is_empty() {
-        available_modules(args.policies.as_deref())?
-    } else {
-        Vec::new()
-    };
-    let known = || {
-        let mut known: Vec<&str> = available.iter().map(|(n, _)| n.as_str()).collect();
-        known.push(GITOPS_REPLICAS);
-        known.join(", ")
-    };
     for skipped in &args.skip {
         if skipped != GITOPS_REPLICAS
-            && !available.iter().any(|(n, _)| n == skipped)
+            && !resolver.available()?.iter().any(|(n, _)| n == skipped)
             && !references
                 .iter()
                 .any(|r| settings::policy_name_of_module(r) == skipped)
         {
-            bail!("--skip {skipped}: no such policy (known: {})", known());
+            bail!(
+                "--skip {skipped}: no such policy (known: {})",
+                resolver.known()?
+            );
         }
     }
+    let mut modules = Vec::new();
     if names.is_empty() && references.is_empty() {
-        modules = available.clone();
+        modules = resolver.available()?.to_vec();
     }
-    for name in names {
-        if name == GITOPS_REPLICAS {
+    for policy in names.into_iter().chain(references) {
+        if policy == GITOPS_REPLICAS {
             hint = true;
-            continue;
-        }
-        let Some(module) = available.iter().find(|(n, _)| n == name) else {
-            bail!("--policy {name}: no such policy (known: {})", known());
-        };
-        modules.push(module.clone());
-    }
-    for reference in references {
-        modules.push(if reference.starts_with("registry://") {
-            pull(reference)?
         } else {
-            read_module(Path::new(reference)).map_err(anyhow::Error::msg)?
-        });
+            modules.push(resolver.resolve(policy)?);
+        }
     }
     modules.retain(|(name, _)| !args.skip.contains(name));
     hint &= !args.skip.iter().any(|s| s == GITOPS_REPLICAS);
@@ -327,74 +302,6 @@ fn load_policies(args: &Args) -> Result<(Vec<WasmPolicy>, bool)> {
     let policies =
         compile_all(modules).map_err(|errors| anyhow::anyhow!("{}", errors.join("\n")))?;
     Ok((policies, hint))
-}
-
-/// The modules of `--policies`, else the embedded ones, else those of target/policies here or beside
-/// the binary (`target/debug/../policies`).
-fn available_modules(directory: Option<&Path>) -> Result<Vec<(String, Vec<u8>)>> {
-    if let Some(directory) = directory {
-        let modules = read_directory(directory).map_err(|error| {
-            anyhow::anyhow!("{error} (named by --policies or $SCALEGUARD_POLICIES_DIR)")
-        })?;
-        if modules.is_empty() {
-            bail!(
-                "no policy modules (.wasm files) in {} (named by --policies or $SCALEGUARD_POLICIES_DIR): \
-                 run `make policies`, or name the folder the modules are in",
-                directory.display()
-            );
-        }
-        return Ok(modules);
-    }
-    #[cfg(feature = "embedded-policies")]
-    return Ok(scaleguard_check::embedded::modules());
-    #[cfg(not(feature = "embedded-policies"))]
-    {
-        let beside_binary = std::env::current_exe()
-            .ok()
-            .and_then(|exe| Some(exe.parent()?.parent()?.join("policies")));
-        let candidates = [PathBuf::from("target/policies")]
-            .into_iter()
-            .chain(beside_binary);
-        for directory in candidates {
-            if directory.is_dir() {
-                let modules = read_directory(&directory).map_err(anyhow::Error::msg)?;
-                if !modules.is_empty() {
-                    return Ok(modules);
-                }
-            }
-        }
-        bail!("no policy modules: run `make policies`, or pass --policies DIR or --policy")
-    }
-}
-
-/// Pulls a module as `scaleguard pull` does (the same binary, so the same client, credentials and
-/// checks), into a temporary file; `(name, bytes)`, named by the reference's repository.
-fn pull(reference: &str) -> Result<(String, Vec<u8>)> {
-    let name = settings::policy_name_of_module(reference).to_owned();
-    let file = std::env::temp_dir().join(format!(
-        "scaleguard-check-{}-{name}.wasm",
-        std::process::id()
-    ));
-    let output = Command::new(std::env::current_exe()?)
-        .args(["pull", reference, "--output-path"])
-        .arg(&file)
-        .stdin(Stdio::null())
-        .output()
-        .context("cannot run scaleguard pull")?;
-    let bytes = std::fs::read(&file);
-    let _ = std::fs::remove_file(&file);
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let stderr = stderr.trim();
-        bail!(
-            "--policy {reference}: {}",
-            stderr.strip_prefix("Error: ").unwrap_or(stderr)
-        );
-    }
-    Ok((
-        name,
-        bytes.with_context(|| format!("--policy {reference}"))?,
-    ))
 }
 
 /// Each policy with its settings: from a ClusterAdmissionPolicy among the inputs

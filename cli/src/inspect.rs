@@ -26,9 +26,9 @@ pub struct Args {
 
 /// Prints the embedded metadata; an unannotated module is an error.
 pub fn run(args: Args) -> Result<()> {
-    crate::run::not_wasm(&args.module)?;
     let module = std::fs::read(&args.module)
         .with_context(|| format!("cannot read {}", args.module.display()))?;
+    crate::modules::not_wasm(&args.module, &module)?;
     let Some(metadata) = PolicyMetadata::from_module(&module)
         .with_context(|| format!("{}", args.module.display()))?
     else {

@@ -7,6 +7,7 @@ mod check;
 mod convert;
 mod documents;
 mod inspect;
+mod modules;
 mod oci;
 mod run;
 

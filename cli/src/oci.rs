@@ -16,6 +16,8 @@ use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 use scaleguard_metadata::{METADATA_SECTION, PolicyMetadata, SOURCE_ANNOTATION};
 
+use crate::modules::Puller;
+
 /// Environment variables holding registry credentials; they win over the Docker config.
 const USERNAME_VARIABLE: &str = "SCALEGUARD_REGISTRY_USERNAME";
 /// See [`USERNAME_VARIABLE`].
@@ -108,41 +110,65 @@ pub fn push(args: PushArgs) -> Result<()> {
 
 /// Pulls a policy module into a file and prints its immutable reference.
 pub fn pull(args: PullArgs) -> Result<()> {
-    let reference = parse_reference(&args.reference)?;
-    let client = client(&args.registry);
+    let pulled = fetch(&args.reference, &args.registry)?;
+    std::fs::write(&args.output, &pulled.module)
+        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    eprintln!(
+        "pulled {} to {} ({} bytes)",
+        pulled.reference.whole(),
+        args.output.display(),
+        pulled.module.len()
+    );
+    println!(
+        "{}/{}@{}",
+        pulled.reference.registry(),
+        pulled.reference.repository(),
+        pulled.digest
+    );
+    Ok(())
+}
+
+/// `registry://` modules named by `--policy` (`run`, `check`) are pulled as `scaleguard pull` pulls
+/// them, into memory.
+impl Puller for RegistryArgs {
+    fn pull(&self, reference: &str) -> Result<Vec<u8>> {
+        Ok(fetch(reference, self)?.module)
+    }
+}
+
+/// A policy module pulled from a registry.
+struct Pulled {
+    reference: Reference,
+    /// The manifest's digest (empty when the registry gave none).
+    digest: String,
+    module: Vec<u8>,
+}
+
+/// Pulls the policy module `text` names: an artifact with the wasm config and exactly one layer.
+fn fetch(text: &str, registry: &RegistryArgs) -> Result<Pulled> {
+    let reference = parse_reference(text)?;
+    let client = client(registry);
     let auth = registry_auth(&reference)?;
     let image = runtime()?
         .block_on(client.pull(&reference, &auth, vec![WASM_LAYER_MEDIA_TYPE]))
-        .map_err(|e| registry_error(e, &format!("cannot pull {}", args.reference)))?;
+        .map_err(|e| registry_error(e, &format!("cannot pull {text}")))?;
     if image.config.media_type != WASM_CONFIG_MEDIA_TYPE {
         bail!(
-            "{}: config media type {} is not {WASM_CONFIG_MEDIA_TYPE}: not a policy module",
-            args.reference,
+            "{text}: config media type {} is not {WASM_CONFIG_MEDIA_TYPE}: not a policy module",
             image.config.media_type
         );
     }
     let [layer] = image.layers.as_slice() else {
         bail!(
-            "{}: {} layers, a policy module has exactly one",
-            args.reference,
+            "{text}: {} layers, a policy module has exactly one",
             image.layers.len()
         );
     };
-    std::fs::write(&args.output, &layer.data)
-        .with_context(|| format!("cannot write {}", args.output.display()))?;
-    eprintln!(
-        "pulled {} to {} ({} bytes)",
-        reference.whole(),
-        args.output.display(),
-        layer.data.len()
-    );
-    println!(
-        "{}/{}@{}",
-        reference.registry(),
-        reference.repository(),
-        image.digest.unwrap_or_default()
-    );
-    Ok(())
+    Ok(Pulled {
+        module: layer.data.to_vec(),
+        digest: image.digest.unwrap_or_default(),
+        reference,
+    })
 }
 
 /// The manifest's annotations: the metadata's one-line annotations (multi-line ones, such as the

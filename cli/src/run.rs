@@ -6,14 +6,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context as _, Result, bail};
-use scaleguard_host::PolicyModule;
 use scaleguard_host::admission::{AdmissionResponse, unwrap_review};
+use scaleguard_host::{Limits, PolicyModule};
 use scaleguard_in_memory_cluster::InMemoryCluster;
 use scaleguard_sdk::ResourceKind;
 use scaleguard_sdk::meta::api_group;
 use serde_json::Value;
 
-use crate::documents::{read_document, read_documents};
+use crate::documents::{parse_document, read_document, read_documents};
 
 /// Exit code: the request is allowed.
 const EXIT_ALLOWED: i32 = 0;
@@ -25,7 +25,8 @@ const EXIT_ERRORS: i32 = 2;
 /// Arguments of `scaleguard run`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// A policy name (looked up in --policies) or a path to a .wasm module.
+    /// The policy: a name (looked up in --policies), a .wasm file, or
+    /// registry://<registry>/<repository>[:<tag>|@sha256:<digest>].
     #[arg(long)]
     policy: String,
     /// The request: YAML or JSON, a bare AdmissionRequest or a whole AdmissionReview; `-` reads stdin.
@@ -42,15 +43,8 @@ pub struct Args {
     /// module's metadata, which are granted by default (as `kwctl run --allow-context-aware` grants them).
     #[arg(long = "allow-context")]
     allow_context: Vec<String>,
-    /// The folder of the policy modules named by --policy (default: target/policies, here or beside
-    /// the binary). A folder without the module is an error.
-    #[arg(
-        long,
-        alias = "policies-dir",
-        env = "SCALEGUARD_POLICIES_DIR",
-        value_name = "DIR"
-    )]
-    policies: Option<PathBuf>,
+    #[command(flatten)]
+    modules: crate::modules::ModuleArgs,
 }
 
 /// Prints the AdmissionResponse of the request and exits: 0 allowed, 1 denied, 2 for usage or input
@@ -74,7 +68,7 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 fn evaluate(args: &Args) -> Result<AdmissionResponse> {
-    let module_path = module_path(&args.policy, args.policies.as_deref())?;
+    let (name, bytes) = args.modules.resolver(&[]).resolve(&args.policy)?;
     let granted = args
         .allow_context
         .iter()
@@ -85,7 +79,7 @@ fn evaluate(args: &Args) -> Result<AdmissionResponse> {
                 .with_context(|| format!("--allow-context {pair}: expected <apiVersion>/<kind>"))
         })
         .collect::<Result<Vec<_>>>()?;
-    let module = load_module(&module_path)?;
+    let module = PolicyModule::from_bytes(&name, &bytes, Limits::default())?;
     let declared = module
         .metadata()
         .map(|metadata| metadata.granted())
@@ -123,28 +117,6 @@ fn evaluate(args: &Args) -> Result<AdmissionResponse> {
     Ok(AdmissionResponse::new(uid, object, &response))
 }
 
-/// The module at `path`; a file that is not WebAssembly is said to be so in words.
-pub fn load_module(path: &Path) -> Result<PolicyModule> {
-    not_wasm(path)?;
-    Ok(PolicyModule::load(path)?)
-}
-
-/// An error unless `path` starts with WebAssembly's magic bytes.
-pub fn not_wasm(path: &Path) -> Result<()> {
-    let mut magic = [0_u8; 4];
-    let read = std::fs::File::open(path)
-        .and_then(|mut file| file.read(&mut magic))
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    if read < 4 || &magic != b"\0asm" {
-        bail!(
-            "{} is not a WebAssembly module (a policy module is a .wasm file, as `make policies` builds \
-             them into target/policies)",
-            path.display()
-        );
-    }
-    Ok(())
-}
-
 /// The AdmissionRequest of `path` (`-`: stdin): a bare request, or the request of an AdmissionReview. A
 /// manifest is refused with a pointer to `scaleguard check`.
 fn read_request(path: &Path) -> Result<Value> {
@@ -153,7 +125,7 @@ fn read_request(path: &Path) -> Result<Value> {
         std::io::stdin()
             .read_to_string(&mut text)
             .context("cannot read the request from stdin")?;
-        serde_yaml_ng::from_str(&text).context("--request -: not YAML or JSON")?
+        parse_document("--request -", &text)?
     } else {
         read_document(path)?
     };
@@ -210,60 +182,4 @@ fn report_ungranted(module: &PolicyModule, objects: &[Value]) {
             if count == 1 { "" } else { "s" }
         );
     }
-}
-
-/// `policy` as a path, or `<dir>/<policy>.wasm` in the policies folder: `--policies` (only there),
-/// else `target/policies` here, else `../policies` beside the binary (`target/release/../policies`).
-fn module_path(policy: &str, policies: Option<&Path>) -> Result<PathBuf> {
-    if policy.ends_with(".wasm") || policy.contains('/') {
-        return Ok(PathBuf::from(policy));
-    }
-    let candidates: Vec<PathBuf> = match policies {
-        Some(directory) => vec![directory.to_path_buf()],
-        None => {
-            let beside_binary = std::env::current_exe()
-                .ok()
-                .and_then(|exe| exe.parent()?.parent().map(|dir| dir.join("policies")));
-            [PathBuf::from("target/policies")]
-                .into_iter()
-                .chain(beside_binary)
-                .filter(|dir| dir.is_dir())
-                .collect()
-        }
-    };
-    let mut known = Vec::new();
-    for dir in &candidates {
-        let path = dir.join(format!("{policy}.wasm"));
-        if path.is_file() {
-            return Ok(path);
-        }
-        known.extend(module_names(dir));
-    }
-    known.sort();
-    known.dedup();
-    match (policies, known.is_empty()) {
-        (Some(directory), true) => bail!(
-            "no policy modules (.wasm files) in {} (named by --policies or $SCALEGUARD_POLICIES_DIR)",
-            directory.display()
-        ),
-        (None, true) => bail!(
-            "policy module {policy}.wasm not found: run `make policies`, or pass --policies DIR or a .wasm file"
-        ),
-        (_, false) => bail!(
-            "--policy {policy}: no such policy (known: {})",
-            known.join(", ")
-        ),
-    }
-}
-
-/// The names of the `.wasm` modules in `directory`.
-fn module_names(directory: &Path) -> Vec<String> {
-    std::fs::read_dir(directory)
-        .into_iter()
-        .flatten()
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|path| path.extension().is_some_and(|e| e == "wasm"))
-        .filter_map(|path| Some(path.file_stem()?.to_string_lossy().into_owned()))
-        .collect()
 }

@@ -581,6 +581,94 @@ fn against_judges_the_base_in_the_base_tree() {
     assert_eq!(bounds["warnings"], json!([]));
 }
 
+/// The base is read as the working tree is: a DGD in an ignored folder at the ref is no object of the
+/// base, so the same DGD moved into `apps/` is a CREATE (the ownership policy reviews UPDATEs only),
+/// whether `.scaleguardignore`, `.gitignore` or `--exclude` leaves the folder out. Left in, it pairs as
+/// an UPDATE of its replicas, denied.
+#[test]
+fn against_leaves_out_of_the_base_what_the_working_tree_leaves_out() {
+    let repository = tempfile::tempdir().unwrap();
+    let dgd = |replicas: u32| {
+        format!(
+            "apiVersion: nvidia.com/v1alpha1\nkind: DynamoGraphDeployment\nmetadata:\n  name: sglang-agg\nspec:\n  services:\n    decode:\n      replicas: {replicas}\n      scalingAdapter:\n        enabled: true\n"
+        )
+    };
+    write_tree(
+        repository.path(),
+        &[
+            ("drafts/dgd.yaml", &dgd(1)),
+            (".scaleguardignore", "drafts/\n"),
+        ],
+    );
+    git(repository.path(), &["init", "-q", "-b", "main"]);
+    git(repository.path(), &["add", "."]);
+    git(repository.path(), &["commit", "-q", "-m", "draft"]);
+    write_tree(repository.path(), &[("apps/dgd.yaml", &dgd(3))]);
+    // The exit code, and `(file, operation, replica-ownership's decision)` of each evaluation.
+    let outcome = |args: &[&str]| {
+        let output = check_in(
+            repository.path(),
+            &[&[".", "--against", "main", "-o", "json"], args].concat(),
+            "",
+        );
+        let mut evaluations: Vec<(String, String, Option<bool>)> = json_report(&output)["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["file"].as_str().unwrap().to_owned(),
+                    r["operation"].as_str().unwrap().to_owned(),
+                    (r["policy"] == "dynamo-replica-ownership").then(|| r["allowed"] == true),
+                )
+            })
+            .collect();
+        evaluations.dedup();
+        (output.status.code(), evaluations)
+    };
+    let created = || {
+        (
+            Some(0),
+            vec![("./apps/dgd.yaml".to_owned(), "CREATE".to_owned(), None)],
+        )
+    };
+    assert_eq!(outcome(&[]), created(), ".scaleguardignore");
+
+    std::fs::rename(
+        repository.path().join(".scaleguardignore"),
+        repository.path().join(".gitignore"),
+    )
+    .unwrap();
+    assert_eq!(outcome(&[]), created(), ".gitignore");
+
+    std::fs::remove_file(repository.path().join(".gitignore")).unwrap();
+    assert_eq!(outcome(&["--exclude", "drafts"]), created(), "--exclude");
+
+    assert_eq!(
+        outcome(&[]),
+        (
+            Some(1),
+            vec![
+                ("./apps/dgd.yaml".to_owned(), "UPDATE".to_owned(), None),
+                (
+                    "./apps/dgd.yaml".to_owned(),
+                    "UPDATE".to_owned(),
+                    Some(false)
+                ),
+                ("./apps/dgd.yaml".to_owned(), "UPDATE".to_owned(), None),
+                ("./drafts/dgd.yaml".to_owned(), "UPDATE".to_owned(), None),
+                (
+                    "./drafts/dgd.yaml".to_owned(),
+                    "UPDATE".to_owned(),
+                    Some(true)
+                ),
+                ("./drafts/dgd.yaml".to_owned(), "UPDATE".to_owned(), None),
+            ]
+        ),
+        "nothing left out"
+    );
+}
+
 /// The API server clears `metadata.deletionTimestamp` on CREATE: a manifest carrying it is judged.
 #[test]
 fn a_manifests_deletion_timestamp_switches_no_policy_off() {
@@ -794,20 +882,6 @@ fn no_policy_modules_is_a_usage_error() {
         "{}",
         stderr(&wrong)
     );
-    // `--policies-dir` is the hidden alias of `--policies`.
-    let policies = modules_dir().display().to_string();
-    let alias = check_raw(
-        &workspace_root(),
-        &[
-            "examples/gitops/apps/sglang-agg",
-            "--no-module-cache",
-            "--policies-dir",
-            &policies,
-        ],
-        &[],
-        "",
-    );
-    assert_eq!(alias.status.code(), Some(0), "{}", stderr(&alias));
 }
 
 /// Skipping every policy, the hint included, leaves nothing to run.

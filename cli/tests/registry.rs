@@ -1,5 +1,6 @@
-//! `scaleguard push` and `scaleguard pull`. The tests marked `#[ignore]` need a real registry at
-//! `$SCALEGUARD_TEST_REGISTRY` (`host:port`, plain HTTP): `scripts/registry-test.sh` starts one and runs them.
+//! `scaleguard push`, `scaleguard pull` and `scaleguard check --policy registry://...`. The tests marked
+//! `#[ignore]` need a real registry at `$SCALEGUARD_TEST_REGISTRY` (`host:port`, plain HTTP):
+//! `scripts/registry-test.sh` starts one and runs them.
 
 mod common;
 
@@ -359,4 +360,87 @@ fn credentials_come_from_the_docker_config_or_the_environment() {
     );
     assert!(pull.success, "{}", pull.stderr);
     assert!(std::fs::read(&output).unwrap() == std::fs::read(&module).unwrap());
+}
+
+/// `check --policy registry://...` pulls the module in-process (plain HTTP with `--insecure`) and runs
+/// it: the vLLM example, whose HPA fights its Planner, gets the same findings as from the local module.
+#[test]
+#[ignore = "needs a registry: scripts/registry-test.sh"]
+fn check_runs_a_policy_pulled_from_the_registry() {
+    let registry = test_registry();
+    let module = annotated_module("dynamo-single-autoscaler");
+    let tag = format!("{registry}/scaleguard/check/dynamo-single-autoscaler:v1");
+    let push = scaleguard([
+        "push".as_ref(),
+        module.as_os_str(),
+        tag.as_ref(),
+        "--insecure".as_ref(),
+    ]);
+    assert!(push.success, "{}", push.stderr);
+    let pinned = format!("registry://{}", push.stdout.trim_end());
+    let check = |policy: &str| {
+        scaleguard([
+            "check",
+            "examples/gitops/apps/vllm-disagg",
+            "--policy",
+            policy,
+            "--insecure",
+            "--no-module-cache",
+            "-o",
+            "json",
+        ])
+    };
+    let pulled = check(&pinned);
+    assert_eq!(pulled.stderr, "");
+    let report: Value = serde_json::from_str(&pulled.stdout).unwrap();
+    let findings: Vec<(&str, &str, &str, bool, &str)> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["file"].as_str().unwrap(),
+                r["kind"].as_str().unwrap(),
+                r["policy"].as_str().unwrap(),
+                r["allowed"].as_bool().unwrap(),
+                r["message"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        findings,
+        [
+            (
+                "examples/gitops/apps/vllm-disagg/decode-hpa.yaml",
+                "HorizontalPodAutoscaler",
+                "dynamo-single-autoscaler",
+                false,
+                "DynamoGraphDeploymentScalingAdapter llm/vllm-disagg-vllmdecodeworker is already scaled by the Dynamo Planner of DynamoGraphDeployment vllm-disagg; use one autoscaler per adapter"
+            ),
+            (
+                "examples/gitops/apps/vllm-disagg/dgd.yaml",
+                "DynamoGraphDeployment",
+                "dynamo-single-autoscaler",
+                false,
+                "DynamoGraphDeploymentScalingAdapter llm/vllm-disagg-vllmdecodeworker is already scaled by HorizontalPodAutoscaler vllm-disagg-decode-hpa, and the Dynamo Planner of DynamoGraphDeployment vllm-disagg would scale it too; use one autoscaler per adapter"
+            ),
+        ]
+    );
+    let local = check(module.to_str().unwrap());
+    assert_eq!(
+        pulled.stdout, local.stdout,
+        "the same findings as the local module"
+    );
+    assert_eq!(check(&format!("registry://{tag}")).stdout, local.stdout);
+
+    let missing = format!("registry://{registry}/scaleguard/check/missing:v0");
+    let failed = check(&missing);
+    assert!(!failed.success);
+    assert!(
+        failed.stderr.starts_with(&format!(
+            "error: --policy {missing}: cannot pull {missing}: "
+        )) && failed.stderr.contains("manifest unknown"),
+        "{}",
+        failed.stderr
+    );
 }

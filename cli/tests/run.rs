@@ -17,7 +17,7 @@ fn run(policy: &str, request: &Value, cluster: &[Value], extra: &[&str]) -> Valu
     let list = json!({"apiVersion": "v1", "kind": "List", "items": cluster});
     std::fs::write(&cluster_path, serde_json::to_vec(&list).unwrap()).unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_scaleguard"))
-        .args(["run", "--policy", policy, "--policies-dir"])
+        .args(["run", "--policy", policy, "--policies"])
         .arg(modules_dir())
         .arg("--request")
         .arg(&request_path)
@@ -202,7 +202,8 @@ fn the_policies_folder_is_not_fallen_back_from() {
     assert_eq!(
         text(&output.stderr),
         format!(
-            "error: no policy modules (.wasm files) in {dir} (named by --policies or $SCALEGUARD_POLICIES_DIR)\n"
+            "error: no policy modules (.wasm files) in {dir} (named by --policies or $SCALEGUARD_POLICIES_DIR): \
+             run `make policies`, or name the folder the modules are in\n"
         )
     );
     let policies = modules_dir().display().to_string();
@@ -210,7 +211,7 @@ fn the_policies_folder_is_not_fallen_back_from() {
         &[
             "--policy",
             "dynamo-replica-ownershp",
-            "--policies-dir",
+            "--policies",
             &policies,
             "--request",
             EDIT,
@@ -281,4 +282,117 @@ fn inspect_of_a_file_that_is_not_wasm_says_so() {
         "{}",
         text(&output.stderr)
     );
+}
+
+/// `run` reads YAML as `check` does: a repeated key is refused at its line, in a request as in the
+/// `--cluster` objects, where `check` refuses the same text at the same line.
+#[test]
+fn a_repeated_key_is_refused_at_its_line_as_check_refuses_it() {
+    let directory = tempfile::tempdir().unwrap();
+    let request = directory.path().join("request.yaml");
+    std::fs::write(
+        &request,
+        "uid: u1\noperation: CREATE\nkind: {group: autoscaling, version: v2, kind: HorizontalPodAutoscaler}\noperation: UPDATE\n",
+    )
+    .unwrap();
+    let policies = modules_dir().display().to_string();
+    let base = [
+        "--policy",
+        "dynamo-single-autoscaler",
+        "--policies",
+        &policies,
+    ];
+    let output = run_raw(
+        &[&base[..], &["--request", request.to_str().unwrap()]].concat(),
+        "",
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(text(&output.stdout), "");
+    assert_eq!(
+        text(&output.stderr),
+        format!(
+            "error: {} line 4: invalid YAML: duplicate key \"operation\"\n",
+            request.display()
+        )
+    );
+
+    let hpa = directory.path().join("hpa.json");
+    std::fs::write(&hpa, hpa_create().to_string()).unwrap();
+    let cluster = directory.path().join("cluster.yaml");
+    std::fs::write(
+        &cluster,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: h}\nspec: {maxReplicas: 3}\nkind: ConfigMap\n",
+    )
+    .unwrap();
+    let output = run_raw(
+        &[
+            &base[..],
+            &[
+                "--request",
+                hpa.to_str().unwrap(),
+                "--cluster",
+                cluster.to_str().unwrap(),
+            ],
+        ]
+        .concat(),
+        "",
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        text(&output.stderr),
+        format!(
+            "error: {} line 9: invalid YAML: duplicate key \"kind\"\n",
+            cluster.display()
+        )
+    );
+    let check = Command::new(env!("CARGO_BIN_EXE_scaleguard"))
+        .args([
+            "check",
+            "-o",
+            "json",
+            "--no-module-cache",
+            "--policies",
+            &policies,
+        ])
+        .arg(&cluster)
+        .output()
+        .unwrap();
+    assert_eq!(check.status.code(), Some(2));
+    let report: Value = serde_json::from_slice(&check.stdout).unwrap();
+    assert_eq!(
+        report["errors"],
+        json!([{"file": cluster.display().to_string(), "index": 1, "line": 9,
+            "message": "invalid YAML: duplicate key \"kind\""}])
+    );
+}
+
+/// A merge key is applied in a request, as `check` applies it in a manifest.
+#[test]
+fn a_merge_key_is_applied_in_a_request() {
+    let directory = tempfile::tempdir().unwrap();
+    let request = directory.path().join("request.yaml");
+    let hpa = serde_json::to_string(&hpa_create()["object"]).unwrap();
+    std::fs::write(
+        &request,
+        format!(
+            "base: &base\n  uid: u1\n  operation: CREATE\n  namespace: default\n  name: decode-hpa\n  kind: {{group: autoscaling, version: v2, kind: HorizontalPodAutoscaler}}\n  userInfo: {{username: alice}}\n<<: *base\nobject: {hpa}\n"
+        ),
+    )
+    .unwrap();
+    let policies = modules_dir().display().to_string();
+    let output = run_raw(
+        &[
+            "--policy",
+            "dynamo-single-autoscaler",
+            "--policies",
+            &policies,
+            "--request",
+            request.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let response: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(response["uid"], "u1");
+    assert_eq!(response["allowed"], true);
 }
