@@ -6,8 +6,8 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::{
-    annotated_module, custom_sections, expected_embedded_metadata, metadata_section, policy_dir,
-    policy_names, scaleguard, source_metadata, unannotated_module,
+    custom_sections, expected_embedded_metadata, metadata_section, module_path, policy_dir,
+    policy_names, scaleguard, source_metadata, unannotated_module_path,
 };
 use k8s_openapi::api::admissionregistration::v1::RuleWithOperations;
 use kubewarden_policy_sdk::crd::policies::common::ContextAwareResource;
@@ -37,7 +37,7 @@ struct KubewardenMetadata {
 #[test]
 fn make_policies_writes_modules_annotated_with_the_current_metadata() {
     for policy in policy_names() {
-        let module = std::fs::read(annotated_module(&policy)).unwrap();
+        let module = std::fs::read(module_path(&policy)).unwrap();
         assert_eq!(
             PolicyMetadata::from_module(&module).unwrap(),
             Some(expected_embedded_metadata(&policy)),
@@ -57,7 +57,7 @@ fn make_policies_writes_modules_annotated_with_the_current_metadata() {
 #[test]
 fn kubewarden_reads_every_field_of_the_embedded_metadata() {
     for policy in policy_names() {
-        let module = std::fs::read(annotated_module(&policy)).unwrap();
+        let module = std::fs::read(module_path(&policy)).unwrap();
         let json = metadata_section(&module).expect("annotated");
         let read: KubewardenMetadata = serde_json::from_slice(&json)
             .unwrap_or_else(|e| panic!("{policy}: Kubewarden cannot read the metadata: {e}"));
@@ -101,13 +101,13 @@ fn kubewarden_reads_every_field_of_the_embedded_metadata() {
 #[test]
 fn annotate_then_inspect_a_fresh_module() {
     let policy = "dynamo-replica-ownership";
-    let raw = std::fs::read(unannotated_module(policy)).unwrap();
+    let raw = std::fs::read(unannotated_module_path(policy)).unwrap();
     assert_eq!(PolicyMetadata::from_module(&raw).unwrap(), None);
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("annotated.wasm");
     let run = scaleguard([
         "annotate".as_ref(),
-        unannotated_module(policy).as_os_str(),
+        unannotated_module_path(policy).as_os_str(),
         "--metadata-path".as_ref(),
         policy_dir(policy).join("metadata.yml").as_os_str(),
         "--output-path".as_ref(),
@@ -160,7 +160,7 @@ fn annotating_an_annotated_module_replaces_its_metadata() {
     let output = dir.path().join("again.wasm");
     let run = scaleguard([
         "annotate".as_ref(),
-        annotated_module(policy).as_os_str(),
+        module_path(policy).as_os_str(),
         "-m".as_ref(),
         policy_dir(policy).join("metadata.yml").as_os_str(),
         "-u".as_ref(),
@@ -190,7 +190,7 @@ fn annotate_with(metadata: &str, extra: &[&str]) -> common::Run {
     std::fs::write(&metadata_path, metadata).unwrap();
     let readme = policy_dir("dynamo-replica-ownership").join("README.md");
     let output = dir.path().join("out.wasm");
-    let module = unannotated_module("dynamo-replica-ownership");
+    let module = unannotated_module_path("dynamo-replica-ownership");
     let mut args: Vec<&std::ffi::OsStr> = vec![
         "annotate".as_ref(),
         module.as_os_str(),
@@ -296,7 +296,7 @@ fn annotate_refuses_a_file_that_is_not_a_module() {
 
 #[test]
 fn inspect_refuses_an_unannotated_module() {
-    let module = unannotated_module("dynamo-replica-ownership");
+    let module = unannotated_module_path("dynamo-replica-ownership");
     let run = scaleguard(["inspect".as_ref(), module.as_os_str()]);
     assert!(!run.success);
     assert!(

@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use common::{modules_dir, workspace_root};
+use common::{built_modules_dir, workspace_root};
 
 fn scaleguard(args: &[&str], directory: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_scaleguard"))
@@ -21,7 +21,7 @@ fn scaleguard(args: &[&str], directory: &Path) -> Output {
 
 /// `(file, kind, name, policy, allowed, code)` of every finding of `scaleguard check` in `directory`.
 fn findings(directory: &Path) -> Vec<(String, String, String, String, bool, Value)> {
-    let policies = modules_dir();
+    let policies = built_modules_dir();
     let output = scaleguard(
         &[
             "check",

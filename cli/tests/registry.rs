@@ -7,8 +7,8 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::{
-    annotated_module, policy_names, scaleguard, scaleguard_with, source_metadata,
-    unannotated_module,
+    module_path, policy_names, scaleguard, scaleguard_with, source_metadata,
+    unannotated_module_path,
 };
 use oci_client::client::{ClientConfig, ClientProtocol, Config, ImageLayer};
 use oci_client::manifest::{
@@ -51,7 +51,7 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
 
 #[test]
 fn push_refuses_an_unannotated_module() {
-    let module = unannotated_module("dynamo-replica-ownership");
+    let module = unannotated_module_path("dynamo-replica-ownership");
     let run = scaleguard([
         "push".as_ref(),
         module.as_os_str(),
@@ -71,7 +71,7 @@ fn push_refuses_an_unannotated_module() {
 
 #[test]
 fn push_refuses_bad_references() {
-    let module = annotated_module("dynamo-replica-ownership");
+    let module = module_path("dynamo-replica-ownership");
     let version = source_metadata("dynamo-replica-ownership")
         .version()
         .unwrap()
@@ -118,15 +118,15 @@ fn every_policy_round_trips_through_the_registry() {
     let registry = test_registry();
     let client = client();
     for policy in policy_names() {
-        let module_path = annotated_module(&policy);
-        let module = std::fs::read(&module_path).unwrap();
+        let annotated = module_path(&policy);
+        let module = std::fs::read(&annotated).unwrap();
         let version = source_metadata(&policy).version().unwrap().to_owned();
         let repository = format!("{registry}/scaleguard/policies/{policy}");
         let tag_reference = format!("registry://{repository}:v{version}");
 
         let push = scaleguard([
             "push".as_ref(),
-            module_path.as_os_str(),
+            annotated.as_os_str(),
             tag_reference.as_ref(),
             "--insecure".as_ref(),
         ]);
@@ -209,7 +209,7 @@ fn every_policy_round_trips_through_the_registry() {
 #[ignore = "needs a registry: scripts/registry-test.sh"]
 fn pushing_the_same_module_again_gives_the_same_digest() {
     let registry = test_registry();
-    let module = annotated_module("dynamo-replica-ownership");
+    let module = module_path("dynamo-replica-ownership");
     let push = |tag: &str| {
         let run = scaleguard([
             "push".as_ref(),
@@ -303,7 +303,7 @@ fn test_auth_registry() -> String {
 fn credentials_come_from_the_docker_config_or_the_environment() {
     use base64::Engine as _;
     let registry = test_auth_registry();
-    let module = annotated_module("dynamo-replica-ownership");
+    let module = module_path("dynamo-replica-ownership");
     let reference = format!("{registry}/scaleguard/policies/dynamo-replica-ownership:v1");
     let push_args = [
         "push".as_ref(),
@@ -368,7 +368,7 @@ fn credentials_come_from_the_docker_config_or_the_environment() {
 #[ignore = "needs a registry: scripts/registry-test.sh"]
 fn check_runs_a_policy_pulled_from_the_registry() {
     let registry = test_registry();
-    let module = annotated_module("dynamo-single-autoscaler");
+    let module = module_path("dynamo-single-autoscaler");
     let tag = format!("{registry}/scaleguard/check/dynamo-single-autoscaler:v1");
     let push = scaleguard([
         "push".as_ref(),

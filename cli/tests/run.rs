@@ -6,7 +6,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use common::{modules_dir, workspace_root};
+use common::{built_modules_dir, workspace_root};
 
 /// Runs `scaleguard run` with `request` and `cluster` written to files; returns the AdmissionResponse.
 fn run(policy: &str, request: &Value, cluster: &[Value], extra: &[&str]) -> Value {
@@ -18,7 +18,7 @@ fn run(policy: &str, request: &Value, cluster: &[Value], extra: &[&str]) -> Valu
     std::fs::write(&cluster_path, serde_json::to_vec(&list).unwrap()).unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_scaleguard"))
         .args(["run", "--policy", policy, "--policies"])
-        .arg(modules_dir())
+        .arg(built_modules_dir())
         .arg("--request")
         .arg(&request_path)
         .arg("--cluster")
@@ -114,7 +114,7 @@ const EDIT: &str = "examples/requests/edit-decode-replicas.yaml";
 /// 0 allowed, 1 denied, 2 for invalid settings; `--request -` reads stdin.
 #[test]
 fn exit_codes_say_allowed_denied_or_error() {
-    let policies = modules_dir().display().to_string();
+    let policies = built_modules_dir().display().to_string();
     let base = [
         "--policy",
         "dynamo-replica-ownership",
@@ -162,7 +162,7 @@ fn exit_codes_say_allowed_denied_or_error() {
 /// A manifest where a request is expected is pointed to `scaleguard check`.
 #[test]
 fn a_manifest_is_not_a_request() {
-    let policies = modules_dir().display().to_string();
+    let policies = built_modules_dir().display().to_string();
     let output = run_raw(
         &[
             "--policy",
@@ -206,7 +206,7 @@ fn the_policies_folder_is_not_fallen_back_from() {
              run `make policies`, or name the folder the modules are in\n"
         )
     );
-    let policies = modules_dir().display().to_string();
+    let policies = built_modules_dir().display().to_string();
     let typo = run_raw(
         &[
             "--policy",
@@ -244,7 +244,7 @@ fn cluster_objects_the_policy_cannot_see_are_reported() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: default}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: default}\n",
     )
     .unwrap();
-    let policies = modules_dir().display().to_string();
+    let policies = built_modules_dir().display().to_string();
     let output = Command::new(env!("CARGO_BIN_EXE_scaleguard"))
         .args([
             "run",
@@ -295,7 +295,7 @@ fn a_repeated_key_is_refused_at_its_line_as_check_refuses_it() {
         "uid: u1\noperation: CREATE\nkind: {group: autoscaling, version: v2, kind: HorizontalPodAutoscaler}\noperation: UPDATE\n",
     )
     .unwrap();
-    let policies = modules_dir().display().to_string();
+    let policies = built_modules_dir().display().to_string();
     let base = [
         "--policy",
         "dynamo-single-autoscaler",
@@ -379,7 +379,7 @@ fn a_merge_key_is_applied_in_a_request() {
         ),
     )
     .unwrap();
-    let policies = modules_dir().display().to_string();
+    let policies = built_modules_dir().display().to_string();
     let output = run_raw(
         &[
             "--policy",

@@ -1,45 +1,20 @@
-//! Helpers shared by the CLI's end-to-end tests: paths of the workspace and its built modules, and
-//! running the `scaleguard` binary.
+//! Helpers shared by the CLI's end-to-end tests: running the `scaleguard` binary, reading modules, and
+//! (from `scaleguard-tests`) the paths of the workspace and its built modules.
 #![allow(
     dead_code,
+    unused_imports,
     reason = "each test file uses a different part of these helpers"
 )]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use scaleguard_metadata::{PolicyMetadata, ProtocolVersion, USAGE_ANNOTATION};
-
-/// The workspace's root folder.
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the CLI crate lives in the workspace")
-        .to_path_buf()
-}
-
-/// Where `make policies` puts the modules (`SCALEGUARD_POLICIES_DIR` overrides).
-pub fn modules_dir() -> PathBuf {
-    std::env::var_os("SCALEGUARD_POLICIES_DIR")
-        .map_or_else(|| workspace_root().join("target/policies"), PathBuf::from)
-}
-
-/// Names of the policy folders under `policies/`, sorted.
-pub fn policy_names() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(workspace_root().join("policies"))
-        .expect("policies/ exists")
-        .filter_map(Result::ok)
-        .filter(|entry| entry.path().join("metadata.yml").exists())
-        .map(|entry| entry.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
-/// A policy's source folder.
-pub fn policy_dir(policy: &str) -> PathBuf {
-    workspace_root().join("policies").join(policy)
-}
+/// Paths of the workspace and its built modules: the one locator every test uses.
+pub use scaleguard_tests::{
+    built_modules_dir, module_path, modules_dir, policy_dir, policy_names, unannotated_module_path,
+    workspace_root,
+};
 
 /// The policy's metadata.yml, parsed.
 pub fn source_metadata(policy: &str) -> PolicyMetadata {
@@ -55,31 +30,6 @@ pub fn expected_embedded_metadata(policy: &str) -> PolicyMetadata {
         .annotations
         .insert(USAGE_ANNOTATION.to_owned(), readme);
     metadata
-}
-
-/// The annotated module `make policies` writes.
-pub fn annotated_module(policy: &str) -> PathBuf {
-    let path = workspace_root().join(format!("target/policies/{policy}.wasm"));
-    assert!(
-        path.exists(),
-        "{} is missing: run `make policies` first",
-        path.display()
-    );
-    path
-}
-
-/// The module cargo built, before annotation.
-pub fn unannotated_module(policy: &str) -> PathBuf {
-    let path = workspace_root().join(format!(
-        "target/wasm32-wasip1/release/{}.wasm",
-        policy.replace('-', "_")
-    ));
-    assert!(
-        path.exists(),
-        "{} is missing: run `make policies` first",
-        path.display()
-    );
-    path
 }
 
 /// The outcome of one `scaleguard` run.
