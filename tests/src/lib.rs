@@ -64,7 +64,12 @@ pub fn modules_dir() -> PathBuf {
 /// [`MODULES_NOT_BUILT`] when it is missing.
 #[track_caller]
 pub fn module_path(policy: &str) -> PathBuf {
-    let path = modules_dir().join(format!("{policy}.wasm"));
+    built(modules_dir().join(format!("{policy}.wasm")))
+}
+
+/// `path`, once it is a file; else a panic with [`MODULES_NOT_BUILT`].
+#[track_caller]
+fn built(path: PathBuf) -> PathBuf {
     assert!(
         path.is_file(),
         "{MODULES_NOT_BUILT} ({} is missing)",
@@ -87,16 +92,10 @@ pub fn built_modules_dir() -> PathBuf {
 /// it optimised and annotated it. Panics with [`MODULES_NOT_BUILT`] when it is missing.
 #[track_caller]
 pub fn unannotated_module_path(policy: &str) -> PathBuf {
-    let path = workspace_root().join(format!(
+    built(workspace_root().join(format!(
         "target/wasm32-wasip1/release/{}.wasm",
         policy.replace('-', "_")
-    ));
-    assert!(
-        path.is_file(),
-        "{MODULES_NOT_BUILT} ({} is missing)",
-        path.display()
-    );
-    path
+    )))
 }
 
 /// `policy`'s module ([`module_path`]: panics when it is not built), granted its `metadata.yml`'s
