@@ -97,15 +97,18 @@ bench-check: policies
 	$(CARGO) bench --profile native-release -p scaleguard-tests --bench policies
 
 ## fuzz: seed fuzz/corpus/ from the case tables, then run every libFuzzer target of fuzz/ for FUZZ_SECONDS
-## each (nightly with the address sanitizer where installed, else stable without one); a crash stops the run
-## with its input in fuzz/artifacts/<target>/ (copy it to fuzz/regressions/<target>/, replayed by make test)
+## each, or for FUZZ_RUNS executions each when set (nightly with the address sanitizer where installed, else
+## stable without one); a crash stops the run with its input in fuzz/artifacts/<target>/ (copy it to
+## fuzz/regressions/<target>/, replayed by make test)
 FUZZ_SECONDS ?= 60
+FUZZ_RUNS ?=
+FUZZ_LIMIT := $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_SECONDS))
 FUZZ_CARGO := $(if $(shell rustup toolchain list 2>/dev/null | grep ^nightly),cargo +nightly fuzz,cargo fuzz)
 FUZZ_FLAGS := $(if $(shell rustup toolchain list 2>/dev/null | grep ^nightly),,--sanitizer none)
 fuzz: fuzz-build
 	python3 fuzz/seed_corpus.py
 	cd fuzz && for t in $$($(FUZZ_CARGO) list); do \
-		$(FUZZ_CARGO) run $(FUZZ_FLAGS) $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+		$(FUZZ_CARGO) run $(FUZZ_FLAGS) $$t corpus/$$t -- $(FUZZ_LIMIT) -rss_limit_mb=2048 \
 			-print_final_stats=1 || exit 1; \
 	done
 

@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use scaleguard_sdk::dgd::DgdVersion;
+use scaleguard_sdk::dgd::convert::convert;
 use scaleguard_tests::{policy_module, policy_names, workspace_root};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -231,6 +233,26 @@ fn fuzz_regressions_get_an_answer() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// The inputs the conversion's fuzz target once failed on (`fuzz/regressions/convert_round_trip/`): each
+/// converts to either version or is refused with the path of what stops it, and never panics.
+#[test]
+fn conversion_regressions_convert_or_name_the_field() {
+    let folder = workspace_root().join("fuzz/regressions/convert_round_trip");
+    for file in std::fs::read_dir(&folder).unwrap() {
+        let path = file.unwrap().path();
+        let object: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        for version in [DgdVersion::V1alpha1, DgdVersion::V1beta1] {
+            if let Some(Err(error)) = convert(&object, version) {
+                assert!(
+                    error.path.starts_with("spec."),
+                    "{}: {error}",
+                    path.display()
+                );
+            }
+        }
+    }
+}
+
 /// The replay above finds a policy's regressions by the fuzz target's name: every policy has both of its
 /// fuzz targets under that name, and every regression folder is named after a fuzz target.
 #[test]
@@ -251,9 +273,21 @@ fn fuzz_targets_and_regression_folders_follow_the_policies() {
         .iter()
         .flat_map(|policy| {
             let short = policy.trim_start_matches("dynamo-").replace('-', "_");
-            [format!("settings_{short}"), format!("validate_{short}")]
+            [
+                format!("cluster_{short}"),
+                format!("settings_{short}"),
+                format!("validate_{short}"),
+            ]
         })
-        .chain(["sdk_parsers".to_owned()])
+        .chain(
+            [
+                "check_documents",
+                "convert_round_trip",
+                "promql",
+                "sdk_parsers",
+            ]
+            .map(str::to_owned),
+        )
         .collect();
     expected.sort();
     assert_eq!(targets, expected);

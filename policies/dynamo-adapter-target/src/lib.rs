@@ -13,7 +13,7 @@
 
 mod pattern;
 mod policy;
-mod promql;
+pub mod promql;
 mod scope;
 mod settings;
 

@@ -279,6 +279,13 @@ impl Converter {
                             path: format!("spec.components[{index}].name"),
                             reason: "a component needs a name".into(),
                         })?;
+                    if services.contains_key(name) {
+                        // The API server refuses such a list (`listMapKey: name`); a map cannot hold it.
+                        return Err(ConvertError {
+                            path: format!("spec.components[{index}].name"),
+                            reason: format!("component name {name} is listed twice"),
+                        });
+                    }
                     let path = format!("spec.components[{name}]");
                     let service = self.component_to_service(component, &path)?;
                     services.insert(name.to_owned(), service);
@@ -619,6 +626,17 @@ mod tests {
                 .unwrap_err()
                 .to_string(),
             "spec.services: expected an object"
+        );
+        // Found by the conversion's fuzz target: a second `decode` would overwrite the first service.
+        let twice = json!({"apiVersion": "nvidia.com/v1beta1", "kind": "DynamoGraphDeployment",
+            "spec": {"components": [{"name": "decode", "replicas": 1},
+                {"name": "decode", "replicas": 4}]}});
+        assert_eq!(
+            convert(&twice, DgdVersion::V1alpha1)
+                .unwrap()
+                .unwrap_err()
+                .to_string(),
+            "spec.components[1].name: component name decode is listed twice"
         );
     }
 }
