@@ -11,16 +11,20 @@ POLICY_DIR := target/policies
 REQUIRE := bash scripts/deps.sh check
 
 .PHONY: all deps deps-check policies policies-deps cli demo test fmt-check clippy clean release-cli bench-gitops \
-	artifacthub release-artifacts release registry-test playground playground-test fuzz fuzz-build bench-check
+	artifacthub release-artifacts release registry-test playground playground-test fuzz fuzz-build fuzz-deps bench-check
 
 all: policies cli
 
 ## deps: install what is missing, the one target that installs: Debian packages (binaryen, docker-registry,
 ## chromium, chromium-driver, nodejs, npm, python3; apt-get, through sudo when not root), the rustup targets
-## wasm32-wasip1 and wasm32-unknown-unknown, rustfmt and clippy, and from crates.io cargo-nextest, cargo-fuzz
-## and wasm-bindgen-cli at the version Cargo.toml pins. scripts/deps.sh holds the table.
+## wasm32-wasip1 and wasm32-unknown-unknown, rustfmt and clippy, and from crates.io cargo-nextest and
+## wasm-bindgen-cli at the version Cargo.toml pins. scripts/deps.sh holds the table.
 deps:
 	bash scripts/deps.sh install
+
+## fuzz-deps: cargo-fuzz, for make fuzz and make fuzz-build (the nightly toolchain is rustup's to install)
+fuzz-deps:
+	bash scripts/deps.sh install cargo-fuzz
 
 ## deps-check: fail at once, in one line, when something `make test` needs is missing
 deps-check:

@@ -32,13 +32,18 @@ declare -A debian=(
 declare -A crates=(
     [cargo-nextest]="cargo-nextest --locked"
     [wasm-bindgen]="wasm-bindgen-cli --version =$wasm_bindgen_version --locked"
-    [cargo-fuzz]="cargo-fuzz --locked" # make fuzz, make fuzz-build
+    [cargo-fuzz]="cargo-fuzz --locked" # make fuzz, make fuzz-build (only: `make fuzz-deps`)
 )
+# Left out of `make deps` (`make test` does not use them): `make fuzz-deps` installs them.
+test_only=(cargo-fuzz)
 targets=(wasm32-wasip1 wasm32-unknown-unknown)
 components=(rustfmt clippy)
 
 everything() {
-    printf '%s\n' "${!debian[@]}" "${!crates[@]}"
+    printf '%s\n' "${!debian[@]}"
+    for tool in "${!crates[@]}"; do
+        [[ " ${test_only[*]} " == *" $tool "* ]] || echo "$tool"
+    done
     printf 'target:%s\n' "${targets[@]}"
     printf 'component:%s\n' "${components[@]}"
 }
@@ -89,7 +94,9 @@ check() {
                 component:*) name=${what#component:} ;;
                 wasm-bindgen) name="wasm-bindgen $wasm_bindgen_version" ;;
             esac
-            echo "missing: $name — run: make deps (or: $(how "$what"))" >&2
+            local target=deps
+            [[ " ${test_only[*]} " == *" $what "* ]] && target=fuzz-deps
+            echo "missing: $name — run: make $target (or: $(how "$what"))" >&2
             exit 1
         fi
     done
