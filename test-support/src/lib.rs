@@ -4,6 +4,7 @@
 
 use std::cell::RefCell;
 
+use scaleguard_sdk::dgd::DgdView;
 use scaleguard_sdk::{AdmissionRequest, Cluster, LookupError, Operation, ResourceKind};
 use serde_json::{Value, json};
 
@@ -142,6 +143,18 @@ pub fn adapter_v1beta1(name: &str, dgd: &str, mut dgd_ref: Value) -> Value {
     json!({"apiVersion": V1BETA1, "kind": ADAPTER_KIND,
         "metadata": {"name": name, "namespace": NAMESPACE},
         "spec": {"replicas": 1, "dgdRef": dgd_ref}})
+}
+
+/// The view of a v1alpha1 DGD named `name` with `services` (`spec.services`).
+pub fn dgd_view(name: &str, services: Value) -> DgdView {
+    DgdView::from_object(&json!({"metadata": {"name": name}, "spec": {"services": services}}))
+        .expect("a test DGD reads")
+}
+
+/// The view of a v1beta1 DGD named `name` with `spec`.
+pub fn dgd_view_v1beta1(name: &str, spec: Value) -> DgdView {
+    DgdView::from_object(&json!({"apiVersion": V1BETA1, "metadata": {"name": name}, "spec": spec}))
+        .expect("a test DGD reads")
 }
 
 #[cfg(test)]

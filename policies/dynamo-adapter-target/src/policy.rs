@@ -513,18 +513,8 @@ mod tests {
     use scaleguard_test_support::{
         ADAPTERS_V1ALPHA1, ADAPTERS_V1BETA1, DGDS_V1ALPHA1, DGDS_V1BETA1, RecordingCluster,
     };
+    use scaleguard_test_support::{dgd_view, dgd_view_v1beta1};
     use serde_json::json;
-
-    fn dgd(name: &str, services: Value) -> DgdView {
-        DgdView::from_object(&json!({"metadata": {"name": name}, "spec": {"services": services}}))
-            .unwrap()
-    }
-
-    fn dgd_v1beta1(name: &str, spec: Value) -> DgdView {
-        DgdView::from_object(&json!({"apiVersion": "nvidia.com/v1beta1",
-            "metadata": {"name": name}, "spec": spec}))
-        .unwrap()
-    }
 
     fn adapter(name: &str) -> ScalingAdapter {
         from_value(&json!({"metadata": {"name": name},
@@ -542,11 +532,11 @@ mod tests {
     #[test]
     fn suggestions_are_close_names_closest_first() {
         let dgds = [
-            dgd(
+            dgd_view(
                 "sglang-agg",
                 json!({"decode": {"scalingAdapter": {"enabled": true}}, "Frontend": {}}),
             ),
-            dgd("sglang-agx", json!({"decode": {}})),
+            dgd_view("sglang-agx", json!({"decode": {}})),
         ];
         let adapters = [adapter("sglang-agg-decode")];
         assert_eq!(
@@ -569,14 +559,14 @@ mod tests {
     #[test]
     fn v1beta1_suggestions_name_components_and_groups_in_v1beta1_words() {
         let dgds = [
-            dgd_v1beta1(
+            dgd_view_v1beta1(
                 "disagg",
                 json!({"components": [{"name": "prefill", "type": "prefill"},
                     {"name": "decode", "type": "decode"}, {"name": "Frontend", "type": "frontend"}],
                   "experimental": {"componentGroups": [{"name": "Engines", "replicas": 1,
                     "components": [{"name": "prefill"}, {"name": "decode"}]}]}}),
             ),
-            dgd_v1beta1(
+            dgd_view_v1beta1(
                 "agg",
                 json!({"components": [{"name": "decode", "type": "worker", "scalingAdapter": {}}]}),
             ),
@@ -601,7 +591,7 @@ mod tests {
 
     #[test]
     fn group_members_are_found_by_their_would_be_adapter_name() {
-        let dgds = [dgd_v1beta1(
+        let dgds = [dgd_view_v1beta1(
             "disagg",
             json!({"components": [{"name": "prefill"}, {"name": "decode"}, {"name": "Frontend"}],
               "experimental": {"componentGroups": [{"name": "Engines", "replicas": 1,
@@ -629,8 +619,8 @@ mod tests {
 
     #[test]
     fn messages_naming_no_dgd_speak_v1beta1_when_the_target_or_a_dgd_does() {
-        let alpha = [dgd("a", json!({"decode": {}}))];
-        let beta = [dgd_v1beta1(
+        let alpha = [dgd_view("a", json!({"decode": {}}))];
+        let beta = [dgd_view_v1beta1(
             "b",
             json!({"components": [{"name": "decode"}]}),
         )];

@@ -584,18 +584,8 @@ mod tests {
     use crate::promql::vector_selectors;
     use scaleguard_sdk::parse::from_value;
     use scaleguard_sdk::review::resolve_adapter;
-    use serde_json::{Value, json};
-
-    fn dgd(name: &str, services: Value) -> DgdView {
-        DgdView::from_object(&json!({"metadata": {"name": name}, "spec": {"services": services}}))
-            .unwrap()
-    }
-
-    fn dgd_v1beta1(name: &str, spec: Value) -> DgdView {
-        DgdView::from_object(&json!({"apiVersion": "nvidia.com/v1beta1",
-            "metadata": {"name": name}, "spec": spec}))
-        .unwrap()
-    }
+    use scaleguard_test_support::{dgd_view, dgd_view_v1beta1};
+    use serde_json::json;
 
     fn values(values: &[&str]) -> Vec<String> {
         values.iter().map(|v| (*v).to_owned()).collect()
@@ -916,13 +906,13 @@ mod tests {
     #[test]
     fn frontend_metrics_come_from_the_frontend_and_the_rest_from_the_target() {
         let dgds = [
-            dgd(
+            dgd_view(
                 "llama.chat",
                 json!({"Frontend": {"componentType": "frontend"},
                        "decode": {"globalDynamoNamespace": true}}),
             ),
-            dgd("sglang-agg", json!({"Frontend": {}, "decode": {}})),
-            dgd("shared", json!({"worker": {"globalDynamoNamespace": true}})),
+            dgd_view("sglang-agg", json!({"Frontend": {}, "decode": {}})),
+            dgd_view("shared", json!({"worker": {"globalDynamoNamespace": true}})),
         ];
         let scope = scope_of("llama.chat-decode", &dgds);
         assert_eq!(
@@ -959,7 +949,10 @@ mod tests {
 
     #[test]
     fn a_dgd_without_a_frontend_service_is_described_by_its_own_value() {
-        let dgds = [dgd("solo", json!({"worker": {"componentType": "worker"}}))];
+        let dgds = [dgd_view(
+            "solo",
+            json!({"worker": {"componentType": "worker"}}),
+        )];
         let scope = scope_of("solo-worker", &dgds);
         assert_eq!(
             scope.emitter_of("dynamo_frontend_queued_requests"),
@@ -968,7 +961,7 @@ mod tests {
                 description: "DynamoGraphDeployment solo".into()
             }
         );
-        let named = [dgd("x", json!({"FRONTEND": {}, "w": {}}))];
+        let named = [dgd_view("x", json!({"FRONTEND": {}, "w": {}}))];
         assert_eq!(
             scope_of("x-w", &named)
                 .emitter_of("dynamo_frontend_queued_requests")
@@ -979,12 +972,12 @@ mod tests {
 
     #[test]
     fn both_versions_give_the_same_values_in_their_own_words() {
-        let alpha = [dgd(
+        let alpha = [dgd_view(
             "llama.chat",
             json!({"Frontend": {"componentType": "frontend"},
                    "decode": {"globalDynamoNamespace": true}}),
         )];
-        let beta = [dgd_v1beta1(
+        let beta = [dgd_view_v1beta1(
             "llama.chat",
             // The list order is free.
             json!({"components": [{"name": "decode", "type": "worker", "globalDynamoNamespace": true},
@@ -1022,7 +1015,7 @@ mod tests {
     #[test]
     fn a_group_adapter_emits_its_members_values() {
         let group = |global_decode: bool| {
-            dgd_v1beta1(
+            dgd_view_v1beta1(
                 "disagg.v2",
                 json!({"components": [{"name": "Frontend", "type": "frontend"},
                     {"name": "prefill", "type": "prefill"},
@@ -1031,7 +1024,7 @@ mod tests {
                     "scalingAdapter": {}, "components": [{"name": "prefill"}, {"name": "decode"}]}]}}),
             )
         };
-        let other = dgd("sglang-agg", json!({"decode": {}}));
+        let other = dgd_view("sglang-agg", json!({"decode": {}}));
         let dgds = [group(false), other.clone()];
         let scope = scope_of("disagg.v2-engines", &dgds);
         let target = scope.emitter_of("kvstats_gpu_cache_usage_percent");
@@ -1094,7 +1087,7 @@ mod tests {
 
     #[test]
     fn a_group_without_members_is_described_by_its_dgds_value() {
-        let dgds = [dgd_v1beta1(
+        let dgds = [dgd_view_v1beta1(
             "d",
             json!({"components": [{"name": "decode"}],
               "experimental": {"componentGroups": [{"name": "Empty", "replicas": 1, "scalingAdapter": {}}]}}),

@@ -116,13 +116,11 @@ fn owned_change<'a>(after: Unit<'a>, before: Unit<'_>) -> Option<ReplicaChange<'
 #[cfg(test)]
 mod tests {
     use super::*;
+    use scaleguard_test_support::dgd_view;
     use serde_json::{Value, json};
 
     fn dgd(services: Value) -> DgdView {
-        DgdView::from_object(
-            &json!({"metadata": {"name": "sglang-agg"}, "spec": {"services": services}}),
-        )
-        .unwrap()
+        dgd_view("sglang-agg", services)
     }
 
     fn changed(new: &DgdView, old: &DgdView) -> Vec<(String, i32)> {
