@@ -5,6 +5,7 @@
 //! JSON, so the lenient readers meet what tenants can write.
 
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
+use scaleguard_sdk::{AdmissionRequest, Operation};
 use serde_json::{Value, json};
 
 const DGDS: [&str; 2] = ["sglang-agg", "sglang-disagg"];
@@ -57,31 +58,11 @@ pub fn scenario(u: &mut Unstructured<'_>, settings: &[Value]) -> Result<Scenario
         2 => mutated(u, object.clone())?,
         _ => self::object(u)?,
     };
-    let operation = *u.choose(&OPERATIONS)?;
-    let source = if object.is_object() {
-        &object
-    } else {
-        &old_object
-    };
-    let text = |pointer: &str| source.pointer(pointer).cloned().unwrap_or(Value::Null);
-    let api_version = text("/apiVersion");
-    let (group, version) = api_version
-        .as_str()
-        .and_then(|v| v.rsplit_once('/'))
-        .unwrap_or(("", ""));
-    let mut request = json!({
-        "uid": "fuzz",
-        "kind": {"group": group, "version": version, "kind": text("/kind")},
-        "resource": {"group": group, "version": version, "resource": ""},
-        "name": text("/metadata/name"),
-        "namespace": text("/metadata/namespace"),
-        "operation": operation,
-        "object": object,
-        "oldObject": old_object,
-    });
+    let operation = Operation::from((*u.choose(&OPERATIONS)?).to_owned());
+    let request = AdmissionRequest::for_object("fuzz", operation, object, old_object, None);
+    let mut request = serde_json::to_value(request).expect("a request serializes");
     if u.ratio(7, 8)? {
-        request["userInfo"] =
-            json!({"username": *u.choose(&USERS)?, "groups": ["system:authenticated"]});
+        request["userInfo"] = json!({"username": *u.choose(&USERS)?, "groups": ["system:authenticated"]});
     }
     let settings = if settings.is_empty() || u.ratio(1, 8)? {
         field(json!({}), u)?
