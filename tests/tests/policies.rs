@@ -2,6 +2,9 @@
 //! wasmtime (through `scaleguard-host`, the stack Kubewarden runs): both answers must be identical and
 //! equal to the expected one.
 
+use std::sync::Arc;
+
+use scaleguard_in_memory_cluster::{ClusterView, InMemoryCluster};
 use scaleguard_tests::metadata::Metadata;
 use scaleguard_tests::{
     CaseTable, native_validate, native_validate_settings, policy_module, policy_names,
@@ -102,4 +105,59 @@ fn every_policy_is_covered() {
             "{policy} has an empty case table"
         );
     }
+}
+
+/// An object of the reviewed kind and name in the namespace's lists is the object under review itself, on
+/// CREATE as on UPDATE: every case decides the same when the lists already hold the submitted object (as
+/// `scaleguard check`'s repository does, and as the API server does once a write is stored).
+#[test]
+fn the_object_under_review_in_its_own_lists_is_itself() {
+    let mut failures = Vec::new();
+    for policy in policy_names() {
+        let table = CaseTable::load(&policy).unwrap();
+        let granted = Metadata::load(&policy).unwrap().granted();
+        for case in &table.cases {
+            let request = case.request(&policy).unwrap();
+            let object = &request["object"];
+            let Some(name) = object.pointer("/metadata/name").and_then(|n| n.as_str()) else {
+                continue;
+            };
+            let same = |other: &serde_json::Value| {
+                let text = |value: &serde_json::Value, pointer: &str| {
+                    value
+                        .pointer(pointer)
+                        .and_then(|v| v.as_str())
+                        .map(str::to_owned)
+                };
+                let group = |value: &serde_json::Value| {
+                    text(value, "/apiVersion").map(|v| {
+                        v.rsplit_once('/')
+                            .map_or(String::new(), |(g, _)| g.to_owned())
+                    })
+                };
+                group(other) == group(object)
+                    && text(other, "/kind") == text(object, "/kind")
+                    && text(other, "/metadata/name").as_deref() == Some(name)
+                    && text(other, "/metadata/namespace") == text(object, "/metadata/namespace")
+            };
+            let mut cluster = InMemoryCluster::from_objects(
+                case.cluster.iter().filter(|other| !same(other)).cloned(),
+            );
+            cluster.insert(object.clone());
+            for (api_version, kind) in &case.not_served {
+                cluster.mark_not_served(api_version, kind);
+            }
+            let listed = ClusterView::new(Arc::new(cluster), granted.clone());
+            let payload = case.payload(&policy).unwrap();
+            let before = native_validate(&policy, &payload, &case.cluster_view(&granted)).unwrap();
+            let after = native_validate(&policy, &payload, &listed).unwrap();
+            if before != after {
+                failures.push(format!(
+                    "{policy}: {}:\n  alone  {before:?}\n  listed {after:?}",
+                    case.name
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
