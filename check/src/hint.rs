@@ -9,6 +9,27 @@ use serde_json::Value;
 /// The name the hint's findings carry where a policy's name would be.
 pub const GITOPS_REPLICAS: &str = "gitops-replicas";
 
+/// What the hint finds, in one sentence (a policy's `io.kubewarden.policy.description`).
+pub const DESCRIPTION: &str = "Warns about replicas kept in Git for a DynamoGraphDeployment component whose \
+    scaling adapter is enabled: Argo CD or Flux would re-apply them over the autoscaler's value at every sync";
+
+/// The hint explained, in Markdown (a policy's README).
+pub const HELP: &str = "\
+# gitops-replicas
+
+A DynamoGraphDeployment kept in Git that sets `replicas` on a component (v1alpha1: a service) or a \
+component group whose scaling adapter is enabled is accepted by every admission policy, yet it is wrong: \
+at every sync Argo CD or Flux re-applies that value over the one the autoscaler wrote into the adapter, \
+and the component flaps between the two.
+
+Omit the field (the adapter starts from it once; absent means 1), or have the GitOps tool ignore it, \
+e.g. Argo CD's `ignoreDifferences` with `jsonPointers: [/spec/services/decode/replicas]` (v1alpha1) or \
+`jqPathExpressions: ['.spec.components[] | select(.name == \"decode\") | .replicas']` (v1beta1).
+
+`scaleguard check --settings 'gitops-replicas={\"deny\": true}'` makes its findings denials; \
+`--skip gitops-replicas` turns it off.
+";
+
 /// The warnings for `object`: one per adapter-owned component (v1alpha1: service) or component group of
 /// a DGD, of either version, that sets `replicas`. Objects that are not DGDs, or DGDs the model cannot
 /// read (the policies report those), get none.

@@ -437,13 +437,24 @@ type DocumentValue = Result<(usize, Value), (usize, String)>;
 /// `---` (optionally followed by a comment), as Kubernetes' YAML reader splits it, so each document
 /// parses on its own.
 fn yaml_documents(text: &str) -> Vec<(String, DocumentValue)> {
-    let mut documents = Vec::new();
+    yaml_chunks(text)
+        .into_iter()
+        .map(|(chunk_start, first_line, chunk)| {
+            let value = parse_yaml_chunk(&chunk, chunk_start, first_line);
+            (chunk, value)
+        })
+        .collect()
+}
+
+/// The texts of a YAML stream's non-empty documents, split at `---` lines: each with the 1-based line
+/// its text starts on and the line of its first content.
+fn yaml_chunks(text: &str) -> Vec<(usize, usize, String)> {
+    let mut chunks = Vec::new();
     let mut chunk = String::new();
     let mut chunk_start = 1;
     let mut flush = |chunk: &mut String, chunk_start: usize| {
         if let Some(first) = first_content_line(chunk) {
-            let value = parse_yaml_chunk(chunk, chunk_start, chunk_start + first);
-            documents.push((chunk.clone(), value));
+            chunks.push((chunk_start, chunk_start + first, std::mem::take(chunk)));
         }
         chunk.clear();
     };
@@ -456,7 +467,22 @@ fn yaml_documents(text: &str) -> Vec<(String, DocumentValue)> {
         }
     }
     flush(&mut chunk, chunk_start);
-    documents
+    chunks
+}
+
+/// The text of each document of a file's `text`, numbered as [`parse`] numbers them (a document's
+/// index), with the 1-based line of the file its text starts on.
+pub fn document_texts(text: &str, format: Format) -> Vec<(usize, String)> {
+    match format {
+        Format::Yaml => yaml_chunks(text)
+            .into_iter()
+            .map(|(chunk_start, _, chunk)| (chunk_start, chunk))
+            .collect(),
+        Format::Json => json_sources(text)
+            .into_iter()
+            .map(|(start, source, _)| (line_at(text, start), source))
+            .collect(),
+    }
 }
 
 /// The values of a YAML stream's non-empty documents as [`parse`] reads them (split at `---` lines,
@@ -569,6 +595,15 @@ pub fn yaml_value(text: &str) -> Result<Value, YamlError> {
 /// The values of a JSON file, each with its text; reading stops at the first syntax error, which is
 /// reported.
 fn json_documents(text: &str) -> Vec<(String, DocumentValue)> {
+    json_sources(text)
+        .into_iter()
+        .map(|(_, source, value)| (source, value))
+        .collect()
+}
+
+/// The values of a JSON file, each with the byte offset and the text of its source (whitespace before
+/// the value included).
+fn json_sources(text: &str) -> Vec<(usize, String, DocumentValue)> {
     let mut documents = Vec::new();
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
     loop {
@@ -580,11 +615,15 @@ fn json_documents(text: &str) -> Vec<(String, DocumentValue)> {
                     .find(|c: char| !c.is_whitespace())
                     .unwrap_or(0);
                 let source = text[start..stream.byte_offset()].to_owned();
-                documents.push((source, Ok((line_at(text, start + skipped), value))));
+                documents.push((start, source, Ok((line_at(text, start + skipped), value))));
             }
             Some(Err(error)) => {
                 let message = format!("invalid JSON: {error}");
-                documents.push((text[start..].to_owned(), Err((error.line(), message))));
+                documents.push((
+                    start,
+                    text[start..].to_owned(),
+                    Err((error.line(), message)),
+                ));
                 break;
             }
         }

@@ -8,7 +8,9 @@
 //!   trait, with the other objects of its namespace as the cluster;
 //! * [`hint`] adds the GitOps replicas hint no admission policy can give;
 //! * [`convert`] rewrites a file's Dynamo objects to another version of Dynamo's API (`scaleguard convert`);
-//! * [`report`] and [`render`] hold the findings and render them for people, as JSON or as JUnit.
+//! * [`report`] and [`render`] hold the findings and render them for people, as JSON, as JUnit, as SARIF
+//!   for code scanning or as GitHub workflow commands; [`locate`] places a finding on the line of the
+//!   field it names.
 //!
 //! The core builds for any target (a browser playground runs it with the native policy functions).
 //! Feature `native` adds reading files and stdin ([`fs`]), `--against` through git ([`git`]) and
@@ -21,6 +23,7 @@ pub mod convert;
 pub mod engine;
 pub mod hint;
 pub mod input;
+pub mod locate;
 pub mod render;
 pub mod report;
 pub mod request;

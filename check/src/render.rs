@@ -1,11 +1,18 @@
-//! The human and JUnit renderings of a [`Report`] (the JSON one is [`Report::to_json`]).
+//! The human, JUnit, SARIF and GitHub renderings of a [`Report`] (the JSON one is [`Report::to_json`]).
+
+mod github;
+mod sarif;
 
 use std::fmt::Write as _;
 
 use serde_json::Value;
 
 use crate::input::{InputError, SkipReason, Skipped};
+use crate::locate::Sources;
 use crate::report::{Record, Report};
+
+pub use github::github;
+pub use sarif::{Driver, INPUT_ERROR, Level, Rule, sarif};
 
 /// How the human report looks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -100,15 +107,11 @@ pub fn human(report: &Report, style: HumanStyle) -> String {
                     let document = (record.index, &record.kind, &record.namespace, &record.name);
                     if current != Some(document) {
                         current = Some(document);
-                        let object = if record.namespace.is_empty() {
-                            format!("{} {}", record.kind, record.name)
-                        } else {
-                            format!("{} {}/{}", record.kind, record.namespace, record.name)
-                        };
                         let _ = writeln!(
                             out,
-                            "  {} {object}{}",
+                            "  {} {}{}",
                             paint(DIM, &format!("#{} line {}", record.index, record.line)),
+                            object(record),
                             if record.operation == "UPDATE" {
                                 " (UPDATE)"
                             } else {
@@ -352,18 +355,16 @@ pub fn junit(report: &Report, strict: bool) -> String {
 }
 
 fn write_test_case(out: &mut String, file: &str, record: &Record, failed: bool) {
-    let object = if record.namespace.is_empty() {
-        format!("{} {}", record.kind, record.name)
-    } else {
-        format!("{} {}/{}", record.kind, record.namespace, record.name)
-    };
     let _ = writeln!(
         out,
         "    <testcase classname=\"{}\" name=\"{}\">",
         xml(file),
         xml(&format!(
-            "#{} line {} {object}: {}",
-            record.index, record.line, record.policy
+            "#{} line {} {}: {}",
+            record.index,
+            record.line,
+            object(record),
+            record.policy
         ))
     );
     if failed {
@@ -396,6 +397,75 @@ fn write_test_case(out: &mut String, file: &str, record: &Record, failed: bool) 
         );
     }
     out.push_str("    </testcase>\n");
+}
+
+/// `Kind namespace/name`, or `Kind name` for a cluster-scoped object.
+fn object(record: &Record) -> String {
+    if record.namespace.is_empty() {
+        format!("{} {}", record.kind, record.name)
+    } else {
+        format!("{} {}/{}", record.kind, record.namespace, record.name)
+    }
+}
+
+/// One denial, warning or input error, where code scanning and pull-request annotations show it.
+struct Finding<'r> {
+    level: Level,
+    /// The policy's name, or [`INPUT_ERROR`].
+    rule: &'r str,
+    file: &'r str,
+    /// The line of the field the message names, else of the document; `None` for a whole file.
+    line: Option<usize>,
+    /// `Kind namespace/name` of the object, for a denial or warning.
+    object: Option<String>,
+    message: String,
+}
+
+impl Finding<'_> {
+    /// The message, after the object it concerns.
+    fn text(&self) -> String {
+        match &self.object {
+            Some(object) => format!("{object}: {}", self.message),
+            None => self.message.clone(),
+        }
+    }
+}
+
+/// The denials, warnings and input errors of a report, grouped by file in the order files were read,
+/// each at its line (see [`Sources::line`]). A record's denial comes before its warnings.
+fn findings<'r>(report: &'r Report, sources: &Sources) -> Vec<Finding<'r>> {
+    let mut findings = Vec::new();
+    for (file, entries) in by_file(report, false) {
+        for entry in entries {
+            match entry {
+                Entry::Record(record) => {
+                    let denial = (!record.allowed)
+                        .then(|| (Level::Error, record.message.as_deref().unwrap_or("denied")));
+                    let warnings = record.warnings.iter().map(|w| (Level::Warning, w.as_str()));
+                    for (level, message) in denial.into_iter().chain(warnings) {
+                        findings.push(Finding {
+                            level,
+                            rule: &record.policy,
+                            file,
+                            line: Some(sources.line(record, message)),
+                            object: Some(object(record)),
+                            message: message.to_owned(),
+                        });
+                    }
+                }
+                Entry::Error(error) => findings.push(Finding {
+                    level: Level::Error,
+                    rule: INPUT_ERROR,
+                    file,
+                    line: error.line,
+                    object: None,
+                    message: humanize(&error.message),
+                }),
+                Entry::Skipped(_) => {}
+            }
+        }
+    }
+    findings
 }
 
 /// `text` escaped for XML text and attributes, without the characters XML 1.0 forbids.

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Result, bail};
 use scaleguard_check::hint::GITOPS_REPLICAS;
+use scaleguard_check::locate::Sources;
 use scaleguard_check::render::{self, HumanStyle};
 use scaleguard_check::report::EXIT_ERRORS;
 use scaleguard_check::wasm::{WasmPolicy, compile_all};
@@ -31,6 +32,10 @@ pub enum Output {
     Json,
     /// JUnit XML for CI systems: a test suite per file, a test case per evaluation.
     Junit,
+    /// SARIF 2.1.0 for code scanning: a rule per policy, a result per denial, warning and input error.
+    Sarif,
+    /// GitHub Actions workflow commands: an annotation per denial, warning and input error.
+    Github,
 }
 
 /// Arguments of `scaleguard check`.
@@ -153,6 +158,8 @@ fn check(args: &Args) -> Result<u8> {
     let records = apply_hint_settings(records, hint);
     let report = Report::new(inputs.files, documents.len(), records, inputs.parsed.errors)
         .with_skipped(inputs.parsed.skipped);
+    // The files with findings, read again to find the line of the field each finding names.
+    let sources = || Sources::read(&report, |file| std::fs::read_to_string(file).ok());
     let text = match args.output {
         Output::Human => render::human(
             &report,
@@ -164,6 +171,8 @@ fn check(args: &Args) -> Result<u8> {
         ),
         Output::Json => report.to_json() + "\n",
         Output::Junit => render::junit(&report, args.strict),
+        Output::Sarif => render::sarif(&report, &sarif_driver(&policies, hint), &sources()),
+        Output::Github => render::github(&report, &sources()),
     };
     print!("{text}");
     if args.output != Output::Human {
@@ -195,6 +204,20 @@ fn check(args: &Args) -> Result<u8> {
         return Ok(EXIT_ERRORS);
     }
     Ok(report.exit_code(args.strict))
+}
+
+/// The SARIF log's tool: this CLI, and a rule per policy run, described by its module's metadata.
+fn sarif_driver(policies: &[WasmPolicy], hint: Option<HintSettings>) -> render::Driver {
+    use scaleguard_check::RunnablePolicy as _;
+    let policies = policies
+        .iter()
+        .map(|policy| render::Rule::from_metadata(policy.name(), policy.metadata()));
+    let hint = hint.map(|settings| render::Rule::gitops_replicas(settings.deny));
+    render::Driver {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        information_uri: env!("CARGO_PKG_REPOSITORY").to_owned(),
+        rules: policies.chain(hint).collect(),
+    }
 }
 
 /// Settings of the GitOps replicas hint: `{"deny": true}` makes its findings denials.

@@ -713,6 +713,320 @@ fn junit_is_well_formed_xml_with_a_failure_per_denial() {
     assert_eq!((suites, cases, failures), (10, 44, 9));
 }
 
+/// Runs `scaleguard check` on a copy of sglang-chat's autoscalers with a broken document inserted
+/// (document #1, line 25) and the report format `output`.
+fn check_broken_repository(output: &str) -> Output {
+    let repository = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(
+        workspace_root().join("examples/gitops/apps/sglang-chat/autoscalers.yaml"),
+    )
+    .unwrap();
+    let broken = text.replacen(
+        "---\n",
+        "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: [x\n---\n",
+        1,
+    );
+    std::fs::write(repository.path().join("autoscalers.yaml"), broken).unwrap();
+    check_in(repository.path(), &[".", "-o", output], "")
+}
+
+/// `(ruleId, level, uri, startLine)` of each result of a SARIF log.
+fn sarif_results(log: &Value) -> Vec<(String, String, String, u64)> {
+    log["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|result| {
+            let location = &result["locations"][0]["physicalLocation"];
+            assert_eq!(location["artifactLocation"]["uriBaseId"], "%SRCROOT%");
+            (
+                result["ruleId"].as_str().unwrap().to_owned(),
+                result["level"].as_str().unwrap().to_owned(),
+                location["artifactLocation"]["uri"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+                location["region"]["startLine"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The SARIF log on stdout, checked against the SARIF 2.1.0 schema of OASIS (`tests/data/README.md`).
+fn valid_sarif(output: &Output) -> Value {
+    let log = json_report(output);
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sarif-schema-2.1.0.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::draft4::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&log)
+        .map(|error| format!("{}: {error}", error.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "not valid SARIF 2.1.0:\n{}",
+        errors.join("\n")
+    );
+    let mut other_version = log.clone();
+    other_version["version"] = json!("2.0.0");
+    assert!(
+        !validator.is_valid(&other_version),
+        "the schema refuses what is not SARIF 2.1.0"
+    );
+    log
+}
+
+#[test]
+fn sarif_is_valid_and_places_each_planted_mistake_on_its_line() {
+    let output = check(&["examples/gitops", "--output", "sarif"]);
+    assert_eq!(output.status.code(), Some(1), "denials exit 1");
+    let log = valid_sarif(&output);
+    let driver = &log["runs"][0]["tool"]["driver"];
+    assert_eq!(
+        (
+            &driver["name"],
+            &driver["version"],
+            &driver["informationUri"]
+        ),
+        (
+            &json!("scaleguard"),
+            &json!(env!("CARGO_PKG_VERSION")),
+            &json!("https://github.com/scaleguard/scaleguard")
+        )
+    );
+    let rules = driver["rules"].as_array().unwrap();
+    let ids: Vec<&str> = rules.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    let mut expected_ids = common::policy_names();
+    expected_ids.extend(["gitops-replicas".to_owned(), "input-error".to_owned()]);
+    assert_eq!(ids, expected_ids);
+    for (rule, policy) in rules.iter().zip(common::policy_names()) {
+        let metadata = common::source_metadata(&policy);
+        let readme =
+            std::fs::read_to_string(common::policy_dir(&policy).join("README.md")).unwrap();
+        assert_eq!(
+            rule["shortDescription"]["text"].as_str(),
+            metadata.annotation("io.kubewarden.policy.description"),
+            "{policy}"
+        );
+        assert_eq!(rule["help"]["markdown"], readme, "{policy}");
+        assert_eq!(rule["help"]["text"], readme, "{policy}");
+        assert_eq!(
+            rule["helpUri"].as_str(),
+            metadata.annotation("io.kubewarden.policy.url"),
+            "{policy}"
+        );
+        assert_eq!(rule["defaultConfiguration"]["level"], "error");
+    }
+    assert_eq!(
+        rules[5]["defaultConfiguration"]["level"], "warning",
+        "the hint warns"
+    );
+
+    let (llama, qwen, chat, vllm) = (
+        "examples/gitops/apps/llama-disagg",
+        "examples/gitops/apps/qwen-engines",
+        "examples/gitops/apps/sglang-chat",
+        "examples/gitops/apps/vllm-disagg",
+    );
+    let r =
+        |rule: &str, level: &str, uri: String, line| (rule.to_owned(), level.to_owned(), uri, line);
+    assert_eq!(
+        sarif_results(&log),
+        [
+            // spec.metrics[0].external.metric.selector
+            r(
+                "dynamo-adapter-target",
+                "error",
+                format!("{llama}/decode-hpa.yaml"),
+                23
+            ),
+            r(
+                "dynamo-single-autoscaler",
+                "error",
+                format!("{llama}/decode-hpa.yaml"),
+                6
+            ),
+            r(
+                "dynamo-single-autoscaler",
+                "error",
+                format!("{llama}/dgd.yaml"),
+                4
+            ),
+            // spec.scaleTargetRef.name
+            r(
+                "dynamo-adapter-target",
+                "error",
+                format!("{qwen}/autoscalers.yaml"),
+                32
+            ),
+            // spec.experimental.componentGroups[Engines].replicas: the list item named Engines
+            r("gitops-replicas", "warning", format!("{qwen}/dgd.yaml"), 35),
+            r(
+                "dynamo-single-autoscaler",
+                "error",
+                format!("{chat}/autoscalers.yaml"),
+                3
+            ),
+            r(
+                "dynamo-single-autoscaler",
+                "error",
+                format!("{chat}/autoscalers.yaml"),
+                24
+            ),
+            // spec.minReplicaCount is not set: the document's line
+            r(
+                "dynamo-autoscaler-bounds",
+                "error",
+                format!("{chat}/autoscalers.yaml"),
+                46
+            ),
+            // spec.services[decode].autoscaling and .replicas: the map key decode
+            r(
+                "dynamo-deprecated-autoscaling",
+                "warning",
+                format!("{chat}/dgd.yaml"),
+                22
+            ),
+            r("gitops-replicas", "warning", format!("{chat}/dgd.yaml"), 17),
+            r(
+                "dynamo-single-autoscaler",
+                "error",
+                format!("{vllm}/decode-hpa.yaml"),
+                3
+            ),
+            r(
+                "dynamo-single-autoscaler",
+                "error",
+                format!("{vllm}/dgd.yaml"),
+                3
+            ),
+        ]
+    );
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(
+        results[3]["message"]["text"],
+        "ScaledObject inference/qwen-engines-decode-scaler: spec.scaleTargetRef.name: DynamoGraphDeploymentScalingAdapter inference/qwen-engines-decode does not exist, because component decode of DynamoGraphDeployment qwen-engines belongs to component group Engines and has no adapter of its own; target the group's adapter qwen-engines-engines"
+    );
+    for result in results {
+        let rule = result["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[rule]["id"], result["ruleId"]);
+    }
+    let mut fingerprints: Vec<&str> = results
+        .iter()
+        .map(|r| {
+            r["partialFingerprints"]["scaleguardFinding/v1"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert!(fingerprints.iter().all(|f| f.len() == 64));
+    fingerprints.sort_unstable();
+    fingerprints.dedup();
+    assert_eq!(
+        fingerprints.len(),
+        results.len(),
+        "one fingerprint per result"
+    );
+    let again = json_report(&check(&["examples/gitops", "--output", "sarif"]));
+    assert_eq!(
+        again, log,
+        "the same log, fingerprints included, run after run"
+    );
+}
+
+#[test]
+fn input_errors_are_sarif_results_and_annotations_and_exit_2() {
+    let output = check_broken_repository("sarif");
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "input errors exit 2 even with denials"
+    );
+    let log = valid_sarif(&output);
+    let results = sarif_results(&log);
+    let r = |rule: &str, level: &str, line| {
+        (
+            rule.to_owned(),
+            level.to_owned(),
+            "autoscalers.yaml".to_owned(),
+            line,
+        )
+    };
+    // Without the DGD, dynamo-adapter-target warns that each adapter does not exist, at
+    // spec.scaleTargetRef.name; the other findings are at their documents.
+    assert_eq!(
+        results,
+        [
+            r("dynamo-adapter-target", "warning", 12),
+            r("dynamo-single-autoscaler", "error", 3),
+            r("input-error", "error", 25),
+            r("dynamo-adapter-target", "warning", 37),
+            r("dynamo-single-autoscaler", "error", 28),
+            r("dynamo-adapter-target", "warning", 59),
+            r("dynamo-autoscaler-bounds", "error", 50),
+        ]
+    );
+    let message = log["runs"][0]["results"][2]["message"]["text"]
+        .as_str()
+        .unwrap();
+    assert!(message.starts_with("invalid YAML: "), "{message}");
+
+    let output = check_broken_repository("github");
+    assert_eq!(output.status.code(), Some(2));
+    let text = stdout(&output);
+    let commands: Vec<&str> = text.lines().collect();
+    assert_eq!(commands.len(), 7, "{text}");
+    assert!(
+        commands[2]
+            .starts_with("::error file=autoscalers.yaml,line=25,title=input-error::invalid YAML: "),
+        "{}",
+        commands[2]
+    );
+}
+
+#[test]
+fn github_output_is_one_workflow_command_per_finding() {
+    let output = check(&["examples/gitops", "--output", "github"]);
+    assert_eq!(output.status.code(), Some(1), "denials exit 1");
+    let expected = [
+        "::error file=examples/gitops/apps/llama-disagg/decode-hpa.yaml,line=23,title=dynamo-adapter-target::HorizontalPodAutoscaler inference/llama-disagg-decode-hpa: spec.metrics[0].external.metric.selector: dynamo_frontend_queued_requests selects dynamo_namespace=default-sglang-agg, but component Frontend of DynamoGraphDeployment llama-disagg emits dynamo_namespace=\"inference-llama-disagg\"",
+        "::error file=examples/gitops/apps/llama-disagg/decode-hpa.yaml,line=6,title=dynamo-single-autoscaler::HorizontalPodAutoscaler inference/llama-disagg-decode-hpa: DynamoGraphDeploymentScalingAdapter inference/llama-disagg-decode is already scaled by the Dynamo Planner of DynamoGraphDeployment llama-disagg; use one autoscaler per adapter",
+        "::error file=examples/gitops/apps/llama-disagg/dgd.yaml,line=4,title=dynamo-single-autoscaler::DynamoGraphDeployment inference/llama-disagg: DynamoGraphDeploymentScalingAdapter inference/llama-disagg-decode is already scaled by HorizontalPodAutoscaler llama-disagg-decode-hpa, and the Dynamo Planner of DynamoGraphDeployment llama-disagg would scale it too; use one autoscaler per adapter",
+        "::error file=examples/gitops/apps/qwen-engines/autoscalers.yaml,line=32,title=dynamo-adapter-target::ScaledObject inference/qwen-engines-decode-scaler: spec.scaleTargetRef.name: DynamoGraphDeploymentScalingAdapter inference/qwen-engines-decode does not exist, because component decode of DynamoGraphDeployment qwen-engines belongs to component group Engines and has no adapter of its own; target the group's adapter qwen-engines-engines",
+        "::warning file=examples/gitops/apps/qwen-engines/dgd.yaml,line=35,title=gitops-replicas::DynamoGraphDeployment inference/qwen-engines: spec.experimental.componentGroups[Engines].replicas is set to 1 while the component group's scaling adapter qwen-engines-engines is enabled: Argo CD or Flux would re-apply 1 over the autoscaler's value at every sync. Have the GitOps tool ignore it (Argo CD ignoreDifferences: jqPathExpressions: ['.spec.experimental.componentGroups[] | select(.name == \"Engines\") | .replicas'])",
+        "::error file=examples/gitops/apps/sglang-chat/autoscalers.yaml,line=3,title=dynamo-single-autoscaler::ScaledObject chat/sglang-chat-decode-scaler: DynamoGraphDeploymentScalingAdapter chat/sglang-chat-decode is already scaled by HorizontalPodAutoscaler sglang-chat-decode-hpa; use one autoscaler per adapter",
+        "::error file=examples/gitops/apps/sglang-chat/autoscalers.yaml,line=24,title=dynamo-single-autoscaler::HorizontalPodAutoscaler chat/sglang-chat-decode-hpa: DynamoGraphDeploymentScalingAdapter chat/sglang-chat-decode is already scaled by ScaledObject sglang-chat-decode-scaler; use one autoscaler per adapter",
+        "::error file=examples/gitops/apps/sglang-chat/autoscalers.yaml,line=46,title=dynamo-autoscaler-bounds::ScaledObject chat/sglang-chat-frontend-scaler: spec.minReplicaCount (not set, so 0) lets KEDA scale to zero: Dynamo workers at zero replicas drop the model from the frontend (allowScaleToZero: true allows it)",
+        "::warning file=examples/gitops/apps/sglang-chat/dgd.yaml,line=22,title=dynamo-deprecated-autoscaling::DynamoGraphDeployment chat/sglang-chat: spec.services[decode].autoscaling is deprecated and ignored. Use DynamoGraphDeploymentScalingAdapter with HPA, KEDA, or Planner for autoscaling instead.",
+        "::warning file=examples/gitops/apps/sglang-chat/dgd.yaml,line=17,title=gitops-replicas::DynamoGraphDeployment chat/sglang-chat: spec.services[decode].replicas is set to 2 while the service's scaling adapter sglang-chat-decode is enabled: Argo CD or Flux would re-apply 2 over the autoscaler's value at every sync. Omit the field (the adapter starts from it once, absent means 1) or have the GitOps tool ignore /spec/services/decode/replicas (Argo CD ignoreDifferences)",
+        "::error file=examples/gitops/apps/vllm-disagg/decode-hpa.yaml,line=3,title=dynamo-single-autoscaler::HorizontalPodAutoscaler llm/vllm-disagg-decode-hpa: DynamoGraphDeploymentScalingAdapter llm/vllm-disagg-vllmdecodeworker is already scaled by the Dynamo Planner of DynamoGraphDeployment vllm-disagg; use one autoscaler per adapter",
+        "::error file=examples/gitops/apps/vllm-disagg/dgd.yaml,line=3,title=dynamo-single-autoscaler::DynamoGraphDeployment llm/vllm-disagg: DynamoGraphDeploymentScalingAdapter llm/vllm-disagg-vllmdecodeworker is already scaled by HorizontalPodAutoscaler vllm-disagg-decode-hpa, and the Dynamo Planner of DynamoGraphDeployment vllm-disagg would scale it too; use one autoscaler per adapter",
+    ];
+    assert_eq!(
+        stdout(&output),
+        expected.map(|line| format!("{line}\n")).concat()
+    );
+}
+
+#[test]
+fn a_clean_repository_gives_no_result_and_exits_0() {
+    let clean = "examples/gitops/apps/sglang-agg";
+    let output = check(&[clean, "--output", "sarif"]);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(valid_sarif(&output)["runs"][0]["results"], json!([]));
+    let output = check(&[clean, "--output", "github"]);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(stdout(&output), "");
+}
+
 #[test]
 fn an_unannotated_module_is_refused() {
     let modules = tempfile::tempdir().unwrap();
