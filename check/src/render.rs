@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use crate::input::{InputError, SkipReason, Skipped};
-use crate::report::{Record, Report};
+use crate::report::{Record, Report, Unselected};
 
 /// How the human report looks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -30,6 +30,7 @@ enum Entry<'r> {
     Record(&'r Record),
     Error(&'r InputError),
     Skipped(&'r Skipped),
+    Unselected(&'r Unselected),
 }
 
 impl Entry<'_> {
@@ -41,6 +42,7 @@ impl Entry<'_> {
                 error.line.unwrap_or(usize::MAX),
             ),
             Self::Skipped(skipped) => (skipped.index.unwrap_or(0), skipped.line.unwrap_or(0)),
+            Self::Unselected(unselected) => (unselected.index, unselected.line),
         }
     }
 }
@@ -73,6 +75,9 @@ fn by_file_with<'r>(
     if skipped {
         for skipped in &report.skipped {
             add(&skipped.file, Entry::Skipped(skipped));
+        }
+        for unselected in report.unselected.iter().flatten() {
+            add(&unselected.file, Entry::Unselected(unselected));
         }
     }
     for (_, entries) in &mut groups {
@@ -147,6 +152,29 @@ pub fn human(report: &Report, style: HumanStyle) -> String {
                         skipped.reason.describe()
                     );
                 }
+                Entry::Unselected(unselected) => {
+                    current = None;
+                    let object = if unselected.namespace.is_empty() {
+                        format!("{} {}", unselected.kind, unselected.name)
+                    } else {
+                        format!(
+                            "{} {}/{}",
+                            unselected.kind, unselected.namespace, unselected.name
+                        )
+                    };
+                    let _ = writeln!(
+                        out,
+                        "  {} {object}: {}",
+                        paint(
+                            DIM,
+                            &format!("#{} line {}", unselected.index, unselected.line)
+                        ),
+                        paint(YELLOW, "selected by no policy instance")
+                    );
+                    for reason in &unselected.reasons {
+                        let _ = writeln!(out, "    {} {reason}", paint(DIM, "not selected"));
+                    }
+                }
             }
         }
     }
@@ -155,7 +183,7 @@ pub fn human(report: &Report, style: HumanStyle) -> String {
         |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let _ = writeln!(
         out,
-        "{}{}: {} denied, {} with warnings{}, {}{}{}",
+        "{}{}: {} denied, {} with warnings{}, {}{}{}{}",
         if out.is_empty() { "" } else { "\n" },
         format_args!(
             "{} in {}, {}",
@@ -182,6 +210,11 @@ pub fn human(report: &Report, style: HumanStyle) -> String {
             0 => String::new(),
             n if style.verbose => format!(", {n} skipped"),
             n => format!(", {n} skipped (-v lists them)"),
+        },
+        match summary.unselected {
+            None | Some(0) => String::new(),
+            Some(n) if style.verbose => format!(", {n} selected by no policy instance"),
+            Some(n) => format!(", {n} selected by no policy instance (-v lists them)"),
         }
     );
     for note in notes(report) {
@@ -259,18 +292,31 @@ fn write_record(out: &mut String, record: &Record, paint: &dyn Fn(&str, &str) ->
             out,
             "    {} {}{code}: {}",
             paint(RED, "denied "),
-            record.policy,
+            record.shown_as(),
             record.message.as_deref().unwrap_or("")
         );
+        for cause in &record.causes {
+            let field = cause
+                .field
+                .as_deref()
+                .map(|field| format!("{field}: "))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "      {} {field}{}",
+                paint(DIM, "cause"),
+                cause.message
+            );
+        }
     } else if record.warnings.is_empty() && record.patch.is_none() {
-        let _ = writeln!(out, "    {} {}", paint(GREEN, "allowed"), record.policy);
+        let _ = writeln!(out, "    {} {}", paint(GREEN, "allowed"), record.shown_as());
     }
     for warning in &record.warnings {
         let _ = writeln!(
             out,
             "    {} {}: {warning}",
             paint(YELLOW, "warning"),
-            record.policy
+            record.shown_as()
         );
     }
     if let Some(patch) = &record.patch {
@@ -278,7 +324,7 @@ fn write_record(out: &mut String, record: &Record, paint: &dyn Fn(&str, &str) ->
             out,
             "    {} {}: {}",
             paint(YELLOW, "patch  "),
-            record.policy,
+            record.shown_as(),
             describe_patch(patch)
         );
     }
@@ -313,7 +359,7 @@ pub fn junit(report: &Report, strict: bool) -> String {
     for (file, entries) in by_file(report, true) {
         let records = entries.iter().filter_map(|entry| match entry {
             Entry::Record(record) => Some(*record),
-            Entry::Error(_) | Entry::Skipped(_) => None,
+            Entry::Error(_) | Entry::Skipped(_) | Entry::Unselected(_) => None,
         });
         let suite_failures = records.filter(|r| fails(r)).count();
         let suite_errors = entries
@@ -329,7 +375,7 @@ pub fn junit(report: &Report, strict: bool) -> String {
         for entry in entries {
             match entry {
                 Entry::Record(record) => write_test_case(&mut out, file, record, fails(record)),
-                Entry::Skipped(_) => {}
+                Entry::Skipped(_) | Entry::Unselected(_) => {}
                 Entry::Error(error) => {
                     let place = match (error.index, error.line) {
                         (Some(index), Some(line)) => format!("document #{index} (line {line})"),
@@ -363,7 +409,9 @@ fn write_test_case(out: &mut String, file: &str, record: &Record, failed: bool) 
         xml(file),
         xml(&format!(
             "#{} line {} {object}: {}",
-            record.index, record.line, record.policy
+            record.index,
+            record.line,
+            record.shown_as()
         ))
     );
     if failed {
