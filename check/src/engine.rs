@@ -88,6 +88,10 @@ pub struct Check<'a> {
     base_by_namespace: HashMap<&'a str, Vec<&'a Value>>,
     policies: &'a [ConfiguredPolicy<'a>],
     user_info: UserInfo,
+    /// The cluster's policy instances (`--use-cluster-policies`): they decide what runs, with which
+    /// settings, instead of `policies` (whose settings are then unused).
+    #[cfg(feature = "cluster-policies")]
+    instances: Option<&'a crate::instances::Instances>,
 }
 
 /// The prefix of the warning a policy gives for a violation the stored object already had.
@@ -172,7 +176,17 @@ impl<'a> Check<'a> {
             base_by_namespace,
             policies,
             user_info,
+            #[cfg(feature = "cluster-policies")]
+            instances: None,
         }
+    }
+
+    /// The check, run as `instances` (whose modules are `policies`, by position) instead of as each
+    /// policy with its settings.
+    #[cfg(feature = "cluster-policies")]
+    pub fn with_instances(mut self, instances: &'a crate::instances::Instances) -> Self {
+        self.instances = Some(instances);
+        self
     }
 
     /// The number of documents.
@@ -211,45 +225,21 @@ impl<'a> Check<'a> {
     }
 
     /// Reviews document `position` with each policy whose rules select it (`evaluators` from
-    /// [`Check::evaluators`]), and adds the GitOps replicas hint.
+    /// [`Check::evaluators`]), or with the instances that select it, and adds the GitOps replicas hint.
     pub fn review(
         &self,
         position: usize,
         evaluators: &mut [Box<dyn Evaluator + 'a>],
     ) -> Vec<Record> {
         let document = &self.documents[position];
-        let old_object = self.previous[position];
-        let request = admission_request(
-            &format!("scaleguard-check-{position}"),
-            document,
-            old_object,
-            &self.user_info,
-        );
-        let mut records = Vec::new();
-        let mut cluster = None;
-        for (configured, evaluator) in self.policies.iter().zip(evaluators.iter_mut()) {
-            if !configured.policy.selects(&request) {
-                continue;
-            }
-            let cluster = cluster.get_or_insert_with(|| self.cluster_for(position));
-            let payload = validation_payload(&request, &configured.settings);
-            let mut response = evaluator.validate(&payload, cluster);
-            if let Some(old_object) = old_object {
-                self.confirm_pre_existing(
-                    position,
-                    old_object,
-                    configured,
-                    evaluator,
-                    &mut response,
-                );
-            }
-            records.push(Record::new(
-                document,
-                configured.policy.name(),
-                &request.operation,
-                response,
-            ));
-        }
+        let request = self.request(position);
+        #[cfg(feature = "cluster-policies")]
+        let mut records = match self.instances {
+            Some(instances) => self.review_as_instances(instances, position, &request, evaluators),
+            None => self.review_as_policies(position, &request, evaluators),
+        };
+        #[cfg(not(feature = "cluster-policies"))]
+        let mut records = self.review_as_policies(position, &request, evaluators);
         let hints = replicas_warnings(&document.object);
         if !hints.is_empty() {
             let response = ValidationResponse {
@@ -267,6 +257,186 @@ impl<'a> Check<'a> {
         records
     }
 
+    /// The AdmissionRequest of document `position`.
+    fn request(&self, position: usize) -> AdmissionRequest {
+        admission_request(
+            &format!("scaleguard-check-{position}"),
+            &self.documents[position],
+            self.previous[position],
+            &self.user_info,
+        )
+    }
+
+    /// Each policy whose rules select `request`, with its settings.
+    fn review_as_policies(
+        &self,
+        position: usize,
+        request: &AdmissionRequest,
+        evaluators: &mut [Box<dyn Evaluator + 'a>],
+    ) -> Vec<Record> {
+        let mut cluster = None;
+        let mut records = Vec::new();
+        for (index, configured) in self.policies.iter().enumerate() {
+            if !configured.policy.selects(request) {
+                continue;
+            }
+            let response = self.evaluate(
+                position,
+                request,
+                index,
+                &configured.settings,
+                evaluators,
+                &mut cluster,
+            );
+            records.push(Record::new(
+                &self.documents[position],
+                configured.policy.name(),
+                &request.operation,
+                response,
+            ));
+        }
+        records
+    }
+
+    /// Policy `index`'s answer to `request` with `settings`, its look-ups seeing `cluster` (computed on
+    /// first use); on an UPDATE, with the violations it calls pre-existing confirmed.
+    fn evaluate(
+        &self,
+        position: usize,
+        request: &AdmissionRequest,
+        index: usize,
+        settings: &Value,
+        evaluators: &mut [Box<dyn Evaluator + 'a>],
+        cluster: &mut Option<Vec<&'a Value>>,
+    ) -> ValidationResponse {
+        let cluster = cluster.get_or_insert_with(|| self.cluster_for(position));
+        let evaluator = &mut evaluators[index];
+        let mut response = evaluator.validate(&validation_payload(request, settings), cluster);
+        if let Some(old_object) = self.previous[position] {
+            self.confirm_pre_existing(position, old_object, settings, evaluator, &mut response);
+        }
+        response
+    }
+
+    /// The instances that select `request`, each answering as Kubewarden would.
+    #[cfg(feature = "cluster-policies")]
+    fn review_as_instances(
+        &self,
+        instances: &crate::instances::Instances,
+        position: usize,
+        request: &AdmissionRequest,
+        evaluators: &mut [Box<dyn Evaluator + 'a>],
+    ) -> Vec<Record> {
+        use crate::instances::{Action, Selection, as_instance_answers, group_answer};
+        let document = &self.documents[position];
+        let request_json = serde_json::to_value(request).unwrap_or_default();
+        let mut cluster = None;
+        let mut records = Vec::new();
+        for instance in instances.iter() {
+            let module_selects = match &instance.action {
+                Action::Policy { member, .. } => self.policies[instances.position(member)]
+                    .policy
+                    .selects(request),
+                Action::Group { .. } => true,
+            };
+            let mut causes = Vec::new();
+            let (policy, response) =
+                match instances.selection(instance, request, &request_json, module_selects) {
+                    Selection::Passed(_) => continue,
+                    Selection::Failed(error) => {
+                        let response = ValidationResponse {
+                            accepted: false,
+                            code: Some(500),
+                            message: Some(error),
+                            ..ValidationResponse::default()
+                        };
+                        (instance.name.clone(), response)
+                    }
+                    Selection::Selected => match &instance.action {
+                        Action::Policy { member, .. } => {
+                            let index = instances.position(member);
+                            let response = self.evaluate(
+                                position,
+                                request,
+                                index,
+                                &member.settings,
+                                evaluators,
+                                &mut cluster,
+                            );
+                            let policy = self.policies[index].policy.name().to_owned();
+                            (policy, as_instance_answers(instance, response, &mut causes))
+                        }
+                        Action::Group {
+                            members,
+                            expression,
+                            message,
+                        } => {
+                            let mut answer = |name: &str| {
+                                let member = &members[name];
+                                self.evaluate(
+                                    position,
+                                    request,
+                                    instances.position(member),
+                                    &member.settings,
+                                    evaluators,
+                                    &mut cluster,
+                                )
+                            };
+                            let response =
+                                group_answer(expression, message, &mut answer, &mut causes);
+                            let response = as_instance_answers(instance, response, &mut causes);
+                            (instance.name.clone(), response)
+                        }
+                    },
+                };
+            let mut record = Record::new(document, &policy, &request.operation, response)
+                .of_instance(&instance.name, instance.mode);
+            record.causes = causes;
+            records.push(record);
+        }
+        records
+    }
+
+    /// The objects some instance's modules review but no instance selects, and why each passed them by.
+    #[cfg(feature = "cluster-policies")]
+    pub fn unselected(&self) -> Vec<crate::report::Unselected> {
+        use crate::instances::Selection;
+        let Some(instances) = self.instances else {
+            return Vec::new();
+        };
+        let mut unselected = Vec::new();
+        for position in 0..self.len() {
+            let request = self.request(position);
+            let request_json = serde_json::to_value(&request).unwrap_or_default();
+            let mut reasons = Vec::new();
+            let mut selected = false;
+            for instance in instances.iter() {
+                let reviewed_by_modules = instance.members().iter().any(|member| {
+                    self.policies[instances.position(member)]
+                        .policy
+                        .selects(&request)
+                });
+                if !reviewed_by_modules {
+                    continue;
+                }
+                // Reviewed by its modules: only the instance's own selectors are left to decide.
+                match instances.selection(instance, &request, &request_json, true) {
+                    Selection::Passed(reason) => {
+                        reasons.push(format!("{}: {reason}", instance.name))
+                    }
+                    Selection::Selected | Selection::Failed(_) => selected = true,
+                }
+            }
+            if !selected && !reasons.is_empty() {
+                unselected.push(crate::instances::unselected(
+                    &self.documents[position],
+                    reasons,
+                ));
+            }
+        }
+        unselected
+    }
+
     /// A policy judges an UPDATE's stored object in the cluster it sees now, so a violation the rest of
     /// the change introduced (a DGD's GPUs raised under an unchanged HPA) looks pre-existing. Each
     /// violation `response` calls pre-existing is checked against the stored object judged in the tree
@@ -275,7 +445,7 @@ impl<'a> Check<'a> {
         &self,
         position: usize,
         old_object: &Value,
-        configured: &ConfiguredPolicy<'_>,
+        settings: &Value,
         evaluator: &mut Box<dyn Evaluator + 'a>,
         response: &mut ValidationResponse,
     ) {
@@ -309,10 +479,7 @@ impl<'a> Check<'a> {
             None,
             &self.user_info,
         );
-        let before = evaluator.validate(
-            &validation_payload(&request, &configured.settings),
-            &cluster,
-        );
+        let before = evaluator.validate(&validation_payload(&request, settings), &cluster);
         // The base's denial joins its violations with "; ", which sentences may contain too: each
         // claimed violation is looked for in the whole message.
         let had = before

@@ -16,7 +16,9 @@
 //! Feature `native` adds reading files and stdin ([`fs`]), `--against` through git ([`git`]) and
 //! evaluation on all cores ([`parallel`]); `wasmtime` adds the wasm policies ([`wasm`]);
 //! `embedded-policies` builds the modules of `target/policies` into the library ([`embedded`]);
-//! `linked-policies` links the policies' decision functions in, run natively ([`linked`]).
+//! `linked-policies` links the policies' decision functions in, run natively ([`linked`]);
+//! `cluster-policies` runs the cluster's own Kubewarden policy instances, with their selectors, CEL
+//! `matchConditions`, modes and groups ([`instances`], [`expressions`]).
 #![forbid(unsafe_code)]
 
 pub mod convert;
@@ -31,10 +33,14 @@ pub mod settings;
 
 #[cfg(feature = "embedded-policies")]
 pub mod embedded;
+#[cfg(feature = "cluster-policies")]
+pub mod expressions;
 #[cfg(feature = "native")]
 pub mod fs;
 #[cfg(feature = "native")]
 pub mod git;
+#[cfg(feature = "cluster-policies")]
+pub mod instances;
 #[cfg(feature = "linked-policies")]
 pub mod linked;
 #[cfg(feature = "native")]

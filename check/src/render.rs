@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::input::{InputError, SkipReason, Skipped};
 use crate::locate::Sources;
-use crate::report::{Record, Report};
+use crate::report::{Record, Report, Unselected};
 
 pub use github::github;
 pub use sarif::{Driver, INPUT_ERROR, Level, Rule, sarif};
@@ -37,6 +37,7 @@ enum Entry<'r> {
     Record(&'r Record),
     Error(&'r InputError),
     Skipped(&'r Skipped),
+    Unselected(&'r Unselected),
 }
 
 impl Entry<'_> {
@@ -48,6 +49,7 @@ impl Entry<'_> {
                 error.line.unwrap_or(usize::MAX),
             ),
             Self::Skipped(skipped) => (skipped.index.unwrap_or(0), skipped.line.unwrap_or(0)),
+            Self::Unselected(unselected) => (unselected.index, unselected.line),
         }
     }
 }
@@ -80,6 +82,9 @@ fn by_file_with<'r>(
     if skipped {
         for skipped in &report.skipped {
             add(&skipped.file, Entry::Skipped(skipped));
+        }
+        for unselected in report.unselected.iter().flatten() {
+            add(&unselected.file, Entry::Unselected(unselected));
         }
     }
     for (_, entries) in &mut groups {
@@ -150,6 +155,29 @@ pub fn human(report: &Report, style: HumanStyle) -> String {
                         skipped.reason.describe()
                     );
                 }
+                Entry::Unselected(unselected) => {
+                    current = None;
+                    let object = if unselected.namespace.is_empty() {
+                        format!("{} {}", unselected.kind, unselected.name)
+                    } else {
+                        format!(
+                            "{} {}/{}",
+                            unselected.kind, unselected.namespace, unselected.name
+                        )
+                    };
+                    let _ = writeln!(
+                        out,
+                        "  {} {object}: {}",
+                        paint(
+                            DIM,
+                            &format!("#{} line {}", unselected.index, unselected.line)
+                        ),
+                        paint(YELLOW, "selected by no policy instance")
+                    );
+                    for reason in &unselected.reasons {
+                        let _ = writeln!(out, "    {} {reason}", paint(DIM, "not selected"));
+                    }
+                }
             }
         }
     }
@@ -158,7 +186,7 @@ pub fn human(report: &Report, style: HumanStyle) -> String {
         |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let _ = writeln!(
         out,
-        "{}{}: {} denied, {} with warnings{}, {}{}{}",
+        "{}{}: {} denied, {} with warnings{}, {}{}{}{}",
         if out.is_empty() { "" } else { "\n" },
         format_args!(
             "{} in {}, {}",
@@ -185,6 +213,11 @@ pub fn human(report: &Report, style: HumanStyle) -> String {
             0 => String::new(),
             n if style.verbose => format!(", {n} skipped"),
             n => format!(", {n} skipped (-v lists them)"),
+        },
+        match summary.unselected {
+            None | Some(0) => String::new(),
+            Some(n) if style.verbose => format!(", {n} selected by no policy instance"),
+            Some(n) => format!(", {n} selected by no policy instance (-v lists them)"),
         }
     );
     for note in notes(report) {
@@ -262,18 +295,31 @@ fn write_record(out: &mut String, record: &Record, paint: &dyn Fn(&str, &str) ->
             out,
             "    {} {}{code}: {}",
             paint(RED, "denied "),
-            record.policy,
+            record.shown_as(),
             record.message.as_deref().unwrap_or("")
         );
+        for cause in &record.causes {
+            let field = cause
+                .field
+                .as_deref()
+                .map(|field| format!("{field}: "))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "      {} {field}{}",
+                paint(DIM, "cause"),
+                cause.message
+            );
+        }
     } else if record.warnings.is_empty() && record.patch.is_none() {
-        let _ = writeln!(out, "    {} {}", paint(GREEN, "allowed"), record.policy);
+        let _ = writeln!(out, "    {} {}", paint(GREEN, "allowed"), record.shown_as());
     }
     for warning in &record.warnings {
         let _ = writeln!(
             out,
             "    {} {}: {warning}",
             paint(YELLOW, "warning"),
-            record.policy
+            record.shown_as()
         );
     }
     if let Some(patch) = &record.patch {
@@ -281,7 +327,7 @@ fn write_record(out: &mut String, record: &Record, paint: &dyn Fn(&str, &str) ->
             out,
             "    {} {}: {}",
             paint(YELLOW, "patch  "),
-            record.policy,
+            record.shown_as(),
             describe_patch(patch)
         );
     }
@@ -316,7 +362,7 @@ pub fn junit(report: &Report, strict: bool) -> String {
     for (file, entries) in by_file(report, true) {
         let records = entries.iter().filter_map(|entry| match entry {
             Entry::Record(record) => Some(*record),
-            Entry::Error(_) | Entry::Skipped(_) => None,
+            Entry::Error(_) | Entry::Skipped(_) | Entry::Unselected(_) => None,
         });
         let suite_failures = records.filter(|r| fails(r)).count();
         let suite_errors = entries
@@ -332,7 +378,7 @@ pub fn junit(report: &Report, strict: bool) -> String {
         for entry in entries {
             match entry {
                 Entry::Record(record) => write_test_case(&mut out, file, record, fails(record)),
-                Entry::Skipped(_) => {}
+                Entry::Skipped(_) | Entry::Unselected(_) => {}
                 Entry::Error(error) => {
                     let place = match (error.index, error.line) {
                         (Some(index), Some(line)) => format!("document #{index} (line {line})"),
@@ -364,7 +410,7 @@ fn write_test_case(out: &mut String, file: &str, record: &Record, failed: bool) 
             record.index,
             record.line,
             object(record),
-            record.policy
+            record.shown_as()
         ))
     );
     if failed {
@@ -445,7 +491,7 @@ fn findings<'r>(report: &'r Report, sources: &Sources) -> Vec<Finding<'r>> {
                     for (level, message) in denial.into_iter().chain(warnings) {
                         findings.push(Finding {
                             level,
-                            rule: &record.policy,
+                            rule: record.shown_as(),
                             file,
                             line: Some(sources.line(record, message)),
                             object: Some(object(record)),
@@ -461,7 +507,7 @@ fn findings<'r>(report: &'r Report, sources: &Sources) -> Vec<Finding<'r>> {
                     object: None,
                     message: humanize(&error.message),
                 }),
-                Entry::Skipped(_) => {}
+                Entry::Skipped(_) | Entry::Unselected(_) => {}
             }
         }
     }

@@ -18,6 +18,28 @@ pub const EXIT_FINDINGS: u8 = 1;
 /// Exit code: usage or input errors, whatever else was found.
 pub const EXIT_ERRORS: u8 = 2;
 
+/// How a Kubewarden policy instance acts on a denial (`spec.mode`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PolicyMode {
+    /// Denials are enforced.
+    #[default]
+    Protect,
+    /// Denials are only logged: the request is admitted, unpatched.
+    Monitor,
+}
+
+/// Why a policy instance denied with a message of its own: a group's refusing member, or the module's own
+/// message (Kubernetes' `status.details.causes`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cause {
+    /// `spec.policies.<member>`; none for the module's own message, replaced by the instance's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The member's message.
+    pub message: String,
+}
+
 /// A policy's answer for one document.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -50,6 +72,16 @@ pub struct Record {
     pub warnings: Vec<String>,
     /// The JSONPatch a mutating policy applies, as JSON.
     pub patch: Option<Value>,
+    /// The Kubewarden policy instance that answered (`clusterwide-<name>`, `namespaced-<ns>-<name>`,
+    /// `clusterwide-group-<name>`), with `--use-cluster-policies`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    /// That instance's mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<PolicyMode>,
+    /// A policy group's refusing members and their messages.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub causes: Vec<Cause>,
 }
 
 impl Record {
@@ -81,7 +113,22 @@ impl Record {
             message: response.message,
             warnings: response.warnings.unwrap_or_default(),
             patch,
+            instance: None,
+            mode: None,
+            causes: Vec::new(),
         }
+    }
+
+    /// The record as the answer of policy instance `instance` in `mode`.
+    pub fn of_instance(mut self, instance: &str, mode: PolicyMode) -> Self {
+        self.instance = Some(instance.to_owned());
+        self.mode = Some(mode);
+        self
+    }
+
+    /// The name the record is shown under: its instance's, else its policy's.
+    pub fn shown_as(&self) -> &str {
+        self.instance.as_deref().unwrap_or(&self.policy)
     }
 
     /// Whether the record is worth showing: denied, warned or mutated.
@@ -124,6 +171,29 @@ pub struct Summary {
     pub errors: usize,
     /// Documents (or whole files) skipped: not Kubernetes objects, Helm templates.
     pub skipped: usize,
+    /// Objects some policy instance's modules review but no instance selects (`--use-cluster-policies`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unselected: Option<usize>,
+}
+
+/// An object that policy modules review but that no policy instance selects, and why each passed it by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Unselected {
+    /// The file.
+    pub file: String,
+    /// The document's index in the file.
+    pub index: usize,
+    /// The 1-based line where the document starts.
+    pub line: usize,
+    /// The object's kind.
+    pub kind: String,
+    /// The object's namespace (empty for cluster-scoped objects).
+    pub namespace: String,
+    /// The object's name.
+    pub name: String,
+    /// `<instance>: <why it does not select the object>`, per instance whose modules review it.
+    pub reasons: Vec<String>,
 }
 
 /// Everything a check found.
@@ -140,6 +210,9 @@ pub struct Report {
     pub errors: Vec<InputError>,
     /// Documents and files that are no Kubernetes manifests, left alone.
     pub skipped: Vec<Skipped>,
+    /// Objects no policy instance selects (`--use-cluster-policies`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unselected: Option<Vec<Unselected>>,
 }
 
 impl Report {
@@ -160,6 +233,7 @@ impl Report {
             mutated: count(|r| r.allowed && r.patch.is_some()),
             errors: errors.len(),
             skipped: 0,
+            unselected: None,
         };
         Self {
             schema_version: SCHEMA_VERSION,
@@ -167,7 +241,15 @@ impl Report {
             summary,
             errors,
             skipped: Vec::new(),
+            unselected: None,
         }
+    }
+
+    /// The report with the objects no policy instance selects.
+    pub fn with_unselected(mut self, unselected: Vec<Unselected>) -> Self {
+        self.summary.unselected = Some(unselected.len());
+        self.unselected = Some(unselected);
+        self
     }
 
     /// The report with the documents and files that were skipped.

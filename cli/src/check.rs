@@ -1,19 +1,21 @@
 //! `scaleguard check`: run the policies over the manifests of a GitOps repository, the repository
 //! serving as the cluster. The engine is `scaleguard-check`; this module turns flags into its inputs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Result, bail};
+use scaleguard_check::RunnablePolicy as _;
 use scaleguard_check::hint::GITOPS_REPLICAS;
 use scaleguard_check::locate::Sources;
 use scaleguard_check::render::{self, HumanStyle};
-use scaleguard_check::report::EXIT_ERRORS;
+use scaleguard_check::report::{EXIT_ERRORS, PolicyMode};
 use scaleguard_check::wasm::{WasmPolicy, compile_all};
 use scaleguard_check::{
-    Check, ConfiguredPolicy, Record, Report, engine, fs, git, parallel, request, settings,
+    Check, ConfiguredPolicy, Record, Report, engine, fs, git, instances, parallel, request,
+    settings,
 };
 use serde_json::Value;
 
@@ -76,9 +78,15 @@ pub struct Args {
     /// Succeed when there is nothing to check (no Kubernetes object in the inputs).
     #[arg(long)]
     allow_empty: bool,
-    /// Take policy settings from the ClusterAdmissionPolicy manifests among the inputs.
+    /// Decide as the cluster's own policy configuration would: every ClusterAdmissionPolicy,
+    /// AdmissionPolicy and policy group among the inputs is a policy instance, run with its settings,
+    /// rules, selectors, matchConditions and mode; a module with no instance does not run.
     #[arg(long)]
     use_cluster_policies: bool,
+    /// Files and directories holding the cluster's policy and Namespace manifests, kept apart from the
+    /// workloads (repeatable); implies --use-cluster-policies. They are read, not checked.
+    #[arg(long = "cluster-policies", value_name = "PATH")]
+    cluster_policies: Vec<String>,
     /// Report format.
     #[arg(short, long, value_enum, default_value = "human")]
     output: Output,
@@ -128,12 +136,46 @@ fn check(args: &Args) -> Result<u8> {
         &selection,
     )
     .map_err(anyhow::Error::msg)?;
-    let (configured, hint_settings) = configure(args, &policies, hint, &inputs.parsed.documents)?;
+    let mut input_errors = inputs.parsed.errors;
+    let cluster = if args.use_cluster_policies || !args.cluster_policies.is_empty() {
+        let mut cluster_documents = inputs.parsed.documents.clone();
+        if !args.cluster_policies.is_empty() {
+            let apart = fs::read_selected(
+                &args.cluster_policies,
+                &args.namespace,
+                &mut std::io::empty(),
+                &selection,
+            )
+            .map_err(anyhow::Error::msg)?;
+            input_errors.extend(apart.parsed.errors);
+            cluster_documents.extend(apart.parsed.documents);
+        }
+        let (found, errors) = instances::find(&cluster_documents);
+        input_errors.extend(errors);
+        Some((found, cluster_documents))
+    } else {
+        None
+    };
+    let (configured, instances, hint_settings) = match cluster {
+        Some((found, cluster_documents)) => {
+            let (configured, instances, hint_settings) =
+                configure_instances(args, &policies, hint, found, &cluster_documents)?;
+            (configured, Some(instances), hint_settings)
+        }
+        None => {
+            let (configured, hint_settings) = configure(args, &policies, hint)?;
+            (configured, None, hint_settings)
+        }
+    };
     let hint = match hint_settings {
         Some(settings) => Some(HintSettings::from_value(&settings)?),
         None => None,
     };
-    engine::validate_settings(&configured).map_err(|errors| {
+    let settings_checked = match &instances {
+        Some(instances) => validate_instance_settings(instances, &policies),
+        None => engine::validate_settings(&configured),
+    };
+    settings_checked.map_err(|errors| {
         let errors: Vec<String> = errors
             .iter()
             .map(|error| render::humanize(&error.replacen(": invalid settings: ", ": ", 1)))
@@ -147,7 +189,10 @@ fn check(args: &Args) -> Result<u8> {
     };
     let documents = &inputs.parsed.documents;
     let user = request::user(&args.user, &args.groups);
-    let check = Check::new(documents, &previous, &configured, user);
+    let mut check = Check::new(documents, &previous, &configured, user);
+    if let Some(instances) = &instances {
+        check = check.with_instances(instances);
+    }
     let threads = args
         .jobs
         .unwrap_or_else(|| parallel::threads_for(documents.len()));
@@ -156,8 +201,11 @@ fn check(args: &Args) -> Result<u8> {
         .map_err(anyhow::Error::msg)?;
     progress.finish();
     let records = apply_hint_settings(records, hint);
-    let report = Report::new(inputs.files, documents.len(), records, inputs.parsed.errors)
+    let mut report = Report::new(inputs.files, documents.len(), records, input_errors)
         .with_skipped(inputs.parsed.skipped);
+    if instances.is_some() {
+        report = report.with_unselected(check.unselected());
+    }
     // The files with findings, read again to find the line of the field each finding names.
     let sources = || Sources::read(&report, |file| std::fs::read_to_string(file).ok());
     let text = match args.output {
@@ -171,7 +219,11 @@ fn check(args: &Args) -> Result<u8> {
         ),
         Output::Json => report.to_json() + "\n",
         Output::Junit => render::junit(&report, args.strict),
-        Output::Sarif => render::sarif(&report, &sarif_driver(&policies, hint), &sources()),
+        Output::Sarif => render::sarif(
+            &report,
+            &sarif_driver(&policies, instances.as_ref(), hint),
+            &sources(),
+        ),
         Output::Github => render::github(&report, &sources()),
     };
     print!("{text}");
@@ -207,16 +259,43 @@ fn check(args: &Args) -> Result<u8> {
 }
 
 /// The SARIF log's tool: this CLI, and a rule per policy run, described by its module's metadata.
-fn sarif_driver(policies: &[WasmPolicy], hint: Option<HintSettings>) -> render::Driver {
+/// The SARIF tool: one rule per policy findings are reported under (each instance, with
+/// `--use-cluster-policies`; a monitor-mode instance's findings are warnings), and the GitOps hint.
+fn sarif_driver(
+    policies: &[WasmPolicy],
+    instances: Option<&instances::Instances>,
+    hint: Option<HintSettings>,
+) -> render::Driver {
     use scaleguard_check::RunnablePolicy as _;
-    let policies = policies
-        .iter()
-        .map(|policy| render::Rule::from_metadata(policy.name(), policy.metadata()));
+    let rules: Vec<render::Rule> = match instances {
+        None => policies
+            .iter()
+            .map(|policy| render::Rule::from_metadata(policy.name(), policy.metadata()))
+            .collect(),
+        Some(instances) => instances
+            .iter()
+            .map(|instance| {
+                let mut rule = match &instance.action {
+                    instances::Action::Policy { member, .. } => render::Rule::from_metadata(
+                        &instance.name,
+                        policies[instances.position(member)].metadata(),
+                    ),
+                    instances::Action::Group {
+                        members, message, ..
+                    } => render::Rule::group(&instance.name, message, members.keys()),
+                };
+                if instance.mode == PolicyMode::Monitor {
+                    rule.level = render::Level::Warning;
+                }
+                rule
+            })
+            .collect(),
+    };
     let hint = hint.map(|settings| render::Rule::gitops_replicas(settings.deny));
     render::Driver {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         information_uri: env!("CARGO_PKG_REPOSITORY").to_owned(),
-        rules: policies.chain(hint).collect(),
+        rules: rules.into_iter().chain(hint).collect(),
     }
 }
 
@@ -327,21 +406,31 @@ fn load_policies(args: &Args) -> Result<(Vec<WasmPolicy>, bool)> {
     Ok((policies, hint))
 }
 
-/// Each policy with its settings: from a ClusterAdmissionPolicy among the inputs
-/// (`--use-cluster-policies`), overridden by `--settings`; and the GitOps hint's settings, when it runs.
+/// Each policy with its settings (`--settings`), and the GitOps hint's settings, when it runs.
 fn configure<'p>(
     args: &Args,
     policies: &'p [WasmPolicy],
     hint: bool,
-    documents: &[scaleguard_check::Document],
 ) -> Result<(Vec<ConfiguredPolicy<'p>>, Option<Value>)> {
-    use scaleguard_check::RunnablePolicy as _;
+    let mut chosen = chosen_settings(args, policies, hint)?;
+    let configured = policies
+        .iter()
+        .map(|policy| ConfiguredPolicy {
+            policy,
+            settings: chosen.get(policy.name()).cloned().unwrap_or(Value::Null),
+        })
+        .collect();
+    let hint_settings = hint.then(|| chosen.remove(GITOPS_REPLICAS).unwrap_or(Value::Null));
+    Ok((configured, hint_settings))
+}
+
+/// The settings `--settings` gives, by policy name; an error names a policy that is not run.
+fn chosen_settings(
+    args: &Args,
+    policies: &[WasmPolicy],
+    hint: bool,
+) -> Result<BTreeMap<String, Value>> {
     let mut chosen: BTreeMap<String, Value> = BTreeMap::new();
-    if args.use_cluster_policies {
-        for (name, (value, _)) in settings::cluster_policy_settings(documents) {
-            chosen.insert(name, value);
-        }
-    }
     for setting in &args.settings {
         let Some((name, text)) = setting.split_once('=') else {
             bail!("--settings {setting}: expected <policy>=<file or inline JSON>");
@@ -361,15 +450,105 @@ fn configure<'p>(
             .map_err(|error| anyhow::anyhow!("--settings {name}: {}", crate::message(&error)))?;
         chosen.insert(name.to_owned(), value);
     }
-    let configured = policies
-        .iter()
-        .map(|policy| ConfiguredPolicy {
-            policy,
-            settings: chosen.get(policy.name()).cloned().unwrap_or(Value::Null),
-        })
-        .collect();
+    Ok(chosen)
+}
+
+/// The policy instances that run (`--use-cluster-policies`): those whose modules are among `policies`
+/// (matched by the policy name of their module reference), `--settings` replacing the settings of
+/// every member running that policy; the policies they run, each once; and the GitOps hint's settings.
+/// Instances of other modules are named in a note on stderr.
+fn configure_instances<'p>(
+    args: &Args,
+    policies: &'p [WasmPolicy],
+    hint: bool,
+    mut found: Vec<instances::Instance>,
+    cluster_documents: &[scaleguard_check::Document],
+) -> Result<(
+    Vec<ConfiguredPolicy<'p>>,
+    instances::Instances,
+    Option<Value>,
+)> {
+    let mut chosen = chosen_settings(args, policies, hint)?;
+    for instance in &mut found {
+        for (policy, value) in &chosen {
+            for member in instance.members_running(policy) {
+                member.settings = value.clone();
+            }
+        }
+    }
+    let mut configured: Vec<ConfiguredPolicy<'p>> = Vec::new();
+    let mut modules = HashMap::new();
+    for instance in &found {
+        for member in instance.members() {
+            let name = settings::policy_name_of_module(&member.module);
+            let Some(policy) = policies.iter().find(|policy| policy.name() == name) else {
+                continue;
+            };
+            let position = match configured.iter().position(|c| c.policy.name() == name) {
+                Some(position) => position,
+                None => {
+                    configured.push(ConfiguredPolicy {
+                        policy,
+                        settings: Value::Null,
+                    });
+                    configured.len() - 1
+                }
+            };
+            modules.insert(member.module.clone(), position);
+        }
+    }
+    let (instances, unknown) = instances::Instances::new(found, modules, cluster_documents);
+    if !unknown.is_empty() {
+        let names: Vec<String> = unknown
+            .iter()
+            .map(|instance| {
+                let modules: Vec<&str> = instance
+                    .members()
+                    .iter()
+                    .map(|m| m.module.as_str())
+                    .collect();
+                format!("{} ({})", instance.name, modules.join(", "))
+            })
+            .collect();
+        eprintln!(
+            "note: not run, their modules are not among scaleguard's policies: {}",
+            names.join(", ")
+        );
+    }
     let hint_settings = hint.then(|| chosen.remove(GITOPS_REPLICAS).unwrap_or(Value::Null));
-    Ok((configured, hint_settings))
+    Ok((configured, instances, hint_settings))
+}
+
+/// Checks the settings of every instance's members with their policies; the errors name the instance.
+fn validate_instance_settings(
+    instances: &instances::Instances,
+    policies: &[WasmPolicy],
+) -> std::result::Result<(), Vec<String>> {
+    let mut errors = Vec::new();
+    for instance in instances.iter() {
+        for member in instance.members() {
+            let name = settings::policy_name_of_module(&member.module);
+            let Some(policy) = policies.iter().find(|policy| policy.name() == name) else {
+                continue;
+            };
+            let configured = [ConfiguredPolicy {
+                policy,
+                settings: member.settings.clone(),
+            }];
+            if let Err(found) = engine::validate_settings(&configured) {
+                errors.extend(
+                    found
+                        .into_iter()
+                        .map(|error| format!("{}: {error}", instance.name)),
+                );
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
 }
 
 /// Settings given on the command line: a YAML or JSON file, or inline JSON.

@@ -970,7 +970,7 @@ fn input_errors_are_sarif_results_and_annotations_and_exit_2() {
             r("input-error", "error", 25),
             r("dynamo-adapter-target", "warning", 37),
             r("dynamo-single-autoscaler", "error", 28),
-            r("dynamo-adapter-target", "warning", 59),
+            r("dynamo-adapter-target", "warning", 64),
             r("dynamo-autoscaler-bounds", "error", 50),
         ]
     );

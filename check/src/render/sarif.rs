@@ -85,6 +85,25 @@ impl Rule {
         }
     }
 
+    /// The rule of a policy group: its findings carry the group's `message`.
+    pub fn group<'m>(
+        name: &str,
+        message: &str,
+        members: impl IntoIterator<Item = &'m String>,
+    ) -> Self {
+        let members: Vec<&str> = members.into_iter().map(String::as_str).collect();
+        Self {
+            id: name.to_owned(),
+            description: format!("Policy group {name}: {message}"),
+            help: Some(format!(
+                "A Kubewarden policy group: its members ({}) decide together through the group's expression.",
+                members.join(", ")
+            )),
+            help_uri: None,
+            level: Level::Error,
+        }
+    }
+
     /// The rule of the GitOps replicas hint; with `deny`, its findings are denials.
     pub fn gitops_replicas(deny: bool) -> Self {
         Self {
