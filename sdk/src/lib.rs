@@ -7,7 +7,8 @@
 //! * [`admission`] models the AdmissionRequest Kubewarden hands a policy.
 //! * [`policy`] is the contract every policy implements: a pure function from request, settings and a
 //!   [`Cluster`] look-up to a [`Verdict`]; [`policy::validate`] and [`policy::validate_settings`] are the
-//!   entry logic shared by the wasm module and native callers, so both answer byte for byte the same.
+//!   entry logic shared by the wasm module and native callers, so both give the same answers (the tests
+//!   compare them as parsed responses).
 //! * `guest` (feature `guest`) is the thin waPC glue a policy's `lib.rs` uses.
 //!
 //! The sdk is what policies compile against, and only that: a policy's metadata is `scaleguard-metadata`,
