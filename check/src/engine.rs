@@ -1,9 +1,11 @@
 //! Evaluating documents: every object a policy's rules select is sent to it as an AdmissionRequest, with
 //! the other objects of its namespace as the cluster its look-ups see.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use scaleguard_sdk::{AdmissionRequest, SettingsValidationResponse, UserInfo, ValidationResponse};
+use scaleguard_sdk::{
+    AdmissionRequest, ResourceKind, SettingsValidationResponse, UserInfo, ValidationResponse,
+};
 use serde_json::Value;
 
 use crate::hint::{GITOPS_REPLICAS, replicas_warnings};
@@ -13,9 +15,15 @@ use crate::request::{admission_request, validation_payload};
 
 /// Evaluates requests for one policy; one per worker thread (a wasm instance is not shared).
 pub trait Evaluator {
-    /// Answers a `validate` payload (`{"request", "settings"}`), its look-ups seeing `cluster`. A policy
-    /// that fails answers a rejection with code 500, as Kubewarden does.
-    fn validate(&mut self, payload: &Value, cluster: &[&Value]) -> ValidationResponse;
+    /// Answers a `validate` payload (`{"request", "settings"}`), its look-ups seeing the objects of
+    /// `cluster` whose kinds are `granted`. A policy that fails answers a rejection with code 500, as
+    /// Kubewarden does.
+    fn validate(
+        &mut self,
+        payload: &Value,
+        cluster: &[&Value],
+        granted: &BTreeSet<ResourceKind>,
+    ) -> ValidationResponse;
 
     /// Answers `validate_settings` for `settings`.
     fn validate_settings(&mut self, settings: &Value) -> SettingsValidationResponse;
@@ -28,6 +36,10 @@ pub trait RunnablePolicy: Sync {
 
     /// Whether the policy's `rules` (from its metadata) select `request`.
     fn selects(&self, request: &AdmissionRequest) -> bool;
+
+    /// The look-ups its metadata's `contextAwareResources` declare: what it is granted when it runs as
+    /// itself (a cluster's policy resource grants its own).
+    fn granted(&self) -> &BTreeSet<ResourceKind>;
 
     /// A new evaluator.
     fn evaluator(&self) -> Result<Box<dyn Evaluator + '_>, String>;
@@ -77,6 +89,16 @@ pub fn validate_settings(policies: &[ConfiguredPolicy<'_>]) -> Result<(), Vec<St
     } else {
         Err(errors)
     }
+}
+
+/// How one evaluation runs a policy: a policy's own settings and grants, or a cluster's policy
+/// resource's.
+#[derive(Debug, Clone, Copy)]
+pub struct Configuration<'c> {
+    /// The settings (`null` for the defaults).
+    pub settings: &'c Value,
+    /// The kinds its look-ups may list (`contextAwareResources`).
+    pub granted: &'c BTreeSet<ResourceKind>,
 }
 
 /// A prepared check: the documents, the objects they replace, and who the requests come from.
@@ -284,7 +306,10 @@ impl<'a> Check<'a> {
                 position,
                 request,
                 index,
-                &configured.settings,
+                Configuration {
+                    settings: &configured.settings,
+                    granted: configured.policy.granted(),
+                },
                 evaluators,
                 &mut cluster,
             );
@@ -298,22 +323,29 @@ impl<'a> Check<'a> {
         records
     }
 
-    /// Policy `index`'s answer to `request` with `settings`, its look-ups seeing `cluster` (computed on
-    /// first use); on an UPDATE, with the violations it calls pre-existing confirmed.
+    /// Policy `index`'s answer to `request` as `configuration` runs it, its look-ups seeing `cluster`
+    /// (computed on first use); on an UPDATE, with the violations it calls pre-existing confirmed.
     fn evaluate(
         &self,
         position: usize,
         request: &AdmissionRequest,
         index: usize,
-        settings: &Value,
+        configuration: Configuration<'_>,
         evaluators: &mut [Box<dyn Evaluator + 'a>],
         cluster: &mut Option<Vec<&'a Value>>,
     ) -> ValidationResponse {
         let cluster = cluster.get_or_insert_with(|| self.cluster_for(position));
         let evaluator = &mut evaluators[index];
-        let mut response = evaluator.validate(&validation_payload(request, settings), cluster);
+        let payload = validation_payload(request, configuration.settings);
+        let mut response = evaluator.validate(&payload, cluster, configuration.granted);
         if let Some(old_object) = self.previous[position] {
-            self.confirm_pre_existing(position, old_object, settings, evaluator, &mut response);
+            self.confirm_pre_existing(
+                position,
+                old_object,
+                configuration,
+                evaluator,
+                &mut response,
+            );
         }
         response
     }
@@ -359,7 +391,7 @@ impl<'a> Check<'a> {
                                 position,
                                 request,
                                 index,
-                                &member.settings,
+                                member.configuration(),
                                 evaluators,
                                 &mut cluster,
                             );
@@ -377,7 +409,7 @@ impl<'a> Check<'a> {
                                     position,
                                     request,
                                     instances.position(member),
-                                    &member.settings,
+                                    member.configuration(),
                                     evaluators,
                                     &mut cluster,
                                 )
@@ -445,7 +477,7 @@ impl<'a> Check<'a> {
         &self,
         position: usize,
         old_object: &Value,
-        settings: &Value,
+        configuration: Configuration<'_>,
         evaluator: &mut Box<dyn Evaluator + 'a>,
         response: &mut ValidationResponse,
     ) {
@@ -479,7 +511,11 @@ impl<'a> Check<'a> {
             None,
             &self.user_info,
         );
-        let before = evaluator.validate(&validation_payload(&request, settings), &cluster);
+        let before = evaluator.validate(
+            &validation_payload(&request, configuration.settings),
+            &cluster,
+            configuration.granted,
+        );
         // The base's denial joins its violations with "; ", which sentences may contain too: each
         // claimed violation is looked for in the whole message.
         let had = before
@@ -546,13 +582,24 @@ mod tests {
                 && matches!(request.operation, Operation::Create | Operation::Update)
         }
 
+        fn granted(&self) -> &BTreeSet<ResourceKind> {
+            static NONE: BTreeSet<ResourceKind> = BTreeSet::new();
+            &NONE
+        }
+
         fn evaluator(&self) -> Result<Box<dyn Evaluator + '_>, String> {
             Ok(Box::new(UniqueNamesEvaluator))
         }
     }
 
     impl Evaluator for UniqueNamesEvaluator {
-        fn validate(&mut self, payload: &Value, cluster: &[&Value]) -> ValidationResponse {
+        /// Sees every object, granted or not.
+        fn validate(
+            &mut self,
+            payload: &Value,
+            cluster: &[&Value],
+            _granted: &BTreeSet<ResourceKind>,
+        ) -> ValidationResponse {
             let request = &payload["request"];
             let seen: Vec<String> = cluster
                 .iter()

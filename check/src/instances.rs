@@ -6,12 +6,14 @@
 //! group: its own rules) and its `rules`, `namespaceSelector`, `objectSelector` and `matchConditions`
 //! select it; an `AdmissionPolicy` sees only its own namespace. Its `mode: monitor` turns denials into
 //! warnings, as Kubewarden only logs them; a group combines its members' verdicts with its `expression`
-//! and answers with its `message`.
+//! and answers with its `message`. Its look-ups see only the kinds its own `contextAwareResources`
+//! grant (a `ClusterAdmissionPolicy`'s, a `ClusterAdmissionPolicyGroup` member's), whatever its module's
+//! metadata declares; the namespaced kinds grant none.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use scaleguard_metadata::Rule;
-use scaleguard_sdk::{AdmissionRequest, ValidationResponse};
+use scaleguard_sdk::{AdmissionRequest, ResourceKind, ValidationResponse};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -100,13 +102,25 @@ fn labels_of(object: &Value) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// A module with the settings it runs with: a policy's, or a group member's.
+/// A module with the settings and grants it runs with: a policy's, or a group member's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Member {
     /// The `module` reference (`registry://ghcr.io/scaleguard/policies/<policy>:vX.Y.Z`).
     pub module: String,
     /// Its `settings` (`null` when absent).
     pub settings: Value,
+    /// Its `contextAwareResources`: the only kinds its look-ups may list.
+    pub granted: BTreeSet<ResourceKind>,
+}
+
+impl Member {
+    /// How an evaluation runs it.
+    pub fn configuration(&self) -> crate::engine::Configuration<'_> {
+        crate::engine::Configuration {
+            settings: &self.settings,
+            granted: &self.granted,
+        }
+    }
 }
 
 /// What an instance runs.
@@ -172,6 +186,7 @@ struct Spec {
     policies: BTreeMap<String, MemberSpec>,
     expression: Option<String>,
     message: Option<String>,
+    context_aware_resources: Option<BTreeSet<ResourceKind>>,
 }
 
 #[derive(Deserialize)]
@@ -181,10 +196,28 @@ struct MatchConditionSpec {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct MemberSpec {
     module: String,
     #[serde(default)]
     settings: Value,
+    context_aware_resources: Option<BTreeSet<ResourceKind>>,
+}
+
+/// The grants of `field`, which only the cluster-wide kinds have: the API server refuses them on an
+/// `AdmissionPolicy` or an `AdmissionPolicyGroup`'s member (`kubectl apply` names the unknown field).
+fn grants(
+    field: Option<BTreeSet<ResourceKind>>,
+    cluster_wide: bool,
+    path: &str,
+) -> Result<BTreeSet<ResourceKind>, String> {
+    match field {
+        Some(_) if !cluster_wide => Err(format!(
+            "{path} is not a field of the namespaced policy kinds: only cluster-wide policies may \
+             look up other objects"
+        )),
+        field => Ok(field.unwrap_or_default()),
+    }
 }
 
 impl Instance {
@@ -225,18 +258,27 @@ impl Instance {
             .iter()
             .map(|condition| MatchCondition::compile(&condition.name, &condition.expression))
             .collect::<Result<Vec<_>, _>>()?;
+        if group && spec.context_aware_resources.is_some() {
+            return Err(
+                "spec.contextAwareResources is not a field of policy groups: each member of \
+                 spec.policies grants its own"
+                    .to_owned(),
+            );
+        }
         let action = if group {
             let members: BTreeMap<String, Member> = spec
                 .policies
                 .into_iter()
                 .map(|(name, member)| {
+                    let path = format!("spec.policies.{name}.contextAwareResources");
                     let member = Member {
                         module: member.module,
                         settings: member.settings,
+                        granted: grants(member.context_aware_resources, cluster_wide, &path)?,
                     };
-                    (name, member)
+                    Ok((name, member))
                 })
-                .collect();
+                .collect::<Result<_, String>>()?;
             if members.is_empty() {
                 return Err("spec.policies is empty".to_owned());
             }
@@ -258,6 +300,11 @@ impl Instance {
                         .module
                         .ok_or_else(|| "spec.module is missing".to_owned())?,
                     settings: spec.settings,
+                    granted: grants(
+                        spec.context_aware_resources,
+                        cluster_wide,
+                        "spec.contextAwareResources",
+                    )?,
                 },
                 message: spec.message,
             }

@@ -3,12 +3,13 @@
 //! rules and `contextAwareResources` read from its `metadata.yml`. The browser playground runs these;
 //! the tests prove them identical to the modules, case by case.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use scaleguard_in_memory_cluster::{ClusterView, InMemoryCluster};
 use scaleguard_metadata::PolicyMetadata;
 use scaleguard_sdk::policy::{validate, validate_settings};
-use scaleguard_sdk::{Cluster, SettingsValidationResponse, ValidationResponse};
+use scaleguard_sdk::{Cluster, ResourceKind, SettingsValidationResponse, ValidationResponse};
 use serde_json::Value;
 
 use crate::engine::{Evaluator, RunnablePolicy};
@@ -67,6 +68,7 @@ const ENTRIES: [Entry; 5] = [
 pub struct LinkedPolicy {
     name: &'static str,
     metadata: PolicyMetadata,
+    granted: BTreeSet<ResourceKind>,
     validate: ValidateFn,
     validate_settings: ValidateSettingsFn,
 }
@@ -92,6 +94,7 @@ impl LinkedPolicy {
             .map_err(|error| error.to_string())?;
         Ok(Self {
             name: entry.name,
+            granted: metadata.granted(),
             metadata,
             validate: entry.validate,
             validate_settings: entry.validate_settings,
@@ -115,7 +118,7 @@ impl LinkedPolicy {
 
     /// `objects` as the policy sees them: only the kinds of its `contextAwareResources`.
     pub fn cluster_view(&self, cluster: Arc<InMemoryCluster>) -> ClusterView {
-        ClusterView::new(cluster, self.metadata.granted())
+        ClusterView::new(cluster, self.granted.clone())
     }
 }
 
@@ -128,6 +131,10 @@ impl RunnablePolicy for LinkedPolicy {
         self.metadata.selects(request)
     }
 
+    fn granted(&self) -> &BTreeSet<ResourceKind> {
+        &self.granted
+    }
+
     fn evaluator(&self) -> Result<Box<dyn Evaluator + '_>, String> {
         Ok(Box::new(LinkedEvaluator(self)))
     }
@@ -137,9 +144,14 @@ impl RunnablePolicy for LinkedPolicy {
 struct LinkedEvaluator<'p>(&'p LinkedPolicy);
 
 impl Evaluator for LinkedEvaluator<'_> {
-    fn validate(&mut self, payload: &Value, cluster: &[&Value]) -> ValidationResponse {
+    fn validate(
+        &mut self,
+        payload: &Value,
+        cluster: &[&Value],
+        granted: &BTreeSet<ResourceKind>,
+    ) -> ValidationResponse {
         let objects = InMemoryCluster::from_objects(cluster.iter().map(|object| (*object).clone()));
-        let view = self.0.cluster_view(Arc::new(objects));
+        let view = ClusterView::new(Arc::new(objects), granted.clone());
         match serde_json::to_vec(payload) {
             Ok(bytes) => self.0.validate_payload(&bytes, &view),
             Err(error) => ValidationResponse {

@@ -1,14 +1,15 @@
 //! Policies as Kubewarden runs them: annotated wasm modules under wasmtime, through `scaleguard-host`.
 //! Each module is compiled once; each thread instantiates it once and reuses the instance.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 
 use scaleguard_host::{Limits, PolicyInstance, PolicyModule};
-use scaleguard_in_memory_cluster::InMemoryCluster;
+use scaleguard_in_memory_cluster::{ClusterView, InMemoryCluster};
 use scaleguard_metadata::PolicyMetadata;
 use scaleguard_sdk::meta::api_group;
-use scaleguard_sdk::{SettingsValidationResponse, ValidationResponse};
+use scaleguard_sdk::{ResourceKind, SettingsValidationResponse, ValidationResponse};
 use serde_json::Value;
 
 use crate::engine::{Evaluator, RunnablePolicy};
@@ -55,27 +56,31 @@ impl RunnablePolicy for WasmPolicy {
         self.metadata.selects(request)
     }
 
+    fn granted(&self) -> &BTreeSet<ResourceKind> {
+        self.module.granted()
+    }
+
     fn evaluator(&self) -> Result<Box<dyn Evaluator + '_>, String> {
         let instance = self
             .module
             .instantiate(Arc::new(InMemoryCluster::default()))
             .map_err(|error| error.to_string())?;
-        Ok(Box::new(WasmEvaluator {
-            module: &self.module,
-            instance,
-        }))
+        Ok(Box::new(WasmEvaluator { instance }))
     }
 }
 
 /// One instance of a module.
 struct WasmEvaluator<'p> {
-    module: &'p PolicyModule,
     instance: PolicyInstance<'p>,
 }
 
 impl Evaluator for WasmEvaluator<'_> {
-    fn validate(&mut self, payload: &Value, cluster: &[&Value]) -> ValidationResponse {
-        let granted = self.module.granted();
+    fn validate(
+        &mut self,
+        payload: &Value,
+        cluster: &[&Value],
+        granted: &BTreeSet<ResourceKind>,
+    ) -> ValidationResponse {
         // A granted kind is served at every version of its group, as the API server serves it.
         let visible = cluster.iter().filter(|object| {
             let text = |key: &str| object.get(key).and_then(Value::as_str).unwrap_or("");
@@ -83,10 +88,9 @@ impl Evaluator for WasmEvaluator<'_> {
                 granted.group() == api_group(text("apiVersion")) && granted.kind == text("kind")
             })
         });
+        let objects = InMemoryCluster::from_objects(visible.map(|object| (*object).clone()));
         self.instance
-            .set_cluster(Arc::new(InMemoryCluster::from_objects(
-                visible.map(|object| (*object).clone()),
-            )));
+            .set_view(ClusterView::new(Arc::new(objects), granted.clone()));
         self.instance
             .evaluate(&payload["request"], &payload["settings"])
     }

@@ -515,8 +515,49 @@ fn configure_instances<'p>(
             names.join(", ")
         );
     }
+    for warning in ungranted_lookups(&instances, &configured) {
+        eprintln!("warning: {warning}");
+    }
     let hint_settings = hint.then(|| chosen.remove(GITOPS_REPLICAS).unwrap_or(Value::Null));
     Ok((configured, instances, hint_settings))
+}
+
+/// One sentence per instance member whose `contextAwareResources` leave out kinds its module looks
+/// up: in the cluster those look-ups are refused, and the policy judges as if no such object existed.
+fn ungranted_lookups(
+    instances: &instances::Instances,
+    configured: &[ConfiguredPolicy<'_>],
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for instance in instances.iter() {
+        for member in instance.members() {
+            let policy = configured[instances.position(member)].policy;
+            let missing: Vec<String> = policy
+                .granted()
+                .difference(&member.granted)
+                .map(ToString::to_string)
+                .collect();
+            if missing.is_empty() {
+                continue;
+            }
+            let refused = "the cluster refuses those look-ups and the policy judges as if no such \
+                           objects existed";
+            let namespaced = instance.namespace.is_some();
+            let (instance, missing, policy) = (&instance.name, missing.join(", "), policy.name());
+            warnings.push(if namespaced {
+                format!(
+                    "{instance}: a namespaced policy is granted no look-ups, and {policy} looks up \
+                     {missing}; {refused}. Run it from a ClusterAdmissionPolicy that grants them"
+                )
+            } else {
+                format!(
+                    "{instance}: its contextAwareResources do not grant {missing}, which {policy} \
+                     looks up; {refused}"
+                )
+            });
+        }
+    }
+    warnings
 }
 
 /// Checks the settings of every instance's members with their policies; the errors name the instance.

@@ -30,15 +30,46 @@ fn hpa(version: &str, metadata: &str) -> String {
     )
 }
 
-/// A ClusterAdmissionPolicy (or, with `namespace`, an AdmissionPolicy) `name` running `module` with
-/// `extra` spec lines, over DGDs and HPAs.
+/// The kinds the autoscaler policies look up, as `contextAwareResources` lines indented by `indent`.
+fn grants(indent: &str, kinds: &[&str]) -> String {
+    let mut lines = format!("{indent}contextAwareResources:\n");
+    for kind in kinds {
+        let (api_version, kind) = kind.rsplit_once('/').unwrap();
+        lines.push_str(&format!(
+            "{indent}  - {{apiVersion: {api_version}, kind: {kind}}}\n"
+        ));
+    }
+    lines
+}
+
+/// Every kind the autoscaler policies' metadata declares.
+const LOOKED_UP: [&str; 6] = [
+    "autoscaling/v2/HorizontalPodAutoscaler",
+    "keda.sh/v1alpha1/ScaledObject",
+    "nvidia.com/v1beta1/DynamoGraphDeployment",
+    "nvidia.com/v1alpha1/DynamoGraphDeployment",
+    "nvidia.com/v1beta1/DynamoGraphDeploymentScalingAdapter",
+    "nvidia.com/v1alpha1/DynamoGraphDeploymentScalingAdapter",
+];
+
+/// A ClusterAdmissionPolicy granting every kind of [`LOOKED_UP`] (or, with `namespace`, an
+/// AdmissionPolicy, which grants none) `name` running `module` with `extra` spec lines, over DGDs and
+/// HPAs.
 fn policy(name: &str, namespace: Option<&str>, module: &str, extra: &str) -> String {
-    let (kind, namespace) = match namespace {
-        Some(ns) => ("AdmissionPolicy", format!(", namespace: {ns}")),
-        None => ("ClusterAdmissionPolicy", String::new()),
+    let (kind, namespace, grants) = match namespace {
+        Some(ns) => (
+            "AdmissionPolicy",
+            format!(", namespace: {ns}"),
+            String::new(),
+        ),
+        None => (
+            "ClusterAdmissionPolicy",
+            String::new(),
+            grants("  ", &LOOKED_UP),
+        ),
     };
     format!(
-        "apiVersion: policies.kubewarden.io/v1\nkind: {kind}\nmetadata: {{name: {name}{namespace}}}\nspec:\n  module: registry://ghcr.io/scaleguard/policies/{module}:v0.2.0\n  rules:\n    - {{apiGroups: [autoscaling], apiVersions: [v2], resources: [horizontalpodautoscalers], operations: [CREATE, UPDATE]}}\n    - {{apiGroups: [nvidia.com], apiVersions: [v1alpha1, v1beta1], resources: [dynamographdeployments], operations: [CREATE, UPDATE]}}\n{extra}---\n"
+        "apiVersion: policies.kubewarden.io/v1\nkind: {kind}\nmetadata: {{name: {name}{namespace}}}\nspec:\n  module: registry://ghcr.io/scaleguard/policies/{module}:v0.2.0\n  rules:\n    - {{apiGroups: [autoscaling], apiVersions: [v2], resources: [horizontalpodautoscalers], operations: [CREATE, UPDATE]}}\n    - {{apiGroups: [nvidia.com], apiVersions: [v1alpha1, v1beta1], resources: [dynamographdeployments], operations: [CREATE, UPDATE]}}\n{grants}{extra}---\n"
     )
 }
 
@@ -374,7 +405,8 @@ fn a_match_condition_calling_what_scaleguard_lacks_is_an_input_error_naming_it()
 }
 
 #[test]
-fn an_admission_policy_sees_only_its_namespace_and_one_module_runs_as_several_instances() {
+fn an_admission_policy_sees_only_its_namespace_looks_up_nothing_and_one_module_runs_as_several_instances()
+ {
     let cache = tempfile::tempdir().unwrap();
     for version in VERSIONS {
         let cluster = [
@@ -389,25 +421,32 @@ fn an_admission_policy_sees_only_its_namespace_and_one_module_runs_as_several_in
             &cluster,
             &[],
         );
-        assert_eq!(output.status.code(), Some(1), "{version}");
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{version}: only the monitor-mode instance sees the conflict"
+        );
         let monitored = |message: &str| {
             json!([format!(
                 "monitor mode, not enforced: denied (403): {message}"
             )])
         };
+        let allowed_by_prod = |kind: &str| {
+            json!([
+                kind,
+                SINGLE,
+                "namespaced-prod-single",
+                "protect",
+                true,
+                null,
+                null,
+                []
+            ])
+        };
         assert_eq!(
             records(&json_report(&output)),
             [
-                json!([
-                    "DynamoGraphDeployment",
-                    SINGLE,
-                    "namespaced-prod-single",
-                    "protect",
-                    false,
-                    403,
-                    DGD_DENIAL,
-                    []
-                ]),
+                allowed_by_prod("DynamoGraphDeployment"),
                 json!([
                     "DynamoGraphDeployment",
                     SINGLE,
@@ -418,16 +457,7 @@ fn an_admission_policy_sees_only_its_namespace_and_one_module_runs_as_several_in
                     null,
                     monitored(DGD_DENIAL)
                 ]),
-                json!([
-                    "HorizontalPodAutoscaler",
-                    SINGLE,
-                    "namespaced-prod-single",
-                    "protect",
-                    false,
-                    403,
-                    HPA_DENIAL,
-                    []
-                ]),
+                allowed_by_prod("HorizontalPodAutoscaler"),
                 json!([
                     "HorizontalPodAutoscaler",
                     SINGLE,
@@ -439,15 +469,124 @@ fn an_admission_policy_sees_only_its_namespace_and_one_module_runs_as_several_in
                     monitored(HPA_DENIAL)
                 ]),
             ],
-            "{version}: namespaced-staging-single sees nothing of prod"
+            "{version}: namespaced-staging-single sees nothing of prod, and namespaced-prod-single \
+             cannot look up the autoscalers and DGDs it would conflict with"
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        for instance in ["namespaced-prod-single", "namespaced-staging-single"] {
+            assert!(
+                stderr.contains(&format!(
+                    "warning: {instance}: a namespaced policy is granted no look-ups, and \
+                     dynamo-single-autoscaler looks up autoscaling/v2/HorizontalPodAutoscaler, \
+                     keda.sh/v1alpha1/ScaledObject, nvidia.com/v1alpha1/DynamoGraphDeployment, \
+                     nvidia.com/v1alpha1/DynamoGraphDeploymentScalingAdapter, \
+                     nvidia.com/v1beta1/DynamoGraphDeployment, \
+                     nvidia.com/v1beta1/DynamoGraphDeploymentScalingAdapter; the cluster refuses \
+                     those look-ups and the policy judges as if no such objects existed. Run it \
+                     from a ClusterAdmissionPolicy that grants them\n"
+                )),
+                "{version}: {stderr}"
+            );
+        }
+        assert!(
+            !stderr.contains("single-everywhere"),
+            "{version}: it grants all: {stderr}"
         );
     }
 }
 
-/// A group of `dynamo-single-autoscaler` and `dynamo-autoscaler-bounds` over HPAs, with `expression`.
+#[test]
+fn an_instance_looks_up_only_the_kinds_its_context_aware_resources_grant() {
+    let cache = tempfile::tempdir().unwrap();
+    let without_dgds = [LOOKED_UP[0], LOOKED_UP[1], LOOKED_UP[4], LOOKED_UP[5]];
+    let missing_warning = |instance: &str| {
+        format!(
+            "warning: {instance}: its contextAwareResources do not grant \
+             nvidia.com/v1alpha1/DynamoGraphDeployment, nvidia.com/v1beta1/DynamoGraphDeployment, which \
+             dynamo-single-autoscaler looks up; the cluster refuses those look-ups and the policy \
+             judges as if no such objects existed\n"
+        )
+    };
+    for version in VERSIONS {
+        let apps = [
+            ("dgd.yaml", dgd(version)),
+            ("hpa.yaml", &hpa(version, "") as &str),
+        ];
+        let cluster = policy("single", None, SINGLE, "")
+            .replace(&grants("  ", &LOOKED_UP), &grants("  ", &without_dgds));
+        let output = run(cache.path(), &apps, &cluster, &[]);
+        assert_eq!(output.status.code(), Some(1), "{version}");
+        assert_eq!(
+            records(&json_report(&output)),
+            [
+                json!([
+                    "DynamoGraphDeployment",
+                    SINGLE,
+                    "clusterwide-single",
+                    "protect",
+                    false,
+                    403,
+                    DGD_DENIAL,
+                    []
+                ]),
+                json!([
+                    "HorizontalPodAutoscaler",
+                    SINGLE,
+                    "clusterwide-single",
+                    "protect",
+                    true,
+                    null,
+                    null,
+                    []
+                ]),
+            ],
+            "{version}: the DGD's edit still lists the HPA; the HPA cannot see the Planner's DGD"
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(&missing_warning("clusterwide-single")),
+            "{version}: {stderr}"
+        );
+
+        // A group member grants its own: `single` here grants nothing, so single() is true.
+        let cluster = group("single()", "protect").replacen(&grants("      ", &LOOKED_UP), "", 1);
+        let output = run(cache.path(), &apps, &cluster, &[]);
+        assert_eq!(output.status.code(), Some(0), "{version}");
+        assert_eq!(
+            records(&json_report(&output)),
+            [json!([
+                "HorizontalPodAutoscaler",
+                "clusterwide-group-autoscalers",
+                "clusterwide-group-autoscalers",
+                "protect",
+                true,
+                null,
+                null,
+                ["single: allowed"]
+            ])],
+            "{version}"
+        );
+
+        // The namespaced kinds have no such field: the API server would refuse the manifest.
+        let cluster = policy("single", Some("prod"), SINGLE, &grants("  ", &LOOKED_UP));
+        let output = run(cache.path(), &apps, &cluster, &[]);
+        assert_eq!(output.status.code(), Some(2), "{version}");
+        assert_eq!(
+            json_report(&output)["errors"],
+            json!([{"file": "cluster/policies.yaml", "index": 0, "line": 1,
+                "message": "AdmissionPolicy single: spec.contextAwareResources is not a field of the \
+                namespaced policy kinds: only cluster-wide policies may look up other objects"}]),
+            "{version}"
+        );
+    }
+}
+
+/// A group of `dynamo-single-autoscaler` and `dynamo-autoscaler-bounds` over HPAs, with `expression`;
+/// each member grants every kind of [`LOOKED_UP`].
 fn group(expression: &str, mode: &str) -> String {
+    let grants = grants("      ", &LOOKED_UP);
     format!(
-        "apiVersion: policies.kubewarden.io/v1\nkind: ClusterAdmissionPolicyGroup\nmetadata: {{name: autoscalers}}\nspec:\n  mode: {mode}\n  rules:\n    - {{apiGroups: [autoscaling], apiVersions: [v2], resources: [horizontalpodautoscalers], operations: [CREATE]}}\n  policies:\n    single:\n      module: registry://ghcr.io/scaleguard/policies/dynamo-single-autoscaler:v0.2.0\n    bounds:\n      module: registry://ghcr.io/scaleguard/policies/dynamo-autoscaler-bounds:v0.2.0\n  expression: \"{expression}\"\n  message: the autoscaler breaks the platform's rules\n"
+        "apiVersion: policies.kubewarden.io/v1\nkind: ClusterAdmissionPolicyGroup\nmetadata: {{name: autoscalers}}\nspec:\n  mode: {mode}\n  rules:\n    - {{apiGroups: [autoscaling], apiVersions: [v2], resources: [horizontalpodautoscalers], operations: [CREATE]}}\n  policies:\n    single:\n      module: registry://ghcr.io/scaleguard/policies/dynamo-single-autoscaler:v0.2.0\n{grants}    bounds:\n      module: registry://ghcr.io/scaleguard/policies/dynamo-autoscaler-bounds:v0.2.0\n{grants}  expression: \"{expression}\"\n  message: the autoscaler breaks the platform's rules\n"
     )
 }
 
@@ -567,6 +706,11 @@ fn the_example_repository_shows_exactly_its_planted_mistakes_as_the_cluster_deci
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("warning:"),
+        "every instance grants what its module looks up: {stderr}"
+    );
     let report = json_report(&output);
     let findings: Vec<Value> = report["results"]
         .as_array()

@@ -303,9 +303,14 @@ impl std::fmt::Debug for PolicyInstance<'_> {
 }
 
 impl PolicyInstance<'_> {
-    /// Points later host calls at `cluster`.
+    /// Points later host calls at `cluster`, with the module's grants.
     pub fn set_cluster(&mut self, cluster: Arc<InMemoryCluster>) {
-        let view = ClusterView::new(cluster, self.module.granted.clone());
+        self.set_view(ClusterView::new(cluster, self.module.granted.clone()));
+    }
+
+    /// Points later host calls at `view`: a cluster and the look-ups granted in it, as one policy
+    /// resource's `contextAwareResources` grant them whatever its module declares.
+    pub fn set_view(&mut self, view: ClusterView) {
         match self.view.write() {
             Ok(mut guard) => *guard = view,
             Err(poisoned) => *poisoned.into_inner() = view,
