@@ -10,7 +10,14 @@ POLICY_DIR := target/policies
 # Fails with one line naming the first of its arguments that is missing (scripts/deps.sh has the table).
 REQUIRE := bash scripts/deps.sh check
 
-.PHONY: all deps deps-check policies policies-deps cli demo test fmt-check clippy clean release-cli bench-gitops \
+# Clippy run by the build itself, with -D warnings: its driver wraps rustc for the workspace's crates, the way
+# `cargo clippy` sets it up (RUSTC_WORKSPACE_WRAPPER, CLIPPY_ARGS), but while they compile for real. The
+# wrapper only touches the workspace's crates, so every dependency is compiled once for the lints, the CLI
+# and the tests alike, where `cargo clippy` would compile each a second time, to metadata.
+LINTED := RUSTC_WORKSPACE_WRAPPER=$(shell rustc --print sysroot 2>/dev/null)/bin/clippy-driver \
+	CLIPPY_ARGS=-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
+
+.PHONY: all deps deps-check policies policies-deps build cli demo test fmt-check clippy clean release-cli bench-gitops \
 	artifacthub release-artifacts release registry-test playground playground-test fuzz fuzz-build fuzz-deps bench-check
 
 all: policies cli
@@ -34,7 +41,7 @@ deps-check:
 ## policies: build every policy as a small wasm module, annotated with its metadata.yml and README
 ## (`scaleguard annotate`, as `kwctl annotate`), into target/policies/<policy>.wasm
 policies: policies-deps cli
-	$(CARGO) build --release --target $(WASM_TARGET) $(addprefix -p ,$(POLICIES))
+	$(LINTED) $(CARGO) build --release --target $(WASM_TARGET) $(addprefix -p ,$(POLICIES))
 	@mkdir -p $(POLICY_DIR)
 	@for p in $(POLICIES); do \
 		wasm-opt -Oz --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
@@ -77,9 +84,15 @@ playground:
 playground-test:
 	bash scripts/playground-test.sh
 
-## cli: build the scaleguard binary (dev profile: dependencies are optimised, and shared with the tests)
-cli:
-	$(CARGO) build -p scaleguard
+## build: every crate and target of the workspace (dev profile; dependencies optimised), linted by clippy as
+## it compiles (LINTED). One build serves the lints, the CLI and the tests: `cargo build -p scaleguard` would
+## unify other features (the tests' dev-dependencies add some) and compile much of it again
+build:
+	@$(REQUIRE) component:clippy
+	$(LINTED) $(CARGO) build --workspace --all-targets
+
+## cli: the scaleguard binary, target/debug/scaleguard (by `make build`)
+cli: build
 
 ## demo: build everything and show the policies deciding on the guide's sglang-agg objects
 demo: policies cli
@@ -127,23 +140,26 @@ fmt-check:
 	@$(REQUIRE) component:rustfmt
 	$(CARGO) fmt --all -- --check
 
-## clippy: lints with -D warnings on the host (every crate and target), then on the targets the host build
-## never compiles: the policies on wasm32-wasip1 (the sdk's waPC glue, `wapc_init`, host calls) and the
-## playground on wasm32-unknown-unknown (its browser code and wasm-bindgen tests)
+## clippy: `cargo clippy` with -D warnings on the host (every crate and target), then on the targets the host
+## build never compiles: the policies on wasm32-wasip1 (the sdk's waPC glue, `wapc_init`, host calls) and the
+## playground on wasm32-unknown-unknown (its browser code and wasm-bindgen tests). `make test` gets the same
+## lints from its builds (LINTED) instead, without compiling the dependencies a second time
 clippy:
 	@$(REQUIRE) component:clippy target:$(WASM_TARGET) target:wasm32-unknown-unknown
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --target $(WASM_TARGET) --all-targets $(addprefix -p ,$(POLICIES)) -- -D warnings
 	$(CARGO) clippy --target wasm32-unknown-unknown --all-targets -p scaleguard-playground -- -D warnings
 
-## test: formatting, lints (host and wasm targets), every native test, every case through the wasm modules
-## under wasmtime, the registry round trip and the playground in headless Chromium. Installs nothing: it
-## stops first, in one line, when something `make deps` installs is missing
-test: deps-check fmt-check clippy policies
-	$(CARGO) nextest run --workspace --no-fail-fast
-	$(CARGO) test --workspace --doc
-	bash scripts/registry-test.sh
-	bash scripts/playground-test.sh
+## test: formatting, lints (every host crate and target, the policies on wasm32-wasip1, the playground on
+## wasm32-unknown-unknown, all through LINTED builds), every native test, every case through the wasm modules
+## under wasmtime, the registry round trip and the playground in headless Chromium, all from the one host
+## build of `make build`. Installs nothing: it stops first, in one line, when something `make deps` installs
+## is missing
+test: deps-check fmt-check build policies
+	$(LINTED) $(CARGO) nextest run --workspace --no-fail-fast
+	$(LINTED) $(CARGO) test --workspace --doc
+	$(LINTED) bash scripts/registry-test.sh
+	$(LINTED) bash scripts/playground-test.sh
 
 clean:
 	$(CARGO) clean

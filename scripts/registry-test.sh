@@ -78,4 +78,5 @@ start_registry login "auth:
 login_port=$port
 
 SCALEGUARD_TEST_REGISTRY="127.0.0.1:$open_port" SCALEGUARD_TEST_AUTH_REGISTRY="127.0.0.1:$login_port" \
-    "${CARGO:-cargo}" nextest run -p scaleguard --test registry --run-ignored only --no-fail-fast
+    "${CARGO:-cargo}" nextest run --workspace -E 'binary_id(scaleguard::registry)' --run-ignored only \
+    --no-fail-fast
