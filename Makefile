@@ -17,7 +17,7 @@ REQUIRE := bash scripts/deps.sh check
 LINTED := RUSTC_WORKSPACE_WRAPPER=$(shell rustc --print sysroot 2>/dev/null)/bin/clippy-driver \
 	CLIPPY_ARGS=-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
 
-.PHONY: all deps deps-check policies policies-deps build cli demo test fmt-check clippy clean release-cli bench-gitops \
+.PHONY: all deps deps-check policies policies-deps build cli demo test fmt-check clippy clean release-cli bench-gitops bench-memory \
 	artifacthub release-artifacts release registry-test playground playground-test fuzz fuzz-build fuzz-deps bench-check
 
 all: policies cli
@@ -106,6 +106,13 @@ release-cli: policies
 ## bench-gitops: scaleguard check over 10,000 generated manifests, beside one process per request
 bench-gitops: policies release-cli
 	SCALEGUARD_BIN=$(CURDIR)/target/native-release/scaleguard $(CARGO) bench --profile native-release -p scaleguard-check --features wasmtime --bench gitops
+
+## bench-memory: the peak resident memory of scaleguard check over 10,000 and 100,000 generated manifests
+## (100 and 1,000 namespaces) and one 50 MB YAML file; fails when it grows with the namespaces or passes three
+## copies of the file
+## (the bench itself only writes files and samples the binary: it builds in the dev profile, from `make build`)
+bench-memory: policies release-cli
+	SCALEGUARD_BIN=$(CURDIR)/target/native-release/scaleguard $(LINTED) $(CARGO) bench --workspace --profile dev --bench memory
 
 ## bench-check: every module's compile, instantiate and validate times under wasmtime beside the native
 ## call (profile native-release), written to target/bench/policies.json; fails when a budget is exceeded: module

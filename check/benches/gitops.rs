@@ -5,7 +5,7 @@
 //! process-per-request side (default: `target/native-release/scaleguard`, else `target/debug/scaleguard`).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
@@ -13,66 +13,17 @@ use scaleguard_check::request::{admission_request, default_user};
 use scaleguard_check::wasm::{compile_all, read_directory};
 use scaleguard_check::{Check, ConfiguredPolicy, RunnablePolicy as _, fs, parallel};
 
+mod generated;
+
+use generated::{OBJECTS_PER_NAMESPACE, binary};
+
 const NAMESPACES: usize = 100;
-/// Per namespace: this many DGDs, each with an HPA on its Frontend adapter and a ScaledObject on its
-/// decode adapter (34 x 3 = 102, trimmed to 100 objects).
-const STACKS: usize = 34;
-const OBJECTS_PER_NAMESPACE: usize = 100;
 const SAMPLE: usize = 200;
-
-fn stack(namespace: &str, index: usize) -> Vec<String> {
-    let dgd = format!("llm-{index}");
-    vec![
-        format!(
-            "apiVersion: nvidia.com/v1alpha1\nkind: DynamoGraphDeployment\nmetadata: {{name: {dgd}, namespace: {namespace}}}\nspec:\n  services:\n    Frontend: {{componentType: frontend, scalingAdapter: {{enabled: true}}}}\n    decode:\n      componentType: worker\n      scalingAdapter: {{enabled: true}}\n      resources: {{limits: {{gpu: \"1\"}}}}\n"
-        ),
-        format!(
-            "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {{name: {dgd}-frontend, namespace: {namespace}}}\nspec:\n  scaleTargetRef: {{apiVersion: nvidia.com/v1alpha1, kind: DynamoGraphDeploymentScalingAdapter, name: {dgd}-frontend}}\n  minReplicas: 1\n  maxReplicas: 5\n  metrics: [{{type: Resource, resource: {{name: cpu, target: {{type: Utilization, averageUtilization: 70}}}}}}]\n"
-        ),
-        format!(
-            "apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nmetadata: {{name: {dgd}-decode, namespace: {namespace}}}\nspec:\n  scaleTargetRef: {{apiVersion: nvidia.com/v1alpha1, kind: DynamoGraphDeploymentScalingAdapter, name: {dgd}-decode}}\n  minReplicaCount: 1\n  maxReplicaCount: 10\n  cooldownPeriod: 300\n  triggers:\n    - type: prometheus\n      metadata:\n        serverAddress: http://prometheus.monitoring.svc:9090\n        query: sum(dynamo_frontend_queued_requests{{dynamo_namespace=\"{namespace}-{dgd}\"}})\n        threshold: \"10\"\n"
-        ),
-    ]
-}
-
-/// Writes the repository: one file per namespace, 100 documents each.
-fn generate(root: &Path) {
-    for n in 0..NAMESPACES {
-        let namespace = format!("team-{n:03}");
-        let documents: Vec<String> = (0..STACKS)
-            .flat_map(|index| stack(&namespace, index))
-            .take(OBJECTS_PER_NAMESPACE)
-            .collect();
-        std::fs::write(
-            root.join(format!("{namespace}.yaml")),
-            documents.join("---\n"),
-        )
-        .unwrap();
-    }
-}
-
-fn binary(workspace: &Path) -> PathBuf {
-    std::env::var_os("SCALEGUARD_BIN").map_or_else(
-        || {
-            [
-                "target/native-release/scaleguard",
-                "target/debug/scaleguard",
-            ]
-            .iter()
-            .map(|p| workspace.join(p))
-            .find(|p| p.is_file())
-            .expect("build the CLI first (make cli or make release-cli)")
-        },
-        PathBuf::from,
-    )
-}
 
 fn main() {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let policies_dir = workspace.join("target/policies");
-    let root = std::env::temp_dir().join(format!("scaleguard-bench-gitops-{}", std::process::id()));
-    std::fs::create_dir_all(&root).unwrap();
-    generate(&root);
+    let root = generated::repository("gitops", NAMESPACES);
 
     let started = Instant::now();
     let policies = compile_all(read_directory(&policies_dir).expect("make policies first"))

@@ -104,6 +104,8 @@ pub struct Configuration<'c> {
 /// A prepared check: the documents, the objects they replace, and who the requests come from.
 pub struct Check<'a> {
     documents: &'a [Document],
+    /// How many of `documents`, from the first, are reviewed (see [`Check::reviewing`]).
+    reviewed: usize,
     previous: Vec<Option<&'a Value>>,
     by_namespace: HashMap<&'a str, Vec<usize>>,
     /// The objects at `--against`, by namespace: the cluster the replaced objects were judged in.
@@ -193,6 +195,7 @@ impl<'a> Check<'a> {
         };
         Self {
             documents,
+            reviewed: documents.len(),
             previous,
             by_namespace,
             base_by_namespace,
@@ -211,14 +214,14 @@ impl<'a> Check<'a> {
         self
     }
 
-    /// The number of documents.
+    /// The number of documents reviewed.
     pub fn len(&self) -> usize {
-        self.documents.len()
+        self.reviewed
     }
 
     /// Whether there is nothing to check.
     pub fn is_empty(&self) -> bool {
-        self.documents.is_empty()
+        self.reviewed == 0
     }
 
     /// One evaluator per policy, in policy order.
@@ -227,6 +230,14 @@ impl<'a> Check<'a> {
             .iter()
             .map(|configured| configured.policy.evaluator())
             .collect()
+    }
+
+    /// The check reviewing only its first `count` documents: the others are context, seen by the
+    /// look-ups of the reviewed ones (the cluster-scoped objects beside one group of namespaces).
+    #[must_use]
+    pub fn reviewing(mut self, count: usize) -> Self {
+        self.reviewed = count.min(self.documents.len());
+        self
     }
 
     /// What the policies' look-ups see while document `position` is reviewed: the objects of its
@@ -558,17 +569,15 @@ impl<'a> Check<'a> {
     }
 }
 
+/// A policy for the engine's tests.
 #[cfg(test)]
-mod tests {
+pub(crate) mod test_policy {
     use super::*;
-    use crate::input::{Format, parse};
-    use crate::request::default_user;
     use scaleguard_sdk::Operation;
-    use serde_json::json;
 
     /// Denies an object whose namespace holds another object of the same name, and names what it
     /// saw; selects CREATE and UPDATE of ConfigMaps.
-    struct UniqueNames;
+    pub(crate) struct UniqueNames;
 
     struct UniqueNamesEvaluator;
 
@@ -631,6 +640,15 @@ mod tests {
             }
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_policy::UniqueNames;
+    use super::*;
+    use crate::input::{Format, parse};
+    use crate::request::default_user;
+    use serde_json::json;
 
     const INPUT: &str = "\
 apiVersion: v1

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use ignore::Match;
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
-use crate::input::{Format, InputError, Parsed, SkipReason, Skipped, parse_manifests};
+use crate::input::{
+    Document, Format, InputError, Parsed, SkipReason, Skipped, parse_manifests_each,
+};
 
 /// Extensions of the files a directory walk reads.
 const MANIFEST_EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
@@ -45,7 +47,7 @@ pub fn read_paths(paths: &[String], default_namespace: &str, stdin: &mut dyn Rea
 
 /// Reads every path as [`read_paths`] does, leaving out of directory walks what `selection` and the
 /// [`IGNORE_FILE`]s exclude (a file named on the command line is always read). Documents that are no
-/// Kubernetes object, and Helm templates, are skipped (see [`parse_manifests`]). An `--exclude` pattern
+/// Kubernetes object, and Helm templates, are skipped (see [`crate::input::parse_manifests`]). An `--exclude` pattern
 /// that is not a valid glob is an error.
 pub fn read_selected(
     paths: &[String],
@@ -53,13 +55,37 @@ pub fn read_selected(
     stdin: &mut dyn Read,
     selection: &Selection,
 ) -> Result<Inputs, String> {
+    let mut documents = Vec::new();
+    let mut inputs = read_selected_each(
+        paths,
+        default_namespace,
+        stdin,
+        selection,
+        &mut |document| {
+            documents.push(document);
+        },
+    )?;
+    inputs.parsed.documents = documents;
+    Ok(inputs)
+}
+
+/// Reads every path as [`read_selected`] does, handing each object to `each` as soon as it is read
+/// instead of keeping it: a file is held while it is read, and a YAML file's documents are parsed one
+/// at a time. The [`Inputs`] returned hold the errors and skipped documents, and no object.
+pub fn read_selected_each(
+    paths: &[String],
+    default_namespace: &str,
+    stdin: &mut dyn Read,
+    selection: &Selection,
+    each: &mut dyn FnMut(Document),
+) -> Result<Inputs, String> {
     let Rules { cwd, excludes } = Rules::new(selection)?;
     let mut inputs = Inputs::default();
     for path in paths {
         if path == "-" {
             let mut text = String::new();
             match stdin.read_to_string(&mut text) {
-                Ok(_) => inputs.add_text("-", &text, Format::Yaml, default_namespace),
+                Ok(_) => inputs.add_text("-", &text, Format::Yaml, default_namespace, each),
                 Err(error) => inputs
                     .parsed
                     .errors
@@ -89,7 +115,9 @@ pub fn read_selected(
                 continue;
             }
             match std::fs::read_to_string(&file) {
-                Ok(text) => inputs.add_text(&name, &text, Format::of(&name), default_namespace),
+                Ok(text) => {
+                    inputs.add_text(&name, &text, Format::of(&name), default_namespace, each);
+                }
                 Err(error) => inputs
                     .parsed
                     .errors
@@ -101,10 +129,23 @@ pub fn read_selected(
 }
 
 impl Inputs {
-    fn add_text(&mut self, file: &str, text: &str, format: Format, default_namespace: &str) {
+    fn add_text(
+        &mut self,
+        file: &str,
+        text: &str,
+        format: Format,
+        default_namespace: &str,
+        each: &mut dyn FnMut(Document),
+    ) {
         self.files += 1;
-        self.parsed
-            .extend(parse_manifests(file, text, format, default_namespace));
+        parse_manifests_each(
+            file,
+            text,
+            format,
+            default_namespace,
+            &mut self.parsed,
+            each,
+        );
     }
 }
 

@@ -3,6 +3,8 @@
 //! line while the others are still read; `kind: List` is expanded; objects without a namespace get the
 //! default one, as `kubectl apply` would give them.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 use serde_json::Value;
 
@@ -203,13 +205,16 @@ impl Parsed {
 /// `metadata.namespace` get `default_namespace`, unless their kind is cluster-scoped.
 pub fn parse(file: &str, text: &str, format: Format, default_namespace: &str) -> Parsed {
     let mut parsed = Parsed::default();
-    let values = match format {
-        Format::Yaml => yaml_documents(text),
-        Format::Json => json_documents(text),
-    };
-    for (index, (_, value)) in values.into_iter().enumerate() {
+    let mut documents = Vec::new();
+    for (index, (_, value)) in documents_of(text, format).enumerate() {
         match value {
-            Ok((line, value)) => parsed.add_objects(file, index, line, value, default_namespace),
+            Ok((line, value)) => add_objects(
+                Origin { file, index, line },
+                value,
+                default_namespace,
+                &mut parsed.errors,
+                &mut |document| documents.push(document),
+            ),
             Err((line, message)) => parsed.errors.push(InputError {
                 file: file.to_owned(),
                 index: Some(index),
@@ -218,6 +223,7 @@ pub fn parse(file: &str, text: &str, format: Format, default_namespace: &str) ->
             }),
         }
     }
+    parsed.documents = documents;
     parsed
 }
 
@@ -228,11 +234,30 @@ pub fn parse(file: &str, text: &str, format: Format, default_namespace: &str) ->
 /// object (both fields, or both names in text that does not parse) and is malformed is an input error.
 pub fn parse_manifests(file: &str, text: &str, format: Format, default_namespace: &str) -> Parsed {
     let mut parsed = Parsed::default();
-    let values = match format {
-        Format::Yaml => yaml_documents(text),
-        Format::Json => json_documents(text),
-    };
-    for (index, (source, value)) in values.into_iter().enumerate() {
+    let mut documents = Vec::new();
+    parse_manifests_each(
+        file,
+        text,
+        format,
+        default_namespace,
+        &mut parsed,
+        &mut |document| documents.push(document),
+    );
+    parsed.documents = documents;
+    parsed
+}
+
+/// [`parse_manifests`], handing each object to `each` as soon as it is read (a YAML stream is read one
+/// document at a time) and adding the errors and skipped documents to `parsed`.
+pub fn parse_manifests_each(
+    file: &str,
+    text: &str,
+    format: Format,
+    default_namespace: &str,
+    parsed: &mut Parsed,
+    each: &mut dyn FnMut(Document),
+) {
+    for (index, (source, value)) in documents_of(text, format).enumerate() {
         let templated = is_templated(&source);
         let skip = |parsed: &mut Parsed, line: usize, reason: SkipReason| {
             parsed.skipped.push(Skipped {
@@ -245,29 +270,38 @@ pub fn parse_manifests(file: &str, text: &str, format: Format, default_namespace
         match value {
             Ok((line, value)) => match claim(&value) {
                 Claim::Object => {
-                    let mut attempt = Parsed::default();
-                    attempt.add_objects(file, index, line, value, default_namespace);
-                    if templated && !attempt.errors.is_empty() {
-                        skip(&mut parsed, line, SkipReason::HelmTemplate);
+                    let (mut errors, mut objects) = (Vec::new(), Vec::new());
+                    let origin = Origin { file, index, line };
+                    add_objects(
+                        origin,
+                        value,
+                        default_namespace,
+                        &mut errors,
+                        &mut |object| {
+                            objects.push(object);
+                        },
+                    );
+                    if templated && !errors.is_empty() {
+                        skip(parsed, line, SkipReason::HelmTemplate);
                     } else {
-                        parsed.extend(attempt);
+                        parsed.errors.extend(errors);
+                        objects.into_iter().for_each(&mut *each);
                     }
                 }
-                Claim::Review => skip(&mut parsed, line, SkipReason::AdmissionReview),
-                Claim::Nothing if templated => skip(&mut parsed, line, SkipReason::HelmTemplate),
-                Claim::Nothing => skip(&mut parsed, line, SkipReason::NotKubernetes),
+                Claim::Review => skip(parsed, line, SkipReason::AdmissionReview),
+                Claim::Nothing if templated => skip(parsed, line, SkipReason::HelmTemplate),
+                Claim::Nothing => skip(parsed, line, SkipReason::NotKubernetes),
             },
-            Err((line, _)) if templated => skip(&mut parsed, line, SkipReason::HelmTemplate),
+            Err((line, _)) if templated => skip(parsed, line, SkipReason::HelmTemplate),
             Err((line, message)) if claims_in_text(&source) => parsed.errors.push(InputError {
                 file: file.to_owned(),
                 index: Some(index),
                 line: Some(line),
                 message,
             }),
-            Err((line, _)) => skip(&mut parsed, line, SkipReason::NotKubernetes),
+            Err((line, _)) => skip(parsed, line, SkipReason::NotKubernetes),
         }
     }
-    parsed
 }
 
 /// What a parsed document says it is.
@@ -314,46 +348,52 @@ pub fn is_templated(source: &str) -> bool {
         .any(|(start, _)| !source[..start].ends_with('$') && source[start..].contains("}}"))
 }
 
-impl Parsed {
-    /// Adds the object in document `index` of `file`, or each item of a List.
-    fn add_objects(
-        &mut self,
-        file: &str,
-        index: usize,
-        line: usize,
-        value: Value,
-        default_namespace: &str,
-    ) {
-        let (items, listed) = match value {
-            Value::Object(mut map) if is_list(&map) => match map.remove("items") {
-                Some(Value::Array(items)) => (items, true),
-                _ => (Vec::new(), true),
-            },
-            other => (vec![other], false),
-        };
-        for (position, mut object) in items.into_iter().enumerate() {
-            match check_object(&object) {
-                Ok(()) => {
-                    default_namespace_of(&mut object, default_namespace);
-                    drop_server_fields(&mut object);
-                    self.documents.push(Document {
-                        file: file.to_owned(),
-                        index,
-                        line,
-                        object,
-                    });
-                }
-                Err(message) => self.errors.push(InputError {
+/// Where a document is: its file, its index in the file and the line it starts on.
+#[derive(Clone, Copy)]
+struct Origin<'f> {
+    file: &'f str,
+    index: usize,
+    line: usize,
+}
+
+/// Hands the object of a document to `each`, or each item of a List; adds what is no object to `errors`.
+fn add_objects(
+    origin: Origin<'_>,
+    value: Value,
+    default_namespace: &str,
+    errors: &mut Vec<InputError>,
+    each: &mut dyn FnMut(Document),
+) {
+    let Origin { file, index, line } = origin;
+    let (items, listed) = match value {
+        Value::Object(mut map) if is_list(&map) => match map.remove("items") {
+            Some(Value::Array(items)) => (items, true),
+            _ => (Vec::new(), true),
+        },
+        other => (vec![other], false),
+    };
+    for (position, mut object) in items.into_iter().enumerate() {
+        match check_object(&object) {
+            Ok(()) => {
+                default_namespace_of(&mut object, default_namespace);
+                drop_server_fields(&mut object);
+                each(Document {
                     file: file.to_owned(),
-                    index: Some(index),
-                    line: Some(line),
-                    message: if listed {
-                        format!("items[{position}]: {message}")
-                    } else {
-                        message
-                    },
-                }),
+                    index,
+                    line,
+                    object,
+                });
             }
+            Err(message) => errors.push(InputError {
+                file: file.to_owned(),
+                index: Some(index),
+                line: Some(line),
+                message: if listed {
+                    format!("items[{position}]: {message}")
+                } else {
+                    message
+                },
+            }),
         }
     }
 }
@@ -433,41 +473,60 @@ fn drop_server_fields(object: &mut Value) {
 /// A document's value with the line it starts on, or the line and text of its parse error.
 type DocumentValue = Result<(usize, Value), (usize, String)>;
 
-/// The non-empty documents of a YAML stream, each with its text. The stream is split at lines that are
-/// `---` (optionally followed by a comment), as Kubernetes' YAML reader splits it, so each document
-/// parses on its own.
-fn yaml_documents(text: &str) -> Vec<(String, DocumentValue)> {
-    yaml_chunks(text)
-        .into_iter()
-        .map(|(chunk_start, first_line, chunk)| {
-            let value = parse_yaml_chunk(&chunk, chunk_start, first_line);
-            (chunk, value)
-        })
-        .collect()
+/// The documents of a file, each with its text, one at a time.
+fn documents_of(
+    text: &str,
+    format: Format,
+) -> Box<dyn Iterator<Item = (Cow<'_, str>, DocumentValue)> + '_> {
+    match format {
+        Format::Yaml => Box::new(yaml_documents(text).map(|(chunk, value)| (chunk.into(), value))),
+        Format::Json => Box::new(
+            json_documents(text)
+                .into_iter()
+                .map(|(source, value)| (source.into(), value)),
+        ),
+    }
 }
 
-/// The texts of a YAML stream's non-empty documents, split at `---` lines: each with the 1-based line
-/// its text starts on and the line of its first content.
-fn yaml_chunks(text: &str) -> Vec<(usize, usize, String)> {
-    let mut chunks = Vec::new();
-    let mut chunk = String::new();
-    let mut chunk_start = 1;
-    let mut flush = |chunk: &mut String, chunk_start: usize| {
-        if let Some(first) = first_content_line(chunk) {
-            chunks.push((chunk_start, chunk_start + first, std::mem::take(chunk)));
+/// The non-empty documents of a YAML stream, each with its text, parsed one at a time as they are
+/// taken. The stream is split at lines that are `---` (optionally followed by a comment), as Kubernetes'
+/// YAML reader splits it, so each document parses on its own.
+fn yaml_documents(text: &str) -> impl Iterator<Item = (&str, DocumentValue)> {
+    yaml_chunks(text).map(|(chunk_start, first_line, chunk)| {
+        (chunk, parse_yaml_chunk(chunk, chunk_start, first_line))
+    })
+}
+
+/// The texts of a YAML stream's non-empty documents, split at `---` lines, in place: each with the
+/// 1-based line its text starts on and the line of its first content.
+fn yaml_chunks(text: &str) -> impl Iterator<Item = (usize, usize, &str)> {
+    let mut lines = text.split_inclusive('\n').enumerate();
+    let (mut chunk_begin, mut offset, mut chunk_start, mut finished) = (0, 0, 1, false);
+    std::iter::from_fn(move || {
+        while !finished {
+            // The chunk ends at the next separator line, or at the end of the text.
+            let (end, next_start) = match lines.next() {
+                Some((number, line)) => {
+                    let line_begin = offset;
+                    offset += line.len();
+                    if !is_separator(line) {
+                        continue;
+                    }
+                    (line_begin, number + 2)
+                }
+                None => {
+                    finished = true;
+                    (text.len(), 0)
+                }
+            };
+            let (chunk, start) = (&text[chunk_begin..end], chunk_start);
+            (chunk_begin, chunk_start) = (offset, next_start);
+            if let Some(first) = first_content_line(chunk) {
+                return Some((start, start + first, chunk));
+            }
         }
-        chunk.clear();
-    };
-    for (number, line) in text.split_inclusive('\n').enumerate() {
-        if is_separator(line) {
-            flush(&mut chunk, chunk_start);
-            chunk_start = number + 2;
-        } else {
-            chunk.push_str(line);
-        }
-    }
-    flush(&mut chunk, chunk_start);
-    chunks
+        None
+    })
 }
 
 /// The text of each document of a file's `text`, numbered as [`parse`] numbers them (a document's
@@ -475,8 +534,7 @@ fn yaml_chunks(text: &str) -> Vec<(usize, usize, String)> {
 pub fn document_texts(text: &str, format: Format) -> Vec<(usize, String)> {
     match format {
         Format::Yaml => yaml_chunks(text)
-            .into_iter()
-            .map(|(chunk_start, _, chunk)| (chunk_start, chunk))
+            .map(|(chunk_start, _, chunk)| (chunk_start, chunk.to_owned()))
             .collect(),
         Format::Json => json_sources(text)
             .into_iter()
@@ -489,10 +547,7 @@ pub fn document_texts(text: &str, format: Format) -> Vec<(usize, String)> {
 /// merge keys applied, a repeated key refused): each with the line it starts on, or the line and
 /// message of its error. The reader of `scaleguard run`'s requests, settings and cluster objects.
 pub fn yaml_values(text: &str) -> Vec<Result<(usize, Value), (usize, String)>> {
-    yaml_documents(text)
-        .into_iter()
-        .map(|(_, value)| value)
-        .collect()
+    yaml_documents(text).map(|(_, value)| value).collect()
 }
 
 /// Whether `line` separates two YAML documents: `---` at the start, then only blanks or a comment.

@@ -349,6 +349,13 @@ fn read_spec(spec: Value) -> Result<Spec, String> {
     serde_json::from_value(spec).map_err(|error| format!("spec: {error}"))
 }
 
+/// Whether `document` is part of the cluster's policy configuration: a Kubewarden policy resource, or a
+/// `Namespace` whose labels namespace selectors read.
+pub fn configures_the_cluster(document: &Document) -> bool {
+    scaleguard_sdk::meta::api_group(document.api_version()) == KUBEWARDEN_GROUP
+        || (document.kind() == "Namespace" && document.api_version() == "v1")
+}
+
 /// Every policy instance among `documents`, and the manifests that cannot be run. A later manifest of
 /// the same instance replaces an earlier one, as a later `kubectl apply` would.
 pub fn find(documents: &[Document]) -> (Vec<Instance>, Vec<InputError>) {

@@ -13,8 +13,8 @@
 //!   field it names.
 //!
 //! The core builds for any target (a browser playground runs it with the native policy functions).
-//! Feature `native` adds reading files and stdin ([`fs`]), `--against` through git ([`git`]) and
-//! evaluation on all cores ([`parallel`]); `wasmtime` adds the wasm policies ([`wasm`]);
+//! Feature `native` adds reading files and stdin ([`fs`]), `--against` through git ([`git`]),
+//! evaluation on all cores ([`parallel`]) and holding one group of namespaces at a time ([`spool`]); `wasmtime` adds the wasm policies ([`wasm`]);
 //! `embedded-policies` builds the modules of `target/policies` into the library ([`embedded`]);
 //! `linked-policies` links the policies' decision functions in, run natively ([`linked`]);
 //! `cluster-policies` runs the cluster's own Kubewarden policy instances, with their selectors, CEL
@@ -45,6 +45,8 @@ pub mod instances;
 pub mod linked;
 #[cfg(feature = "native")]
 pub mod parallel;
+#[cfg(feature = "native")]
+pub mod spool;
 #[cfg(feature = "wasmtime")]
 pub mod wasm;
 

@@ -196,6 +196,45 @@ pub struct Unselected {
     pub reasons: Vec<String>,
 }
 
+/// The records of a check as they come, group by group: each one counted, and kept when the report
+/// shows it. The JSON and JUnit reports (and `-v`) list every evaluation; the others show the findings
+/// only, so the clean evaluations of a large repository need not be held.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    keep_all: bool,
+    kept: Vec<Record>,
+    summary: Summary,
+}
+
+impl Tally {
+    /// An empty tally keeping every record (`keep_all`), or the findings only.
+    pub fn new(keep_all: bool) -> Self {
+        Self {
+            keep_all,
+            ..Self::default()
+        }
+    }
+
+    /// Counts `records`, keeping those the report shows.
+    pub fn add(&mut self, records: impl IntoIterator<Item = Record>) {
+        for record in records {
+            let summary = &mut self.summary;
+            summary.evaluations += 1;
+            summary.denied += usize::from(!record.allowed);
+            summary.warned += usize::from(record.allowed && !record.warnings.is_empty());
+            summary.mutated += usize::from(record.allowed && record.patch.is_some());
+            if self.keep_all || record.is_finding() {
+                self.kept.push(record);
+            }
+        }
+    }
+
+    /// Puts the kept records in the order of `key` (a stable sort: a document's records keep theirs).
+    pub fn sort_by_key<K: Ord>(&mut self, key: impl FnMut(&Record) -> K) {
+        self.kept.sort_by_key(key);
+    }
+}
+
 /// Everything a check found.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -223,21 +262,22 @@ impl Report {
         results: Vec<Record>,
         errors: Vec<InputError>,
     ) -> Self {
-        let count = |keep: fn(&Record) -> bool| results.iter().filter(|r| keep(r)).count();
+        let mut tally = Tally::new(true);
+        tally.add(results);
+        Self::of_tally(files, documents, tally, errors)
+    }
+
+    /// The report of the records `tally` counted and kept.
+    pub fn of_tally(files: usize, documents: usize, tally: Tally, errors: Vec<InputError>) -> Self {
         let summary = Summary {
             files,
             documents,
-            evaluations: results.len(),
-            denied: count(|r| !r.allowed),
-            warned: count(|r| r.allowed && !r.warnings.is_empty()),
-            mutated: count(|r| r.allowed && r.patch.is_some()),
             errors: errors.len(),
-            skipped: 0,
-            unselected: None,
+            ..tally.summary
         };
         Self {
             schema_version: SCHEMA_VERSION,
-            results,
+            results: tally.kept,
             summary,
             errors,
             skipped: Vec::new(),

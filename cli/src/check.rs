@@ -11,11 +11,11 @@ use scaleguard_check::RunnablePolicy as _;
 use scaleguard_check::hint::GITOPS_REPLICAS;
 use scaleguard_check::locate::Sources;
 use scaleguard_check::render::{self, HumanStyle};
-use scaleguard_check::report::{EXIT_ERRORS, PolicyMode};
+use scaleguard_check::report::{EXIT_ERRORS, PolicyMode, Tally};
+use scaleguard_check::spool::{self, Spool};
 use scaleguard_check::wasm::{WasmPolicy, compile_all};
 use scaleguard_check::{
-    Check, ConfiguredPolicy, Record, Report, engine, fs, git, instances, parallel, request,
-    settings,
+    ConfiguredPolicy, Record, Report, engine, fs, git, instances, parallel, request, settings,
 };
 use serde_json::Value;
 
@@ -129,16 +129,35 @@ fn check(args: &Args) -> Result<u8> {
     let selection = fs::Selection {
         excludes: args.exclude.clone(),
     };
-    let inputs = fs::read_selected(
+    let with_instances = args.use_cluster_policies || !args.cluster_policies.is_empty();
+    // The objects go to the spool as they are read; only the cluster's configuration (its policies and
+    // Namespaces) is kept beside them.
+    let mut spool = Spool::new().map_err(|error| {
+        anyhow::anyhow!("cannot create the temporary file the objects are spooled to: {error}")
+    })?;
+    let mut spool_error = None;
+    let mut configuration = Vec::new();
+    let inputs = fs::read_selected_each(
         &args.paths,
         &args.namespace,
         &mut std::io::stdin().lock(),
         &selection,
+        &mut |document| {
+            if with_instances && instances::configures_the_cluster(&document) {
+                configuration.push(document.clone());
+            }
+            if let Err(error) = spool.push(&document) {
+                spool_error.get_or_insert(error);
+            }
+        },
     )
     .map_err(anyhow::Error::msg)?;
+    if let Some(error) = spool_error {
+        bail!("cannot spool the objects to a temporary file: {error}");
+    }
     let mut input_errors = inputs.parsed.errors;
-    let cluster = if args.use_cluster_policies || !args.cluster_policies.is_empty() {
-        let mut cluster_documents = inputs.parsed.documents.clone();
+    let cluster = if with_instances {
+        let mut cluster_documents = configuration;
         if !args.cluster_policies.is_empty() {
             let apart = fs::read_selected(
                 &args.cluster_policies,
@@ -187,24 +206,40 @@ fn check(args: &Args) -> Result<u8> {
             .map_err(anyhow::Error::msg)?,
         None => BTreeMap::new(),
     };
-    let documents = &inputs.parsed.documents;
+    let documents = spool.len();
     let user = request::user(&args.user, &args.groups);
-    let mut check = Check::new(documents, &previous, &configured, user);
-    if let Some(instances) = &instances {
-        check = check.with_instances(instances);
-    }
     let threads = args
         .jobs
-        .unwrap_or_else(|| parallel::threads_for(documents.len()));
-    let progress = Progress::new(documents.len());
-    let records = parallel::run(&check, threads, &|done, total| progress.show(done, total))
+        .unwrap_or_else(|| parallel::threads_for(documents));
+    let progress = Progress::new(documents);
+    // Every evaluation is held only for the reports that list them all.
+    let mut tally = Tally::new(matches!(args.output, Output::Json | Output::Junit) || args.verbose);
+    let mut unselected = Vec::new();
+    let setup = spool::Setup {
+        previous: &previous,
+        policies: &configured,
+        user_info: &user,
+        instances: instances.as_ref(),
+    };
+    spool
+        .review(
+            setup,
+            threads,
+            &|done, total| progress.show(done, total),
+            &mut |records, found| {
+                tally.add(apply_hint_settings(records, hint));
+                unselected.extend(found);
+            },
+        )
         .map_err(anyhow::Error::msg)?;
     progress.finish();
-    let records = apply_hint_settings(records, hint);
-    let mut report = Report::new(inputs.files, documents.len(), records, input_errors)
+    // Back in input order: the spool reviews namespace by namespace.
+    tally.sort_by_key(|record| (spool.file_position(&record.file), record.index));
+    unselected.sort_by_key(|object| (spool.file_position(&object.file), object.index));
+    let mut report = Report::of_tally(inputs.files, documents, tally, input_errors)
         .with_skipped(inputs.parsed.skipped);
     if instances.is_some() {
-        report = report.with_unselected(check.unselected());
+        report = report.with_unselected(unselected);
     }
     // The files with findings, read again to find the line of the field each finding names.
     let sources = || Sources::read(&report, |file| std::fs::read_to_string(file).ok());
@@ -232,7 +267,7 @@ fn check(args: &Args) -> Result<u8> {
             eprintln!("{note}");
         }
     }
-    if documents.is_empty() && !args.allow_empty {
+    if documents == 0 && !args.allow_empty {
         eprintln!(
             "error: nothing to check: no Kubernetes object in {}{} (pass --allow-empty to succeed anyway)",
             args.paths
