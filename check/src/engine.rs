@@ -2,7 +2,9 @@
 //! the other objects of its namespace as the cluster its look-ups see.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, OnceLock};
 
+use scaleguard_in_memory_cluster::InMemoryCluster;
 use scaleguard_sdk::{
     AdmissionRequest, ResourceKind, SettingsValidationResponse, UserInfo, ValidationResponse,
 };
@@ -21,7 +23,7 @@ pub trait Evaluator {
     fn validate(
         &mut self,
         payload: &Value,
-        cluster: &[&Value],
+        cluster: &Arc<InMemoryCluster>,
         granted: &BTreeSet<ResourceKind>,
     ) -> ValidationResponse;
 
@@ -108,6 +110,9 @@ pub struct Check<'a> {
     reviewed: usize,
     previous: Vec<Option<&'a Value>>,
     by_namespace: HashMap<&'a str, Vec<usize>>,
+    /// Each namespace's cluster, made on first use and shared by every evaluation in it, so each List
+    /// a look-up asks for is serialized once.
+    clusters: HashMap<&'a str, OnceLock<Arc<InMemoryCluster>>>,
     /// The objects at `--against`, by namespace: the cluster the replaced objects were judged in.
     base_by_namespace: HashMap<&'a str, Vec<&'a Value>>,
     policies: &'a [ConfiguredPolicy<'a>],
@@ -193,11 +198,16 @@ impl<'a> Check<'a> {
                 .map(|document| previous.get(&document.identity()))
                 .collect()
         };
+        let clusters = by_namespace
+            .keys()
+            .map(|namespace| (*namespace, OnceLock::new()))
+            .collect();
         Self {
             documents,
             reviewed: documents.len(),
             previous,
             by_namespace,
+            clusters,
             base_by_namespace,
             policies,
             user_info,
@@ -241,7 +251,8 @@ impl<'a> Check<'a> {
     }
 
     /// What the policies' look-ups see while document `position` is reviewed: the objects of its
-    /// namespace and the cluster-scoped ones, minus itself (an object never conflicts with itself).
+    /// namespace, itself among them (as the API server lists an object being updated; every policy
+    /// takes an object of its own kind and name for itself), and the cluster-scoped ones.
     pub fn cluster_for(&self, position: usize) -> Vec<&'a Value> {
         let namespace = self.documents[position].namespace();
         let neighbours = self.by_namespace.get(namespace).into_iter().flatten();
@@ -252,9 +263,21 @@ impl<'a> Check<'a> {
         };
         neighbours
             .chain(cluster_scoped.into_iter().flatten())
-            .filter(|&&other| other != position)
             .map(|&other| &self.documents[other].object)
             .collect()
+    }
+
+    /// [`Self::cluster_for`] as the cluster the look-ups are answered from, made once per namespace.
+    fn cluster_of(&self, position: usize) -> Arc<InMemoryCluster> {
+        let namespace = self.documents[position].namespace();
+        let made = || {
+            let objects = self.cluster_for(position).into_iter().cloned();
+            Arc::new(InMemoryCluster::from_objects(objects))
+        };
+        match self.clusters.get(namespace) {
+            Some(cluster) => Arc::clone(cluster.get_or_init(made)),
+            None => made(),
+        }
     }
 
     /// Reviews document `position` with each policy whose rules select it (`evaluators` from
@@ -343,9 +366,9 @@ impl<'a> Check<'a> {
         index: usize,
         configuration: Configuration<'_>,
         evaluators: &mut [Box<dyn Evaluator + 'a>],
-        cluster: &mut Option<Vec<&'a Value>>,
+        cluster: &mut Option<Arc<InMemoryCluster>>,
     ) -> ValidationResponse {
-        let cluster = cluster.get_or_insert_with(|| self.cluster_for(position));
+        let cluster = cluster.get_or_insert_with(|| self.cluster_of(position));
         let evaluator = &mut evaluators[index];
         let payload = validation_payload(request, configuration.settings);
         let mut response = evaluator.validate(&payload, cluster, configuration.granted);
@@ -507,15 +530,14 @@ impl<'a> Check<'a> {
             object: old_object.clone(),
             ..document.clone()
         };
-        let identity = document.identity();
-        let cluster: Vec<&Value> = self
+        let base_objects = self
             .base_by_namespace
             .get(document.namespace())
             .into_iter()
-            .flatten()
-            .copied()
-            .filter(|object| Identity::of(object) != identity)
-            .collect();
+            .flatten();
+        let cluster = Arc::new(InMemoryCluster::from_objects(
+            base_objects.map(|object| (*object).clone()),
+        ));
         let request = admission_request(
             &format!("scaleguard-check-{position}-base"),
             &base,
@@ -602,19 +624,34 @@ pub(crate) mod test_policy {
     }
 
     impl Evaluator for UniqueNamesEvaluator {
-        /// Sees every object, granted or not.
+        /// Lists ConfigMaps and Secrets in the object's namespace and Namespaces, granted or not; an
+        /// object of its own kind and name is itself.
         fn validate(
             &mut self,
             payload: &Value,
-            cluster: &[&Value],
+            cluster: &Arc<InMemoryCluster>,
             _granted: &BTreeSet<ResourceKind>,
         ) -> ValidationResponse {
             let request = &payload["request"];
-            let seen: Vec<String> = cluster
+            let namespace = request["namespace"].as_str();
+            let own = |object: &Value| {
+                object["kind"] == request["kind"]["kind"]
+                    && object["metadata"]["name"] == request["object"]["metadata"]["name"]
+            };
+            let listed: Vec<&Value> = [
+                ("ConfigMap", namespace),
+                ("Secret", namespace),
+                ("Namespace", None),
+            ]
+            .into_iter()
+            .flat_map(|(kind, namespace)| cluster.list("v1", kind, namespace, None, None).unwrap())
+            .filter(|object| !own(object))
+            .collect();
+            let seen: Vec<String> = listed
                 .iter()
                 .map(|o| format!("{}/{}", o["metadata"]["namespace"], o["metadata"]["name"]))
                 .collect();
-            let clash = cluster
+            let clash = listed
                 .iter()
                 .any(|o| o["metadata"]["name"] == request["object"]["metadata"]["name"]);
             ValidationResponse {
@@ -702,7 +739,7 @@ metadata: {name: a}
     }
 
     #[test]
-    fn each_selected_object_sees_its_namespace_minus_itself() {
+    fn each_selected_object_sees_its_namespace() {
         let records = run(&BTreeMap::new());
         let seen: Vec<(&str, &str, bool, &str)> = records
             .iter()

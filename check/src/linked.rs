@@ -147,11 +147,10 @@ impl Evaluator for LinkedEvaluator<'_> {
     fn validate(
         &mut self,
         payload: &Value,
-        cluster: &[&Value],
+        cluster: &Arc<InMemoryCluster>,
         granted: &BTreeSet<ResourceKind>,
     ) -> ValidationResponse {
-        let objects = InMemoryCluster::from_objects(cluster.iter().map(|object| (*object).clone()));
-        let view = ClusterView::new(Arc::new(objects), granted.clone());
+        let view = ClusterView::new(Arc::clone(cluster), granted.clone());
         match serde_json::to_vec(payload) {
             Ok(bytes) => self.0.validate_payload(&bytes, &view),
             Err(error) => ValidationResponse {

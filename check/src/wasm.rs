@@ -8,7 +8,6 @@ use std::sync::Arc;
 use scaleguard_host::{Limits, PolicyInstance, PolicyModule};
 use scaleguard_in_memory_cluster::{ClusterView, InMemoryCluster};
 use scaleguard_metadata::PolicyMetadata;
-use scaleguard_sdk::meta::api_group;
 use scaleguard_sdk::{ResourceKind, SettingsValidationResponse, ValidationResponse};
 use serde_json::Value;
 
@@ -78,19 +77,11 @@ impl Evaluator for WasmEvaluator<'_> {
     fn validate(
         &mut self,
         payload: &Value,
-        cluster: &[&Value],
+        cluster: &Arc<InMemoryCluster>,
         granted: &BTreeSet<ResourceKind>,
     ) -> ValidationResponse {
-        // A granted kind is served at every version of its group, as the API server serves it.
-        let visible = cluster.iter().filter(|object| {
-            let text = |key: &str| object.get(key).and_then(Value::as_str).unwrap_or("");
-            granted.iter().any(|granted| {
-                granted.group() == api_group(text("apiVersion")) && granted.kind == text("kind")
-            })
-        });
-        let objects = InMemoryCluster::from_objects(visible.map(|object| (*object).clone()));
         self.instance
-            .set_view(ClusterView::new(Arc::new(objects), granted.clone()));
+            .set_view(ClusterView::new(Arc::clone(cluster), granted.clone()));
         self.instance
             .evaluate(&payload["request"], &payload["settings"])
     }

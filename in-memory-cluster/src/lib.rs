@@ -6,8 +6,8 @@
 //! `autoscaling/v2` HPAs the `autoscaling/v1` ones. Items keep the `apiVersion` they were written in
 //! (the API server would convert them); scaleguard's policies read each item by its own `apiVersion`.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use scaleguard_sdk::meta::api_group;
 use scaleguard_sdk::{Cluster, LookupError, ResourceKind};
@@ -22,6 +22,30 @@ type GroupKind = (String, String);
 pub struct InMemoryCluster {
     objects: BTreeMap<GroupKind, Vec<Value>>,
     not_served: BTreeSet<ResourceKind>,
+    lists: ListCache,
+}
+
+/// `(apiVersion, kind, namespace)` of a look-up without selectors.
+type ListKey = (String, String, Option<String>);
+
+/// The List JSON of the look-ups without selectors, made once while the objects stay as they are:
+/// `scaleguard check` asks every evaluation in a namespace for the same lists. A clone starts empty.
+#[derive(Debug, Default)]
+struct ListCache(Mutex<HashMap<ListKey, Arc<[u8]>>>);
+
+impl Clone for ListCache {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl ListCache {
+    fn clear(&mut self) {
+        self.0
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
 }
 
 /// A look-up the cluster refused, worded as Kubewarden's evaluator words it.
@@ -89,12 +113,62 @@ impl InMemoryCluster {
         };
         let key = (api_group(api_version).to_owned(), kind.to_owned());
         self.objects.entry(key).or_default().push(object);
+        self.lists.clear();
         true
     }
 
     /// Marks a kind as not served by the cluster (e.g. KEDA's CRDs are not installed).
     pub fn mark_not_served(&mut self, api_version: &str, kind: &str) {
         self.not_served.insert(ResourceKind::new(api_version, kind));
+        self.lists.clear();
+    }
+
+    /// The List JSON `list_resources_by_namespace` / `list_resources_all` return, serialized straight
+    /// from the stored objects (no copy of them is made); a look-up without selectors is serialized once
+    /// and then answered from the cache.
+    pub fn list_json(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        label_selector: Option<&str>,
+        field_selector: Option<&str>,
+    ) -> Result<Vec<u8>, ClusterError> {
+        let serialize = || {
+            let items = self.list(api_version, kind, namespace, label_selector, field_selector)?;
+            let list = ListAnswer {
+                api_version,
+                kind: format!("{kind}List"),
+                metadata: json!({"resourceVersion": ""}),
+                items,
+            };
+            Ok(serde_json::to_vec(&list).expect("a list of JSON values always serializes"))
+        };
+        if label_selector.is_some() || field_selector.is_some() {
+            return serialize();
+        }
+        let key = (
+            api_version.to_owned(),
+            kind.to_owned(),
+            namespace.map(str::to_owned),
+        );
+        let cached = self
+            .lists
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+            .cloned();
+        if let Some(json) = cached {
+            return Ok(json.to_vec());
+        }
+        let json = serialize()?;
+        self.lists
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key, json.as_slice().into());
+        Ok(json)
     }
 
     /// The objects of a kind at any version of its group, in `namespace` (or all namespaces), filtered
@@ -199,8 +273,7 @@ impl ClusterView {
             .list(api_version, kind, namespace, label_selector, field_selector)
     }
 
-    /// The List JSON `list_resources_by_namespace` / `list_resources_all` return, serialized straight
-    /// from the stored objects (no copy of them is made).
+    /// [`InMemoryCluster::list_json`] behind [`Self::check_granted`].
     pub fn list_json(
         &self,
         api_version: &str,
@@ -209,14 +282,9 @@ impl ClusterView {
         label_selector: Option<&str>,
         field_selector: Option<&str>,
     ) -> Result<Vec<u8>, ClusterError> {
-        let items = self.list(api_version, kind, namespace, label_selector, field_selector)?;
-        let list = ListAnswer {
-            api_version,
-            kind: format!("{kind}List"),
-            metadata: json!({"resourceVersion": ""}),
-            items,
-        };
-        Ok(serde_json::to_vec(&list).expect("a list of JSON values always serializes"))
+        self.check_granted(api_version, kind)?;
+        self.cluster
+            .list_json(api_version, kind, namespace, label_selector, field_selector)
     }
 }
 
@@ -474,6 +542,46 @@ mod tests {
         assert_eq!(
             list(&cluster, "nvidia.com/v1alpha1", "DynamoGraphDeployment").unwrap(),
             ["a", "b"]
+        );
+    }
+
+    #[test]
+    fn a_list_is_serialized_once_until_the_objects_change() {
+        let mut cluster = cluster();
+        let pods = |cluster: &InMemoryCluster, selector| {
+            let json = cluster
+                .list_json("v1", "Pod", Some("x"), selector, None)
+                .unwrap();
+            let list: Value = serde_json::from_slice(&json).unwrap();
+            let names: Vec<String> = list["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|item| name_of(item).to_owned())
+                .collect();
+            (list["kind"].clone(), names)
+        };
+        let first = pods(&cluster, None);
+        assert_eq!(first, (json!("PodList"), vec!["a".into(), "b".into()]));
+        assert_eq!(pods(&cluster, None), first, "from the cache");
+        assert_eq!(
+            pods(&cluster, Some("app=db")),
+            (json!("PodList"), vec!["b".into()]),
+            "a look-up with a selector is never cached"
+        );
+        cluster.insert(
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "d", "namespace": "x"}}),
+        );
+        assert_eq!(
+            pods(&cluster, None).1,
+            ["a", "b", "d"],
+            "a new object empties the cache"
+        );
+        cluster.mark_not_served("v1", "Pod");
+        assert!(
+            cluster
+                .list_json("v1", "Pod", Some("x"), None, None)
+                .is_err()
         );
     }
 
