@@ -595,6 +595,7 @@ impl<'a> Check<'a> {
 #[cfg(test)]
 pub(crate) mod test_policy {
     use super::*;
+    use scaleguard_in_memory_cluster::ListQuery;
     use scaleguard_sdk::Operation;
 
     /// Denies an object whose namespace holds another object of the same name, and names what it
@@ -644,7 +645,13 @@ pub(crate) mod test_policy {
                 ("Namespace", None),
             ]
             .into_iter()
-            .flat_map(|(kind, namespace)| cluster.list("v1", kind, namespace, None, None).unwrap())
+            .flat_map(|(kind, namespace)| {
+                let query = ListQuery {
+                    namespace,
+                    ..ListQuery::of("v1", kind)
+                };
+                cluster.list(&query).unwrap()
+            })
             .filter(|object| !own(object))
             .collect();
             let seen: Vec<String> = listed

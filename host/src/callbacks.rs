@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use scaleguard_in_memory_cluster::ClusterView;
+use scaleguard_in_memory_cluster::{ClusterView, ListQuery};
 use scaleguard_sdk::ResourceKind;
 
 /// The cluster a policy instance currently sees; swapped between evaluations.
@@ -152,13 +152,13 @@ fn list(
     namespace: Option<&str>,
 ) -> Result<Vec<u8>, String> {
     let view = view.read().map_err(|e| e.to_string())?;
-    view.list_json(
-        &request.api_version,
-        &request.kind,
+    view.list_json(&ListQuery {
+        api_version: &request.api_version,
+        kind: &request.kind,
         namespace,
-        request.label_selector.as_deref(),
-        request.field_selector.as_deref(),
-    )
+        label_selector: request.label_selector.as_deref(),
+        field_selector: request.field_selector.as_deref(),
+    })
     .map_err(|e| e.to_string())
 }
 

@@ -25,6 +25,49 @@ pub struct InMemoryCluster {
     lists: ListCache,
 }
 
+/// One look-up, as `list_resources_by_namespace` and `list_resources_all` ask for it: a kind at an
+/// `apiVersion`, in a namespace or all of them, filtered by a label and a field selector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListQuery<'q> {
+    /// `apiVersion`.
+    pub api_version: &'q str,
+    /// Kind.
+    pub kind: &'q str,
+    /// The namespace (`None`: every namespace).
+    pub namespace: Option<&'q str>,
+    /// `labelSelector`.
+    pub label_selector: Option<&'q str>,
+    /// `fieldSelector`.
+    pub field_selector: Option<&'q str>,
+}
+
+impl<'q> ListQuery<'q> {
+    /// Every object of `kind` at `api_version`, in every namespace.
+    pub fn of(api_version: &'q str, kind: &'q str) -> Self {
+        Self {
+            api_version,
+            kind,
+            namespace: None,
+            label_selector: None,
+            field_selector: None,
+        }
+    }
+
+    /// The query, in `namespace` only.
+    #[must_use]
+    pub fn in_namespace(self, namespace: &'q str) -> Self {
+        Self {
+            namespace: Some(namespace),
+            ..self
+        }
+    }
+
+    /// Whether it filters by a selector.
+    fn selects(&self) -> bool {
+        self.label_selector.is_some() || self.field_selector.is_some()
+    }
+}
+
 /// `(apiVersion, kind, namespace)` of a look-up without selectors.
 type ListKey = (String, String, Option<String>);
 
@@ -126,31 +169,23 @@ impl InMemoryCluster {
     /// The List JSON `list_resources_by_namespace` / `list_resources_all` return, serialized straight
     /// from the stored objects (no copy of them is made); a look-up without selectors is serialized once
     /// and then answered from the cache.
-    pub fn list_json(
-        &self,
-        api_version: &str,
-        kind: &str,
-        namespace: Option<&str>,
-        label_selector: Option<&str>,
-        field_selector: Option<&str>,
-    ) -> Result<Vec<u8>, ClusterError> {
+    pub fn list_json(&self, query: &ListQuery<'_>) -> Result<Vec<u8>, ClusterError> {
         let serialize = || {
-            let items = self.list(api_version, kind, namespace, label_selector, field_selector)?;
             let list = ListAnswer {
-                api_version,
-                kind: format!("{kind}List"),
+                api_version: query.api_version,
+                kind: format!("{}List", query.kind),
                 metadata: json!({"resourceVersion": ""}),
-                items,
+                items: self.list(query)?,
             };
             Ok(serde_json::to_vec(&list).expect("a list of JSON values always serializes"))
         };
-        if label_selector.is_some() || field_selector.is_some() {
+        if query.selects() {
             return serialize();
         }
         let key = (
-            api_version.to_owned(),
-            kind.to_owned(),
-            namespace.map(str::to_owned),
+            query.api_version.to_owned(),
+            query.kind.to_owned(),
+            query.namespace.map(str::to_owned),
         );
         let cached = self
             .lists
@@ -171,26 +206,21 @@ impl InMemoryCluster {
         Ok(json)
     }
 
-    /// The objects of a kind at any version of its group, in `namespace` (or all namespaces), filtered
-    /// by selectors.
-    pub fn list(
-        &self,
-        api_version: &str,
-        kind: &str,
-        namespace: Option<&str>,
-        label_selector: Option<&str>,
-        field_selector: Option<&str>,
-    ) -> Result<Vec<&Value>, ClusterError> {
-        self.check_served(api_version, kind)?;
-        let labels = Selector::parse("label", label_selector.unwrap_or(""))?;
-        let fields = Selector::parse("field", field_selector.unwrap_or(""))?;
-        let key = (api_group(api_version).to_owned(), kind.to_owned());
+    /// The objects `query` asks for: its kind at any version of its group.
+    pub fn list(&self, query: &ListQuery<'_>) -> Result<Vec<&Value>, ClusterError> {
+        self.check_served(query.api_version, query.kind)?;
+        let labels = Selector::parse("label", query.label_selector.unwrap_or(""))?;
+        let fields = Selector::parse("field", query.field_selector.unwrap_or(""))?;
+        let key = (
+            api_group(query.api_version).to_owned(),
+            query.kind.to_owned(),
+        );
         Ok(self
             .objects
             .get(&key)
             .into_iter()
             .flatten()
-            .filter(|object| namespace.is_none_or(|ns| namespace_of(object) == ns))
+            .filter(|object| query.namespace.is_none_or(|ns| namespace_of(object) == ns))
             .filter(|object| labels.matches(|k| label(object, k)))
             .filter(|object| fields.matches(|k| field(object, k)))
             .collect())
@@ -204,7 +234,11 @@ impl InMemoryCluster {
         name: &str,
         namespace: Option<&str>,
     ) -> Result<&Value, ClusterError> {
-        self.list(api_version, kind, namespace, None, None)?
+        let query = ListQuery {
+            namespace,
+            ..ListQuery::of(api_version, kind)
+        };
+        self.list(&query)?
             .into_iter()
             .find(|object| name_of(object) == name)
             .ok_or_else(|| ClusterError::NotFound {
@@ -260,31 +294,15 @@ impl ClusterView {
     }
 
     /// The objects of a granted kind: [`InMemoryCluster::list`] behind [`Self::check_granted`].
-    pub fn list(
-        &self,
-        api_version: &str,
-        kind: &str,
-        namespace: Option<&str>,
-        label_selector: Option<&str>,
-        field_selector: Option<&str>,
-    ) -> Result<Vec<&Value>, ClusterError> {
-        self.check_granted(api_version, kind)?;
-        self.cluster
-            .list(api_version, kind, namespace, label_selector, field_selector)
+    pub fn list(&self, query: &ListQuery<'_>) -> Result<Vec<&Value>, ClusterError> {
+        self.check_granted(query.api_version, query.kind)?;
+        self.cluster.list(query)
     }
 
     /// [`InMemoryCluster::list_json`] behind [`Self::check_granted`].
-    pub fn list_json(
-        &self,
-        api_version: &str,
-        kind: &str,
-        namespace: Option<&str>,
-        label_selector: Option<&str>,
-        field_selector: Option<&str>,
-    ) -> Result<Vec<u8>, ClusterError> {
-        self.check_granted(api_version, kind)?;
-        self.cluster
-            .list_json(api_version, kind, namespace, label_selector, field_selector)
+    pub fn list_json(&self, query: &ListQuery<'_>) -> Result<Vec<u8>, ClusterError> {
+        self.check_granted(query.api_version, query.kind)?;
+        self.cluster.list_json(query)
     }
 }
 
@@ -301,14 +319,8 @@ struct ListAnswer<'a> {
 /// The native twin of the guest's host-call [`Cluster`]: the same objects, grants and errors.
 impl Cluster for ClusterView {
     fn list(&self, kind: &ResourceKind, namespace: &str) -> Result<Vec<Value>, LookupError> {
-        let items = ClusterView::list(
-            self,
-            &kind.api_version,
-            &kind.kind,
-            Some(namespace),
-            None,
-            None,
-        )?;
+        let query = ListQuery::of(&kind.api_version, &kind.kind).in_namespace(namespace);
+        let items = ClusterView::list(self, &query)?;
         Ok(items.into_iter().cloned().collect())
     }
 }
@@ -468,8 +480,15 @@ mod tests {
     #[test]
     fn lists_by_namespace_and_selectors() {
         let cluster = cluster();
-        let list =
-            |ns, labels, fields| names(&cluster.list("v1", "Pod", ns, labels, fields).unwrap());
+        let list = |namespace, label_selector, field_selector| {
+            let query = ListQuery {
+                namespace,
+                label_selector,
+                field_selector,
+                ..ListQuery::of("v1", "Pod")
+            };
+            names(&cluster.list(&query).unwrap())
+        };
         assert_eq!(list(Some("x"), None, None), ["a", "b"]);
         assert_eq!(list(None, None, None), ["a", "b", "c"]);
         assert_eq!(list(None, Some("app=web"), None), ["a"]);
@@ -486,7 +505,7 @@ mod tests {
         let cluster = cluster();
         assert_eq!(
             cluster
-                .list("keda.sh/v1alpha1", "ScaledObject", Some("x"), None, None)
+                .list(&ListQuery::of("keda.sh/v1alpha1", "ScaledObject").in_namespace("x"))
                 .unwrap_err()
                 .to_string(),
             "Cannot find resource keda.sh/v1alpha1/ScaledObject"
@@ -498,13 +517,17 @@ mod tests {
                 .to_string(),
             "Cannot find v1/Pod named 'zz' inside of namespace 'x'"
         );
+        let unparsable = ListQuery {
+            label_selector: Some("a in (b"),
+            ..ListQuery::of("v1", "Pod")
+        };
         assert!(matches!(
-            cluster.list("v1", "Pod", None, Some("a in (b"), None),
+            cluster.list(&unparsable),
             Err(ClusterError::InvalidSelector { .. })
         ));
         let view = ClusterView::new(Arc::new(cluster), BTreeSet::new());
         assert_eq!(
-            view.list_json("v1", "Pod", Some("x"), None, None)
+            view.list_json(&ListQuery::of("v1", "Pod").in_namespace("x"))
                 .unwrap_err()
                 .to_string(),
             "Policy has not been granted access to Kubernetes v1/Pod resources. The violation has been reported."
@@ -522,7 +545,7 @@ mod tests {
         ]);
         let list = |cluster: &InMemoryCluster, api_version, kind| {
             cluster
-                .list(api_version, kind, Some("x"), None, None)
+                .list(&ListQuery::of(api_version, kind).in_namespace("x"))
                 .map(|items| names(&items))
         };
         for version in ["autoscaling/v1", "autoscaling/v2", "autoscaling/v2beta2"] {
@@ -549,9 +572,11 @@ mod tests {
     fn a_list_is_serialized_once_until_the_objects_change() {
         let mut cluster = cluster();
         let pods = |cluster: &InMemoryCluster, selector| {
-            let json = cluster
-                .list_json("v1", "Pod", Some("x"), selector, None)
-                .unwrap();
+            let query = ListQuery {
+                label_selector: selector,
+                ..ListQuery::of("v1", "Pod").in_namespace("x")
+            };
+            let json = cluster.list_json(&query).unwrap();
             let list: Value = serde_json::from_slice(&json).unwrap();
             let names: Vec<String> = list["items"]
                 .as_array()
@@ -580,7 +605,7 @@ mod tests {
         cluster.mark_not_served("v1", "Pod");
         assert!(
             cluster
-                .list_json("v1", "Pod", Some("x"), None, None)
+                .list_json(&ListQuery::of("v1", "Pod").in_namespace("x"))
                 .is_err()
         );
     }

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use scaleguard_check::linked::LinkedPolicy;
 use scaleguard_host::{Limits, PolicyModule};
-use scaleguard_in_memory_cluster::{ClusterView, InMemoryCluster};
+use scaleguard_in_memory_cluster::{ClusterView, InMemoryCluster, ListQuery};
 use scaleguard_sdk::{Cluster, LookupError, ResourceKind, ValidationResponse};
 use scaleguard_tests::bench_report::{
     MODULE_BYTES_BUDGET, PROMQL_MODULE, PolicyReport, RequestReport, Samples,
@@ -241,7 +241,7 @@ impl ListJsonCluster {
         namespace: &str,
     ) -> Result<Vec<u8>, LookupError> {
         self.view
-            .list_json(api_version, kind, Some(namespace), None, None)
+            .list_json(&ListQuery::of(api_version, kind).in_namespace(namespace))
             .map_err(LookupError::from)
     }
 
