@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, OnceLock};
 
-use scaleguard_in_memory_cluster::InMemoryCluster;
+use scaleguard_in_memory_cluster::{ClusterView, InMemoryCluster};
 use scaleguard_sdk::{
     AdmissionRequest, ResourceKind, SettingsValidationResponse, UserInfo, ValidationResponse,
 };
@@ -17,15 +17,10 @@ use crate::request::{admission_request, validation_payload};
 
 /// Evaluates requests for one policy; one per worker thread (a wasm instance is not shared).
 pub trait Evaluator {
-    /// Answers a `validate` payload (`{"request", "settings"}`), its look-ups seeing the objects of
-    /// `cluster` whose kinds are `granted`. A policy that fails answers a rejection with code 500, as
-    /// Kubewarden does.
-    fn validate(
-        &mut self,
-        payload: &Value,
-        cluster: &Arc<InMemoryCluster>,
-        granted: &BTreeSet<ResourceKind>,
-    ) -> ValidationResponse;
+    /// Answers a `validate` payload (`{"request", "settings"}`), its look-ups answered by `cluster`:
+    /// the objects it may see, with the kinds it was granted. A policy that fails answers a rejection
+    /// with code 500, as Kubewarden does.
+    fn validate(&mut self, payload: &Value, cluster: ClusterView) -> ValidationResponse;
 
     /// Answers `validate_settings` for `settings`.
     fn validate_settings(&mut self, settings: &Value) -> SettingsValidationResponse;
@@ -101,6 +96,13 @@ pub struct Configuration<'c> {
     pub settings: &'c Value,
     /// The kinds its look-ups may list (`contextAwareResources`).
     pub granted: &'c BTreeSet<ResourceKind>,
+}
+
+impl Configuration<'_> {
+    /// `cluster` as this configuration's look-ups see it.
+    fn view(&self, cluster: &Arc<InMemoryCluster>) -> ClusterView {
+        ClusterView::new(Arc::clone(cluster), self.granted.clone())
+    }
 }
 
 /// A prepared check: the documents, the objects they replace, and who the requests come from.
@@ -274,10 +276,8 @@ impl<'a> Check<'a> {
             let objects = self.cluster_for(position).into_iter().cloned();
             Arc::new(InMemoryCluster::from_objects(objects))
         };
-        match self.clusters.get(namespace) {
-            Some(cluster) => Arc::clone(cluster.get_or_init(made)),
-            None => made(),
-        }
+        // Every namespace of the documents has its cell (see `Check::new`).
+        Arc::clone(self.clusters[namespace].get_or_init(made))
     }
 
     /// Reviews document `position` with each policy whose rules select it (`evaluators` from
@@ -371,7 +371,7 @@ impl<'a> Check<'a> {
         let cluster = cluster.get_or_insert_with(|| self.cluster_of(position));
         let evaluator = &mut evaluators[index];
         let payload = validation_payload(request, configuration.settings);
-        let mut response = evaluator.validate(&payload, cluster, configuration.granted);
+        let mut response = evaluator.validate(&payload, configuration.view(cluster));
         if let Some(old_object) = self.previous[position] {
             self.confirm_pre_existing(
                 position,
@@ -546,8 +546,7 @@ impl<'a> Check<'a> {
         );
         let before = evaluator.validate(
             &validation_payload(&request, configuration.settings),
-            &cluster,
-            configuration.granted,
+            configuration.view(&cluster),
         );
         // The base's denial joins its violations with "; ", which sentences may contain too: each
         // claimed violation is looked for in the whole message.
@@ -627,12 +626,8 @@ pub(crate) mod test_policy {
     impl Evaluator for UniqueNamesEvaluator {
         /// Lists ConfigMaps and Secrets in the object's namespace and Namespaces, granted or not; an
         /// object of its own kind and name is itself.
-        fn validate(
-            &mut self,
-            payload: &Value,
-            cluster: &Arc<InMemoryCluster>,
-            _granted: &BTreeSet<ResourceKind>,
-        ) -> ValidationResponse {
+        fn validate(&mut self, payload: &Value, view: ClusterView) -> ValidationResponse {
+            let cluster = view.cluster();
             let request = &payload["request"];
             let namespace = request["namespace"].as_str();
             let own = |object: &Value| {

@@ -144,15 +144,9 @@ impl RunnablePolicy for LinkedPolicy {
 struct LinkedEvaluator<'p>(&'p LinkedPolicy);
 
 impl Evaluator for LinkedEvaluator<'_> {
-    fn validate(
-        &mut self,
-        payload: &Value,
-        cluster: &Arc<InMemoryCluster>,
-        granted: &BTreeSet<ResourceKind>,
-    ) -> ValidationResponse {
-        let view = ClusterView::new(Arc::clone(cluster), granted.clone());
+    fn validate(&mut self, payload: &Value, cluster: ClusterView) -> ValidationResponse {
         match serde_json::to_vec(payload) {
-            Ok(bytes) => self.0.validate_payload(&bytes, &view),
+            Ok(bytes) => self.0.validate_payload(&bytes, &cluster),
             Err(error) => ValidationResponse {
                 accepted: false,
                 code: Some(500),

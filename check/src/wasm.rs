@@ -74,14 +74,8 @@ struct WasmEvaluator<'p> {
 }
 
 impl Evaluator for WasmEvaluator<'_> {
-    fn validate(
-        &mut self,
-        payload: &Value,
-        cluster: &Arc<InMemoryCluster>,
-        granted: &BTreeSet<ResourceKind>,
-    ) -> ValidationResponse {
-        self.instance
-            .set_view(ClusterView::new(Arc::clone(cluster), granted.clone()));
+    fn validate(&mut self, payload: &Value, cluster: ClusterView) -> ValidationResponse {
+        self.instance.set_view(cluster);
         self.instance
             .evaluate(&payload["request"], &payload["settings"])
     }
