@@ -1,13 +1,15 @@
 //! `make bench-gitops`: `scaleguard check` over a generated GitOps repository of 10,000 manifests
-//! (100 namespaces x 100 objects: DynamoGraphDeployments, HPAs and ScaledObjects), beside the same
+//! (100 namespaces x 100 objects: DynamoGraphDeployments, HPAs and ScaledObjects) with 2 threads, then
+//! over 20,000 (200 namespaces of the same size). Budgets, which fail the bench: at least 5,000
+//! manifests/s over 10,000, and 20,000 within 2.2x the time of 10,000. Beside them, the same
 //! evaluations done one process per request (`scaleguard run`, the way `kwctl run` is used in CI),
 //! measured on a 200-request sample. Needs `make policies`; `SCALEGUARD_BIN` names the binary for the
 //! process-per-request side (default: `target/native-release/scaleguard`, else `target/debug/scaleguard`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
-use std::time::Instant;
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
 
 use scaleguard_check::request::{admission_request, default_user};
 use scaleguard_check::wasm::{compile_all, read_directory};
@@ -19,22 +21,46 @@ use generated::{OBJECTS_PER_NAMESPACE, binary};
 
 const NAMESPACES: usize = 100;
 const SAMPLE: usize = 200;
+/// Threads of the budgeted runs: the two cores of the reference machine.
+const THREADS: usize = 2;
+/// Least manifests per second over the 10,000-manifest repository.
+const THROUGHPUT_BUDGET: f64 = 5_000.0;
+/// Most time twice the manifests (twice the namespaces of the same size) may take, over the time of once:
+/// linear, not quadratic.
+const SCALING_BUDGET: f64 = 2.2;
 
-fn main() {
+/// One `scaleguard check` over a generated repository, timed.
+struct Run<'p> {
+    root: std::path::PathBuf,
+    inputs: fs::Inputs,
+    policies: &'p [ConfiguredPolicy<'p>],
+}
+
+impl Run<'_> {
+    /// Checks every document with [`THREADS`] threads; the records and the time taken.
+    fn check(&self) -> (Vec<scaleguard_check::Record>, Duration) {
+        let documents = &self.inputs.parsed.documents;
+        let previous = BTreeMap::new();
+        let started = Instant::now();
+        let check = Check::new(documents, &previous, self.policies, default_user());
+        let records = parallel::run(&check, THREADS, &|_, _| {}).unwrap();
+        let elapsed = started.elapsed();
+        assert!(
+            records.iter().all(|r| r.allowed),
+            "the generated repository is clean"
+        );
+        (records, elapsed)
+    }
+}
+
+fn main() -> ExitCode {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let policies_dir = workspace.join("target/policies");
-    let root = generated::repository("gitops", NAMESPACES);
 
     let started = Instant::now();
     let policies = compile_all(read_directory(&policies_dir).expect("make policies first"))
         .expect("the modules compile");
     let compiled = started.elapsed();
-    let started = Instant::now();
-    let inputs = fs::read_paths(
-        &[root.display().to_string()],
-        "default",
-        &mut std::io::empty(),
-    );
     let configured: Vec<ConfiguredPolicy<'_>> = policies
         .iter()
         .map(|policy| ConfiguredPolicy {
@@ -42,25 +68,49 @@ fn main() {
             settings: serde_json::Value::Null,
         })
         .collect();
-    let documents = &inputs.parsed.documents;
-    assert_eq!(documents.len(), NAMESPACES * OBJECTS_PER_NAMESPACE);
-    let previous = BTreeMap::new();
-    let check = Check::new(documents, &previous, &configured, default_user());
-    let threads = parallel::threads_for(documents.len());
-    let records = parallel::run(&check, threads, &|_, _| {}).unwrap();
-    let checked = started.elapsed();
-    let denied = records.iter().filter(|r| !r.allowed).count();
-    assert_eq!(denied, 0, "the generated repository is clean");
+    let run = |label: &str, namespaces: usize| {
+        let root = generated::repository(label, namespaces);
+        let inputs = fs::read_paths(
+            &[root.display().to_string()],
+            "default",
+            &mut std::io::empty(),
+        );
+        assert_eq!(
+            inputs.parsed.documents.len(),
+            namespaces * OBJECTS_PER_NAMESPACE
+        );
+        Run {
+            root,
+            inputs,
+            policies: &configured,
+        }
+    };
+    let gitops = run("gitops", NAMESPACES);
+    let (records, checked) = gitops.check();
+    let documents = &gitops.inputs.parsed.documents;
     let per_second = documents.len() as f64 / checked.as_secs_f64();
     println!(
-        "scaleguard check: {} manifests, {} evaluations, {threads} threads: {:.2} s ({:.0} manifests/s), plus {:.2} s compiling {} modules once",
+        "scaleguard check: {} manifests, {} evaluations, {THREADS} threads: {:.2} s ({per_second:.0} manifests/s, budget {THROUGHPUT_BUDGET:.0}), plus {:.2} s compiling {} modules once",
         documents.len(),
         records.len(),
         checked.as_secs_f64(),
-        per_second,
         compiled.as_secs_f64(),
         policies.len()
     );
+    let twice = run("gitops-twice", 2 * NAMESPACES);
+    let (_, checked_twice) = twice.check();
+    let _ = std::fs::remove_dir_all(&twice.root);
+    let scaling = checked_twice.as_secs_f64() / checked.as_secs_f64();
+    println!(
+        "scaleguard check: {} manifests ({} namespaces): {:.2} s, {scaling:.2}x the time of {} (budget {SCALING_BUDGET}x)",
+        twice.inputs.parsed.documents.len(),
+        2 * NAMESPACES,
+        checked_twice.as_secs_f64(),
+        documents.len(),
+    );
+    let previous = BTreeMap::new();
+    let check = Check::new(documents, &previous, &configured, default_user());
+    let root = &gitops.root;
 
     // The same evaluations, one `scaleguard run` process per request, on a sample.
     let binary = binary(&workspace);
@@ -123,5 +173,32 @@ fn main() {
         requests_per_second / evaluations_per_manifest,
         evaluations_per_manifest
     );
-    let _ = std::fs::remove_dir_all(&root);
+    let _ = std::fs::remove_dir_all(root);
+
+    let mut exceeded = Vec::new();
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "warning: an unoptimised build; run `make bench-gitops` for figures that mean something"
+        );
+    }
+    if per_second < THROUGHPUT_BUDGET {
+        exceeded.push(format!(
+            "throughput: {per_second:.0} manifests/s, budget at least {THROUGHPUT_BUDGET:.0}"
+        ));
+    }
+    if scaling > SCALING_BUDGET {
+        exceeded.push(format!(
+            "scaling: twice the manifests took {scaling:.2}x the time, budget {SCALING_BUDGET}x"
+        ));
+    }
+    if exceeded.is_empty() {
+        println!("bench-gitops: every budget holds");
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("bench-gitops: {} budget(s) exceeded:", exceeded.len());
+        for budget in &exceeded {
+            eprintln!("  - {budget}");
+        }
+        ExitCode::FAILURE
+    }
 }

@@ -108,7 +108,6 @@ impl DgdResource for DynamoGraphDeployment {
         DgdView::from_v1alpha1(dgd::v1alpha1::DynamoGraphDeployment {
             metadata: view_metadata(&self.metadata),
             spec: self.spec.clone(),
-            status: None,
         })
     }
 

@@ -21,6 +21,8 @@ pub struct KubernetesCall {
     pub operation: String,
     /// The `(apiVersion, kind)` looked up; `None` for `can_i`.
     pub kind: Option<ResourceKind>,
+    /// The `field_masks` a list asked for, as sent.
+    pub field_masks: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -33,6 +35,9 @@ struct ListRequest {
     label_selector: Option<String>,
     #[serde(default)]
     field_selector: Option<String>,
+    /// Kubewarden's `field_masks` (a set of dot-separated paths; 1.33+).
+    #[serde(default)]
+    field_masks: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -70,7 +75,12 @@ pub(crate) fn answer(
     match (binding, namespace, operation) {
         ("kubewarden", "kubernetes", "list_resources_by_namespace") => {
             let request: ListRequest = parse(operation, payload)?;
-            note_call(calls, operation, Some(request.kind_key()));
+            note_call(
+                calls,
+                operation,
+                Some(request.kind_key()),
+                &request.field_masks,
+            );
             let Some(namespace) = request.namespace.as_deref() else {
                 return Err(format!("{operation}: missing field `namespace`"));
             };
@@ -78,7 +88,12 @@ pub(crate) fn answer(
         }
         ("kubewarden", "kubernetes", "list_resources_all") => {
             let request: ListRequest = parse(operation, payload)?;
-            note_call(calls, operation, Some(request.kind_key()));
+            note_call(
+                calls,
+                operation,
+                Some(request.kind_key()),
+                &request.field_masks,
+            );
             list(view, &request, None)
         }
         ("kubewarden", "kubernetes", "get_resource") => {
@@ -90,6 +105,7 @@ pub(crate) fn answer(
                     request.api_version.clone(),
                     request.kind.clone(),
                 )),
+                &None,
             );
             let view = view.read().map_err(|e| e.to_string())?;
             view.check_granted(&request.api_version, &request.kind)
@@ -107,7 +123,7 @@ pub(crate) fn answer(
         }
         ("kubewarden", "kubernetes", "can_i") => {
             let request: CanIRequest = parse(operation, payload)?;
-            note_call(calls, operation, None);
+            note_call(calls, operation, None, &None);
             tracing::debug!(policy, review = %request.subject_access_review, "can_i: the in-memory cluster grants nothing");
             serde_json::to_vec(&json!({"allowed": false, "denied": false, "reason": "scaleguard-host has no RBAC"}))
                 .map_err(|e| e.to_string())
@@ -135,10 +151,16 @@ impl ListRequest {
 }
 
 /// Notes a `kubernetes` host call in the instance's log.
-fn note_call(calls: &CallLog, operation: &str, kind: Option<ResourceKind>) {
+fn note_call(
+    calls: &CallLog,
+    operation: &str,
+    kind: Option<ResourceKind>,
+    field_masks: &Option<Vec<String>>,
+) {
     let call = KubernetesCall {
         operation: operation.to_owned(),
         kind,
+        field_masks: field_masks.clone().unwrap_or_default(),
     };
     calls
         .lock()
@@ -152,12 +174,19 @@ fn list(
     namespace: Option<&str>,
 ) -> Result<Vec<u8>, String> {
     let view = view.read().map_err(|e| e.to_string())?;
+    let field_masks: Vec<&str> = request
+        .field_masks
+        .iter()
+        .flatten()
+        .map(String::as_str)
+        .collect();
     view.list_json(&ListQuery {
         api_version: &request.api_version,
         kind: &request.kind,
         namespace,
         label_selector: request.label_selector.as_deref(),
         field_selector: request.field_selector.as_deref(),
+        field_masks: &field_masks,
     })
     .map_err(|e| e.to_string())
 }

@@ -9,9 +9,14 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use scaleguard_sdk::cluster::Lookup;
 use scaleguard_sdk::meta::api_group;
 use scaleguard_sdk::{Cluster, LookupError, ResourceKind};
 use serde_json::{Value, json};
+
+mod served;
+
+pub use served::{FieldMask, Served, served};
 
 /// `(API group, kind)`: what the stored objects are kept by, whatever version wrote them.
 type GroupKind = (String, String);
@@ -26,7 +31,8 @@ pub struct InMemoryCluster {
 }
 
 /// One look-up, as `list_resources_by_namespace` and `list_resources_all` ask for it: a kind at an
-/// `apiVersion`, in a namespace or all of them, filtered by a label and a field selector.
+/// `apiVersion`, in a namespace or all of them, filtered by a label and a field selector, each object
+/// served with only the fields its `field_masks` name (see [`served`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ListQuery<'q> {
     /// `apiVersion`.
@@ -39,6 +45,8 @@ pub struct ListQuery<'q> {
     pub label_selector: Option<&'q str>,
     /// `fieldSelector`.
     pub field_selector: Option<&'q str>,
+    /// `field_masks`; empty: whole objects.
+    pub field_masks: &'q [&'q str],
 }
 
 impl<'q> ListQuery<'q> {
@@ -50,6 +58,7 @@ impl<'q> ListQuery<'q> {
             namespace: None,
             label_selector: None,
             field_selector: None,
+            field_masks: &[],
         }
     }
 
@@ -68,8 +77,9 @@ impl<'q> ListQuery<'q> {
     }
 }
 
-/// `(apiVersion, kind, namespace)` of a look-up without selectors.
-type ListKey = (String, String, Option<String>);
+/// `(apiVersion, kind, namespace, field masks)` of a look-up without selectors; the masks sorted, as
+/// the set they are.
+type ListKey = (String, String, Option<String>, Vec<String>);
 
 /// The List JSON of the look-ups without selectors, made once while the objects stay as they are:
 /// `scaleguard check` asks every evaluation in a namespace for the same lists. A clone starts empty.
@@ -166,26 +176,38 @@ impl InMemoryCluster {
         self.lists.clear();
     }
 
-    /// The List JSON `list_resources_by_namespace` / `list_resources_all` return, serialized straight
-    /// from the stored objects (no copy of them is made); a look-up without selectors is serialized once
-    /// and then answered from the cache.
+    /// The List JSON `list_resources_by_namespace` / `list_resources_all` return, each object served as
+    /// Kubewarden serves it ([`served`]) straight from the stored one (no copy of it is made); a look-up
+    /// without selectors is serialized once and then answered from the cache.
     pub fn list_json(&self, query: &ListQuery<'_>) -> Result<Vec<u8>, ClusterError> {
         let serialize = || {
+            let mask = FieldMask::new(query.field_masks.iter().copied());
             let list = ListAnswer {
                 api_version: query.api_version,
                 kind: format!("{}List", query.kind),
                 metadata: json!({"resourceVersion": ""}),
-                items: self.list(query)?,
+                items: self
+                    .list(query)?
+                    .into_iter()
+                    .map(|object| Served {
+                        object,
+                        mask: &mask,
+                    })
+                    .collect(),
             };
             Ok(serde_json::to_vec(&list).expect("a list of JSON values always serializes"))
         };
         if query.selects() {
             return serialize();
         }
+        let mut masks: Vec<String> = query.field_masks.iter().map(|&m| m.to_owned()).collect();
+        masks.sort();
+        masks.dedup();
         let key = (
             query.api_version.to_owned(),
             query.kind.to_owned(),
             query.namespace.map(str::to_owned),
+            masks,
         );
         let cached = self
             .lists
@@ -263,17 +285,33 @@ impl InMemoryCluster {
     }
 }
 
-/// What one policy sees of a cluster: only the kinds it was granted (`contextAwareResources`).
+/// What one policy sees of a cluster: only the kinds it was granted (`contextAwareResources`), through
+/// an evaluator that honours field masks (Kubewarden 1.33+) or one that ignores them.
 #[derive(Debug, Clone)]
 pub struct ClusterView {
     cluster: Arc<InMemoryCluster>,
     granted: BTreeSet<ResourceKind>,
+    honours_field_masks: bool,
 }
 
 impl ClusterView {
-    /// `cluster` as seen by a policy granted `granted`.
+    /// `cluster` as seen by a policy granted `granted`, field masks honoured.
     pub fn new(cluster: Arc<InMemoryCluster>, granted: BTreeSet<ResourceKind>) -> Self {
-        Self { cluster, granted }
+        Self {
+            cluster,
+            granted,
+            honours_field_masks: true,
+        }
+    }
+
+    /// The same view through an evaluator older than Kubewarden 1.33: look-ups' field masks are ignored
+    /// and whole objects served.
+    #[must_use]
+    pub fn ignoring_field_masks(self) -> Self {
+        Self {
+            honours_field_masks: false,
+            ..self
+        }
     }
 
     /// The cluster behind the view.
@@ -299,10 +337,18 @@ impl ClusterView {
         self.cluster.list(query)
     }
 
-    /// [`InMemoryCluster::list_json`] behind [`Self::check_granted`].
+    /// [`InMemoryCluster::list_json`] behind [`Self::check_granted`], the masks dropped when the view
+    /// ignores them.
     pub fn list_json(&self, query: &ListQuery<'_>) -> Result<Vec<u8>, ClusterError> {
         self.check_granted(query.api_version, query.kind)?;
-        self.cluster.list_json(query)
+        if self.honours_field_masks {
+            self.cluster.list_json(query)
+        } else {
+            self.cluster.list_json(&ListQuery {
+                field_masks: &[],
+                ..*query
+            })
+        }
     }
 }
 
@@ -313,15 +359,18 @@ struct ListAnswer<'a> {
     api_version: &'a str,
     kind: String,
     metadata: Value,
-    items: Vec<&'a Value>,
+    items: Vec<Served<'a>>,
 }
 
 /// The native twin of the guest's host-call [`Cluster`]: the same objects, grants and errors.
 impl Cluster for ClusterView {
-    fn list(&self, kind: &ResourceKind, namespace: &str) -> Result<Vec<Value>, LookupError> {
-        let query = ListQuery::of(&kind.api_version, &kind.kind).in_namespace(namespace);
-        let items = ClusterView::list(self, &query)?;
-        Ok(items.into_iter().cloned().collect())
+    fn list_json(&self, lookup: &Lookup<'_>) -> Result<Vec<u8>, LookupError> {
+        let query = ListQuery {
+            field_masks: lookup.field_masks,
+            ..ListQuery::of(&lookup.kind.api_version, &lookup.kind.kind)
+                .in_namespace(lookup.namespace)
+        };
+        Ok(ClusterView::list_json(self, &query)?)
     }
 }
 

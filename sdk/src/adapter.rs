@@ -17,6 +17,9 @@ pub const DGD_NAME_LABEL: &str = "nvidia.com/dynamo-graph-deployment-name";
 /// Label naming the adapter's service (original case).
 pub const COMPONENT_LABEL: &str = "nvidia.com/dynamo-component";
 
+/// What [`ScalingAdapter`] reads, as Kubewarden's `field_masks` name fields.
+pub const FIELDS: &[&str] = &["spec.replicas", "spec.dgdRef"];
+
 /// A DynamoGraphDeploymentScalingAdapter.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(default)]
@@ -31,15 +34,9 @@ pub struct ScalingAdapter {
     /// Object metadata.
     #[serde(deserialize_with = "null_as_default")]
     pub metadata: ObjectMeta,
-    /// The desired state.
+    /// The desired state (its `status` is the companion controller's business; no rule reads it).
     #[serde(deserialize_with = "null_as_default")]
     pub spec: AdapterSpec,
-    /// The observed state.
-    #[serde(
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub status: Option<AdapterStatus>,
 }
 
 /// `spec` of an adapter.
@@ -117,22 +114,6 @@ impl ScalingAdapter {
     }
 }
 
-/// `status` of an adapter.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct AdapterStatus {
-    /// Observed replicas of the service.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(deserialize_with = "crate::parse::optional_int32")]
-    pub replicas: Option<i32>,
-    /// The label selector of the service's pods.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub selector: Option<String>,
-    /// When the adapter last scaled the service (RFC 3339).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_scale_time: Option<String>,
-}
-
 /// The `status.selector` of the adapter of `service` in DGD `dgd`.
 pub fn selector(dgd: &str, service: &str) -> String {
     format!("{DGD_NAME_LABEL}={dgd},{COMPONENT_LABEL}={service}")
@@ -153,7 +134,7 @@ mod tests {
     }
 
     #[test]
-    fn parses_spec_and_status() {
+    fn parses_the_spec() {
         let adapter: ScalingAdapter = from_value(&json!({
             "metadata": {"name": "sglang-agg-decode"},
             "spec": {"replicas": 3, "dgdRef": {"name": "sglang-agg", "serviceName": "decode"}},
@@ -163,7 +144,6 @@ mod tests {
         assert_eq!(adapter.spec.replicas, 3);
         assert_eq!(adapter.spec.dgd_ref.service_name, "decode");
         assert_eq!(adapter.unit_ref(), UnitRef::Component("decode"));
-        assert_eq!(adapter.status.unwrap().replicas, Some(2));
     }
 
     #[test]

@@ -6,9 +6,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
-use crate::dgd::DgdView;
-use crate::parse::{FieldError, from_value, null_as_default};
+use crate::dgd::{DgdVersion, DgdView};
+use crate::parse::{FieldError, from_str, null_as_default};
 
 /// An admission request (`admission.k8s.io/v1` `AdmissionReview.request`).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -43,13 +44,104 @@ pub struct AdmissionRequest {
     #[serde(alias = "user_info", skip_serializing_if = "Option::is_none")]
     pub user_info: Option<UserInfo>,
     /// The new object (`null` for DELETE).
-    pub object: Value,
+    pub object: RawObject,
     /// The old object (UPDATE and DELETE).
     #[serde(alias = "old_object")]
-    pub old_object: Value,
+    pub old_object: RawObject,
     /// Whether the request is a dry run.
     #[serde(deserialize_with = "null_as_default", alias = "dry_run")]
     pub dry_run: bool,
+}
+
+/// An object of a request, kept as the JSON text it came in: a rule reads it straight into its typed
+/// model ([`AdmissionRequest::object_as`], [`AdmissionRequest::dgd_object`]), and builds the JSON tree
+/// only where it needs one ([`RawObject::to_value`]).
+#[derive(Clone, Serialize)]
+#[serde(transparent)]
+pub struct RawObject(Box<RawValue>);
+
+/// How deep a request's object may nest: serde_json's recursion limit, past which no rule could read it.
+const MAX_DEPTH: usize = 128;
+
+impl<'de> Deserialize<'de> for RawObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = Box::<RawValue>::deserialize(deserializer)?;
+        if nesting_depth(raw.get()) > MAX_DEPTH {
+            return Err(serde::de::Error::custom("recursion limit exceeded"));
+        }
+        Ok(Self(raw))
+    }
+}
+
+/// The deepest nesting of objects and lists in JSON `text`.
+fn nesting_depth(text: &str) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0_usize, 0, false, false);
+    for byte in text.bytes() {
+        match (in_string, escaped, byte) {
+            (true, true, _) => escaped = false,
+            (true, false, b'\\') => escaped = true,
+            (true, false, b'"') | (false, _, b'"') => in_string = !in_string,
+            (false, _, b'{' | b'[') => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            (false, _, b'}' | b']') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+impl RawObject {
+    /// The JSON text.
+    pub fn json(&self) -> &str {
+        self.0.get()
+    }
+
+    /// The object as a JSON tree.
+    pub fn to_value(&self) -> Value {
+        serde_json::from_str(self.json()).expect("a raw JSON value parses")
+    }
+
+    /// Whether it is a JSON object (not `null`, not absent, not another value).
+    pub fn is_object(&self) -> bool {
+        self.json().starts_with('{')
+    }
+
+    /// Whether it is `null` (or was absent).
+    pub fn is_null(&self) -> bool {
+        self.json() == "null"
+    }
+}
+
+impl Default for RawObject {
+    fn default() -> Self {
+        Self::from(Value::Null)
+    }
+}
+
+impl From<Value> for RawObject {
+    fn from(value: Value) -> Self {
+        Self(serde_json::value::to_raw_value(&value).expect("a JSON value serializes"))
+    }
+}
+
+impl PartialEq for RawObject {
+    fn eq(&self, other: &Self) -> bool {
+        self.json() == other.json() || self.to_value() == other.to_value()
+    }
+}
+
+impl PartialEq<Value> for RawObject {
+    fn eq(&self, other: &Value) -> bool {
+        self.to_value() == *other
+    }
+}
+
+impl fmt::Debug for RawObject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.json())
+    }
 }
 
 /// Group, version and kind of an object.
@@ -212,8 +304,8 @@ impl AdmissionRequest {
             namespace: text("/metadata/namespace"),
             operation,
             user_info,
-            object,
-            old_object,
+            object: object.into(),
+            old_object: old_object.into(),
             dry_run: false,
         }
     }
@@ -233,75 +325,69 @@ impl AdmissionRequest {
     /// The new object as `T`, or an error naming the bad field by its path in the object
     /// (`spec.services[decode].replicas`); a missing or `null` object is an error too.
     pub fn object_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, FieldError> {
-        typed(&self.object, "object", from_value)
+        typed(&self.object, "object", from_str)
     }
 
-    /// The new object as a DynamoGraphDeployment of either version (see [`DgdView::from_object`]); an
+    /// The new object as a DynamoGraphDeployment of either version (see [`DgdView::from_json`]); an
     /// object without `apiVersion` is read in the version the request names.
     pub fn dgd_object(&self) -> Result<DgdView, FieldError> {
-        typed(
-            &self.with_request_version(&self.object),
-            "object",
-            DgdView::from_object,
-        )
+        typed(&self.object, "object", |json| {
+            DgdView::from_json_in(json, self.dgd_version())
+        })
     }
 
     /// The old object as a DynamoGraphDeployment of either version; errors are named below `oldObject`.
     pub fn old_dgd_object(&self) -> Result<DgdView, FieldError> {
-        old(
-            &self.with_request_version(&self.old_object),
-            DgdView::from_object,
-        )
+        old(&self.old_object, |json| {
+            DgdView::from_json_in(json, self.dgd_version())
+        })
     }
 
-    /// `object`, given the request's `apiVersion` when it has none.
-    fn with_request_version<'a>(&self, object: &'a Value) -> std::borrow::Cow<'a, Value> {
-        match object {
-            Value::Object(map)
-                if !map.contains_key("apiVersion") && !self.kind.version.is_empty() =>
-            {
-                let mut map = map.clone();
-                let api_version = match self.kind.group.as_str() {
-                    "" => self.kind.version.clone(),
-                    group => format!("{group}/{}", self.kind.version),
-                };
-                map.insert("apiVersion".into(), Value::String(api_version));
-                std::borrow::Cow::Owned(Value::Object(map))
-            }
-            other => std::borrow::Cow::Borrowed(other),
-        }
+    /// The DGD version an object without `apiVersion` is read in: the request's.
+    fn dgd_version(&self) -> DgdVersion {
+        let api_version = match self.kind.group.as_str() {
+            "" => self.kind.version.clone(),
+            group => format!("{group}/{}", self.kind.version),
+        };
+        DgdVersion::of(&api_version).unwrap_or(DgdVersion::V1alpha1)
     }
 
     /// The old object as `T`, or an error naming the bad field below `oldObject`
     /// (`oldObject.spec.services[decode].replicas`).
     pub fn old_object_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, FieldError> {
-        old(&self.old_object, from_value)
+        old(&self.old_object, from_str)
     }
 }
 
 /// The old object read by `parse`, its errors below `oldObject`.
-fn old<T>(value: &Value, parse: fn(&Value) -> Result<T, FieldError>) -> Result<T, FieldError> {
-    match value {
-        Value::Object(_) => parse(value).map_err(|error| error.under("oldObject")),
-        other => typed(other, "oldObject", parse),
+fn old<T>(
+    object: &RawObject,
+    parse: impl Fn(&str) -> Result<T, FieldError>,
+) -> Result<T, FieldError> {
+    if object.is_object() {
+        parse(object.json()).map_err(|error| error.under("oldObject"))
+    } else {
+        typed(object, "oldObject", parse)
     }
 }
 
-/// `value` as `T`; errors have paths relative to the object, its absence is reported at the root as
+/// `object` as `T`; errors have paths relative to the object, its absence is reported at the root as
 /// `<field> is missing`.
 fn typed<T>(
-    value: &Value,
+    object: &RawObject,
     field: &str,
-    parse: fn(&Value) -> Result<T, FieldError>,
+    parse: impl Fn(&str) -> Result<T, FieldError>,
 ) -> Result<T, FieldError> {
     let shape_error = |what: &str| FieldError {
         path: String::new(),
         reason: format!("{field} is {what}"),
     };
-    match value {
-        Value::Object(_) => parse(value),
-        Value::Null => Err(shape_error("missing")),
-        _ => Err(shape_error("not an object")),
+    if object.is_object() {
+        parse(object.json())
+    } else if object.is_null() {
+        Err(shape_error("missing"))
+    } else {
+        Err(shape_error("not an object"))
     }
 }
 
@@ -410,7 +496,7 @@ mod tests {
     #[test]
     fn object_as_names_missing_and_mistyped_objects() {
         let request = AdmissionRequest {
-            object: json!("x"),
+            object: json!("x").into(),
             ..AdmissionRequest::default()
         };
         let error = request.object_as::<Value>().unwrap_err();

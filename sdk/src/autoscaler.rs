@@ -55,6 +55,18 @@ impl ScaleTargetRef {
     }
 }
 
+/// What [`HorizontalPodAutoscaler`] reads, as Kubewarden's `field_masks` name fields.
+pub const HPA_FIELDS: &[&str] = &[
+    "spec.scaleTargetRef",
+    "spec.minReplicas",
+    "spec.maxReplicas",
+    "spec.behavior.scaleDown.stabilizationWindowSeconds",
+    "spec.behavior.scaleUp.stabilizationWindowSeconds",
+    "spec.metrics.type",
+    "spec.metrics.external.metric",
+    "spec.metrics.object.metric",
+];
+
 /// A HorizontalPodAutoscaler (`autoscaling/v2`, and the `v1` fields that matter).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(default)]
@@ -194,6 +206,24 @@ pub struct LabelSelectorRequirement {
     #[serde(deserialize_with = "null_as_default")]
     pub values: Vec<String>,
 }
+
+/// What [`ScaledObject`] reads, as Kubewarden's `field_masks` name fields.
+pub const SCALED_OBJECT_FIELDS: &[&str] = &[
+    "spec.scaleTargetRef",
+    "spec.minReplicaCount",
+    "spec.maxReplicaCount",
+    "spec.idleReplicaCount",
+    "spec.cooldownPeriod",
+    "spec.pollingInterval",
+    "spec.fallback.failureThreshold",
+    "spec.fallback.replicas",
+    "spec.advanced.horizontalPodAutoscalerConfig.name",
+    "spec.advanced.horizontalPodAutoscalerConfig.behavior.scaleDown.stabilizationWindowSeconds",
+    "spec.advanced.horizontalPodAutoscalerConfig.behavior.scaleUp.stabilizationWindowSeconds",
+    "spec.triggers.type",
+    "spec.triggers.name",
+    "spec.triggers.metadata",
+];
 
 /// A KEDA ScaledObject (`keda.sh/v1alpha1`).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]

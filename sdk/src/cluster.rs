@@ -2,14 +2,15 @@
 //! Kubewarden host calls, tests and native tools with an in-memory set of objects.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use serde_json::value::RawValue;
+
 use crate::meta::api_group;
-use crate::parse::FieldError;
+use crate::parse::{FieldError, null_as_default};
 
 /// An `(apiVersion, kind)` pair, as Kubewarden's `contextAwareResources` name them: the one type for it,
 /// whether a policy names it in code or a host reads it from metadata.
@@ -82,10 +83,25 @@ impl fmt::Display for LookupError {
 
 impl std::error::Error for LookupError {}
 
+/// One `list_resources_by_namespace` look-up: a kind in a namespace, and the fields of each object the
+/// rule reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Lookup<'a> {
+    /// The kind, at the version asked for.
+    pub kind: &'a ResourceKind,
+    /// The namespace.
+    pub namespace: &'a str,
+    /// Kubewarden's `field_masks`: dot-separated paths below the object's top level (`spec.scaleTargetRef`;
+    /// a list is transparent, so `spec.components.name` is the name of every component). The host returns
+    /// `apiVersion`, `kind` and `metadata` whole and, of the rest, only these paths. Empty asks for whole
+    /// objects, and evaluators older than Kubewarden 1.33 return whole objects whatever is asked.
+    pub field_masks: &'a [&'a str],
+}
+
 /// Read access to the cluster, one call per kind and namespace.
 pub trait Cluster {
-    /// All objects of `kind` in `namespace` (`list_resources_by_namespace`).
-    fn list(&self, kind: &ResourceKind, namespace: &str) -> Result<Vec<Value>, LookupError>;
+    /// The List JSON (`{"items": [...]}`) the host answers `lookup` with.
+    fn list_json(&self, lookup: &Lookup<'_>) -> Result<Vec<u8>, LookupError>;
 }
 
 /// A cluster with nothing in it, for rules that look nothing up.
@@ -93,97 +109,63 @@ pub trait Cluster {
 pub struct EmptyCluster;
 
 impl Cluster for EmptyCluster {
-    fn list(&self, _kind: &ResourceKind, _namespace: &str) -> Result<Vec<Value>, LookupError> {
-        Ok(Vec::new())
+    fn list_json(&self, _lookup: &Lookup<'_>) -> Result<Vec<u8>, LookupError> {
+        Ok(list_json_of(&[]))
     }
 }
 
-/// A cluster whose answers are kept: every kind is listed once per namespace, however many views of it
-/// (the cluster before and after an edit, [`Edited`]) a rule looks through.
-pub struct ListedOnce<'c> {
-    cluster: &'c dyn Cluster,
-    lists: RefCell<Vec<Listed>>,
-}
-
-/// One answer [`ListedOnce`] keeps: the kind, the namespace, the list.
-type Listed = (ResourceKind, String, Result<Vec<Value>, LookupError>);
-
-impl<'c> ListedOnce<'c> {
-    /// Look-ups of `cluster`, each made once.
-    pub fn new(cluster: &'c dyn Cluster) -> Self {
-        Self {
-            cluster,
-            lists: RefCell::new(Vec::new()),
-        }
+/// The List JSON of `items`, for clusters that hold their objects as values.
+pub fn list_json_of(items: &[Value]) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct List<'a> {
+        items: &'a [Value],
     }
+    serde_json::to_vec(&List { items }).expect("JSON values always serialize")
 }
 
-impl Cluster for ListedOnce<'_> {
-    fn list(&self, kind: &ResourceKind, namespace: &str) -> Result<Vec<Value>, LookupError> {
-        if let Some((_, _, answer)) = self
-            .lists
-            .borrow()
-            .iter()
-            .find(|(k, n, _)| k == kind && n == namespace)
-        {
-            return answer.clone();
-        }
-        let answer = self.cluster.list(kind, namespace);
-        self.lists
-            .borrow_mut()
-            .push((kind.clone(), namespace.to_owned(), answer.clone()));
-        answer
-    }
+/// The items of a List, each the unparsed JSON text of one object.
+#[derive(Deserialize)]
+struct ListItems<'a> {
+    #[serde(borrow, default, deserialize_with = "null_as_default")]
+    items: Vec<&'a RawValue>,
 }
 
-/// The cluster as it is once an edit of one object is stored: that object (of `kind` at any version of
-/// its group, in its namespace, by name) replaced by `object`, or gone when `object` is `None`.
-pub struct Edited<'c> {
-    /// The cluster before the edit.
-    pub cluster: &'c dyn Cluster,
-    /// The edited object's kind (its group counts, not its version).
-    pub kind: &'c str,
-    /// The edited object's API group.
-    pub group: &'c str,
-    /// The edited object's namespace.
-    pub namespace: &'c str,
-    /// The edited object's name.
-    pub name: &'c str,
-    /// What is stored after the edit.
-    pub object: Option<&'c Value>,
+/// Just enough of an object to name it in an error.
+#[derive(Deserialize)]
+struct Named<'a> {
+    #[serde(borrow, default)]
+    metadata: Option<NameOnly<'a>>,
 }
 
-impl Cluster for Edited<'_> {
-    fn list(&self, kind: &ResourceKind, namespace: &str) -> Result<Vec<Value>, LookupError> {
-        let mut items = self.cluster.list(kind, namespace)?;
-        if kind.kind != self.kind || kind.group() != self.group || namespace != self.namespace {
-            return Ok(items);
-        }
-        items.retain(|item| {
-            item.pointer("/metadata/name").and_then(Value::as_str) != Some(self.name)
-        });
-        items.extend(self.object.cloned());
-        Ok(items)
-    }
+#[derive(Deserialize)]
+struct NameOnly<'a> {
+    #[serde(borrow, default)]
+    name: Option<Cow<'a, str>>,
 }
 
-/// Lists `kind` in `namespace`, each item read by `parse`. An object that does not fit its model is an
-/// error naming it and the field.
+/// Lists `lookup` and reads each item by `parse`, straight from the List JSON: every item is a slice of
+/// the answer, never a `serde_json::Value` tree. An object that does not fit its model is an error naming
+/// it and the field.
 pub fn list_parsed<T>(
     cluster: &dyn Cluster,
-    kind: &ResourceKind,
-    namespace: &str,
-    parse: fn(&Value) -> Result<T, FieldError>,
+    lookup: &Lookup<'_>,
+    parse: fn(&str) -> Result<T, FieldError>,
 ) -> Result<Vec<T>, LookupError> {
-    cluster
-        .list(kind, namespace)?
+    let (kind, namespace) = (lookup.kind, lookup.namespace);
+    let answer = cluster.list_json(lookup)?;
+    let failed = |reason: &dyn fmt::Display| {
+        LookupError::Failed(format!("list of {kind} in {namespace}: {reason}"))
+    };
+    let text = std::str::from_utf8(&answer).map_err(|e| failed(&e))?;
+    let list: ListItems<'_> = serde_json::from_str(text).map_err(|e| failed(&e))?;
+    list.items
         .iter()
         .map(|item| {
-            parse(item).map_err(|error| {
-                let name = item
-                    .pointer("/metadata/name")
-                    .and_then(Value::as_str)
-                    .unwrap_or("<unnamed>");
+            parse(item.get()).map_err(|error| {
+                let named: Option<Named<'_>> = serde_json::from_str(item.get()).ok();
+                let name = named
+                    .and_then(|named| named.metadata?.name)
+                    .unwrap_or(Cow::Borrowed("<unnamed>"));
                 LookupError::Failed(format!("{kind} {namespace}/{name}: {error}"))
             })
         })
@@ -193,43 +175,77 @@ pub fn list_parsed<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::from_str;
     use serde_json::json;
 
-    /// Counts its look-ups; holds DGDs `a` and `b` of namespace `x`.
-    struct Counting(RefCell<usize>);
+    /// Answers every look-up with `answer`.
+    struct Answering(&'static str);
 
-    impl Cluster for Counting {
-        fn list(&self, _: &ResourceKind, namespace: &str) -> Result<Vec<Value>, LookupError> {
-            *self.0.borrow_mut() += 1;
-            Ok(vec![
-                json!({"metadata": {"name": "a", "namespace": namespace}, "v": 1}),
-                json!({"metadata": {"name": "b", "namespace": namespace}}),
-            ])
+    impl Cluster for Answering {
+        fn list_json(&self, _: &Lookup<'_>) -> Result<Vec<u8>, LookupError> {
+            Ok(self.0.as_bytes().to_vec())
         }
     }
 
     const DGD: ResourceKind = ResourceKind::of("nvidia.com/v1beta1", "DynamoGraphDeployment");
 
-    #[test]
-    fn an_edited_cluster_holds_the_new_object_and_lists_each_kind_once() {
-        let counting = Counting(RefCell::new(0));
-        let cluster = ListedOnce::new(&counting);
-        let new = json!({"metadata": {"name": "a", "namespace": "x"}, "v": 2});
-        let edit = |object| Edited {
-            cluster: &cluster,
-            kind: "DynamoGraphDeployment",
-            group: "nvidia.com",
+    fn names(answer: &'static str) -> Result<Vec<String>, LookupError> {
+        #[derive(Deserialize)]
+        struct Meta {
+            metadata: NameOf,
+        }
+        #[derive(Deserialize)]
+        struct NameOf {
+            name: String,
+        }
+        let lookup = Lookup {
+            kind: &DGD,
             namespace: "x",
-            name: "a",
-            object,
+            field_masks: &[],
         };
-        let after = edit(Some(&new)).list(&DGD, "x").unwrap();
-        assert_eq!(after.len(), 2);
-        assert_eq!(after[1], new);
-        let gone = edit(None).list(&DGD, "x").unwrap();
-        assert_eq!(gone, [json!({"metadata": {"name": "b", "namespace": "x"}})]);
-        let other_namespace = edit(Some(&new)).list(&DGD, "y").unwrap();
-        assert_eq!(other_namespace.len(), 2);
-        assert_eq!(*counting.0.borrow(), 2, "x once, y once");
+        list_parsed(&Answering(answer), &lookup, |item| {
+            from_str::<Meta>(item).map(|meta| meta.metadata.name)
+        })
+    }
+
+    #[test]
+    fn items_are_read_straight_from_the_list_json() {
+        let answer = r#"{"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""},
+            "items": [{"metadata": {"name": "a", "labels": {"x": "y"}}, "spec": {}}, {"metadata": {"name": "b"}}]}"#;
+        assert_eq!(names(answer).unwrap(), ["a", "b"]);
+        assert_eq!(names(r#"{"items": null}"#).unwrap(), Vec::<String>::new());
+        assert_eq!(names("{}").unwrap(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn an_item_that_does_not_fit_is_named_with_its_field() {
+        let error = names(r#"{"items": [{"metadata": {"name": "a"}}, {"metadata": {"name": 5}}]}"#)
+            .unwrap_err();
+        assert_eq!(
+            error,
+            LookupError::Failed(
+                "nvidia.com/v1beta1/DynamoGraphDeployment x/<unnamed>: metadata.name: invalid type: integer `5`, expected a string".into()
+            )
+        );
+        let error = names(r#"{"items": [{"metadata": {"name": "a", "uid": 1}, "spec": 1}, {"metadata": {"name": "b", "x": 1}}, {"metadata": {}}]}"#)
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "nvidia.com/v1beta1/DynamoGraphDeployment x/<unnamed>: metadata: missing field `name`"
+        );
+        let error = names(r#"{"items": 3}"#).unwrap_err();
+        assert!(
+            error.to_string().starts_with(
+                "list of nvidia.com/v1beta1/DynamoGraphDeployment in x: invalid type: integer `3`"
+            ),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_list_json_of_values_holds_them_as_items() {
+        let items = [json!({"metadata": {"name": "a"}})];
+        let json: Value = serde_json::from_slice(&list_json_of(&items)).unwrap();
+        assert_eq!(json, json!({"items": [{"metadata": {"name": "a"}}]}));
     }
 }

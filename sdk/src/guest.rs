@@ -3,11 +3,10 @@
 //! [`wapc_entry_points!`](crate::wapc_entry_points) line.
 
 use serde::Serialize;
-use serde_json::Value;
 pub use wapc_guest;
 use wapc_guest::CallResult;
 
-use crate::cluster::{Cluster, LookupError, ResourceKind};
+use crate::cluster::{Cluster, Lookup, LookupError};
 use crate::policy::{self, Policy};
 
 /// A [`Cluster`] answered by the Kubewarden host.
@@ -19,32 +18,26 @@ struct ListByNamespace<'a> {
     api_version: &'a str,
     kind: &'a str,
     namespace: &'a str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    field_masks: &'a [&'a str],
 }
 
 impl Cluster for HostCluster {
-    fn list(&self, kind: &ResourceKind, namespace: &str) -> Result<Vec<Value>, LookupError> {
+    fn list_json(&self, lookup: &Lookup<'_>) -> Result<Vec<u8>, LookupError> {
         let request = serde_json::to_vec(&ListByNamespace {
-            api_version: &kind.api_version,
-            kind: &kind.kind,
-            namespace,
+            api_version: &lookup.kind.api_version,
+            kind: &lookup.kind.kind,
+            namespace: lookup.namespace,
+            field_masks: lookup.field_masks,
         })
         .map_err(|e| LookupError::Failed(e.to_string()))?;
-        let answer = wapc_guest::host_call(
+        wapc_guest::host_call(
             "kubewarden",
             "kubernetes",
             "list_resources_by_namespace",
             &request,
         )
-        .map_err(|error| classify_host_error(error.to_string()))?;
-        let mut list: Value = serde_json::from_slice(&answer)
-            .map_err(|e| LookupError::Failed(format!("list of {kind} in {namespace}: {e}")))?;
-        match list.get_mut("items").map(Value::take) {
-            Some(Value::Array(items)) => Ok(items),
-            Some(Value::Null) | None => Ok(Vec::new()),
-            Some(_) => Err(LookupError::Failed(format!(
-                "list of {kind} in {namespace}: items is not an array"
-            ))),
-        }
+        .map_err(|error| classify_host_error(error.to_string()))
     }
 }
 

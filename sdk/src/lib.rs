@@ -29,7 +29,7 @@ pub mod principal;
 pub mod response;
 pub mod review;
 
-pub use admission::{AdmissionRequest, Operation, UserInfo};
+pub use admission::{AdmissionRequest, Operation, RawObject, UserInfo};
 pub use cluster::{Cluster, EmptyCluster, LookupError, ResourceKind};
 pub use parse::FieldError;
 pub use policy::{Policy, PolicySettings};

@@ -6,7 +6,6 @@ use std::fmt;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
-use serde_path_to_error::Segment;
 
 /// Fields whose values are maps keyed by user data: their keys render as `[key]`
 /// (`spec.services[decode].replicas`, `metadata.labels[app.kubernetes.io/name]`).
@@ -48,39 +47,155 @@ impl FieldError {
     }
 }
 
-/// Deserializes `value` into `T`; on failure the error names the path of the bad field.
+/// Deserializes `value` into `T` (settings, which come as a value); on failure the error names the path
+/// of the bad field, found where reading the value's JSON text stops.
 pub fn from_value<T: DeserializeOwned>(value: &Value) -> Result<T, FieldError> {
-    serde_path_to_error::deserialize(value).map_err(path_error)
+    T::deserialize(value).map_err(|error| FieldError {
+        path: from_str::<T>(&value.to_string())
+            .err()
+            .map(|located| located.path)
+            .unwrap_or_default(),
+        reason: error.to_string(),
+    })
 }
 
-/// Deserializes JSON bytes into `T`; on failure the error names the path of the bad field.
+/// Deserializes one object's JSON text into `T`, straight from the text; on failure the error names the
+/// path of the bad field (`spec.services[decode].replicas`), found where reading stopped, and the reason
+/// without a position. Models are only ever read from text, so each is compiled into a module once.
+pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, FieldError> {
+    serde_json::from_str(text).map_err(|error| {
+        let reason = error.to_string();
+        let position = format!(" at line {} column {}", error.line(), error.column());
+        FieldError {
+            path: path_of(text.as_bytes(), &error),
+            reason: reason
+                .strip_suffix(&position)
+                .map_or_else(|| reason.clone(), str::to_owned),
+        }
+    })
+}
+
+/// Deserializes JSON bytes into `T`; on failure the error names the path of the bad field, and its
+/// reason the position.
 pub fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, FieldError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(path_error)?;
-    deserializer.end().map_err(|e| FieldError {
+    let text = std::str::from_utf8(bytes).map_err(|error| FieldError {
         path: String::new(),
-        reason: e.to_string(),
+        reason: format!("invalid UTF-8: {error}"),
     })?;
-    Ok(value)
+    serde_json::from_str(text).map_err(|error| FieldError {
+        path: path_of(bytes, &error),
+        reason: error.to_string(),
+    })
 }
 
-fn path_error<E: fmt::Display>(error: serde_path_to_error::Error<E>) -> FieldError {
-    FieldError {
-        path: render_path(error.path()),
-        reason: error.inner().to_string(),
+/// The path of the value serde_json was reading in `text` when it gave `error`.
+fn path_of(text: &[u8], error: &serde_json::Error) -> String {
+    let line_start: usize = text
+        .split_inclusive(|&byte| byte == b'\n')
+        .take(error.line().saturating_sub(1))
+        .map(<[u8]>::len)
+        .sum();
+    render_path(&path_at(
+        text,
+        line_start + error.column().saturating_sub(1),
+    ))
+}
+
+/// One step of a JSON path.
+#[derive(Debug, PartialEq, Eq)]
+enum Segment {
+    /// A field (or a key of a map field).
+    Key(String),
+    /// An item of a list.
+    Index(usize),
+}
+
+/// Where in a container a scan is.
+enum Frame {
+    /// In an object: the key of the current field, once read, and whether its value has begun.
+    Object { key: Option<String>, in_value: bool },
+    /// In a list: the current item.
+    List { index: usize },
+}
+
+/// The path of the value that byte `offset` of JSON `text` is in, found by scanning the text to it: a
+/// key being read at `offset` counts whole (a serde error about a field stops inside or right after it),
+/// and a container closing at `offset` is the value (an error about the whole object stops there).
+fn path_at(text: &[u8], offset: usize) -> Vec<Segment> {
+    let end = offset.min(text.len());
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut at = 0;
+    while at < end {
+        match text[at] {
+            b'{' => stack.push(Frame::Object {
+                key: None,
+                in_value: false,
+            }),
+            b'[' => stack.push(Frame::List { index: 0 }),
+            b'}' | b']' => {
+                stack.pop();
+            }
+            b':' => {
+                if let Some(Frame::Object { in_value, .. }) = stack.last_mut() {
+                    *in_value = true;
+                }
+            }
+            b',' => match stack.last_mut() {
+                Some(Frame::List { index }) => *index += 1,
+                Some(Frame::Object { key, in_value }) => (*key, *in_value) = (None, false),
+                None => {}
+            },
+            b'"' => {
+                let mut close = at + 1;
+                while close < text.len() && text[close] != b'"' {
+                    close += if text[close] == b'\\' { 2 } else { 1 };
+                }
+                if let Some(Frame::Object {
+                    key,
+                    in_value: false,
+                }) = stack.last_mut()
+                {
+                    let quoted = &text[at..(close + 1).min(text.len())];
+                    let quoted = String::from_utf8_lossy(quoted);
+                    *key = Some(
+                        serde_json::from_str(&quoted)
+                            .unwrap_or_else(|_| quoted.trim_matches('"').to_owned()),
+                    );
+                }
+                at = close;
+            }
+            _ => {}
+        }
+        at += 1;
     }
+    // Stopped at the end of a container: the error is about the container, not its last field or item
+    // (`missing field`, `invalid length`).
+    match (text.get(end), stack.last_mut()) {
+        (Some(b'}'), Some(Frame::Object { key, .. })) => *key = None,
+        (Some(b']'), Some(Frame::List { .. })) => {
+            stack.pop();
+        }
+        _ => {}
+    }
+    stack
+        .into_iter()
+        .filter_map(|frame| match frame {
+            Frame::Object { key, .. } => key.map(Segment::Key),
+            Frame::List { index } => Some(Segment::Index(index)),
+        })
+        .collect()
 }
 
-fn render_path(path: &serde_path_to_error::Path) -> String {
+fn render_path(path: &[Segment]) -> String {
     let mut rendered = String::new();
     let mut inside_map = false;
-    for segment in path.iter() {
+    for segment in path {
         match segment {
-            Segment::Seq { index } => {
+            Segment::Index(index) => {
                 rendered.push_str(&format!("[{index}]"));
                 inside_map = false;
             }
-            Segment::Map { key } | Segment::Enum { variant: key } => {
+            Segment::Key(key) => {
                 if inside_map {
                     rendered.push_str(&format!("[{key}]"));
                     inside_map = false;
@@ -91,10 +206,6 @@ fn render_path(path: &serde_path_to_error::Path) -> String {
                     rendered.push_str(key);
                     inside_map = MAP_FIELDS.contains(&key.as_str());
                 }
-            }
-            Segment::Unknown => {
-                rendered.push_str(".?");
-                inside_map = false;
             }
         }
     }
@@ -172,6 +283,8 @@ where
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
     use crate::dgd::v1alpha1::DynamoGraphDeployment;
     use serde_json::json;
@@ -249,6 +362,37 @@ mod tests {
         assert_eq!(
             read(json!(1e10)).unwrap_err().to_string(),
             "value: invalid value: floating point `10000000000.0`, expected i32"
+        );
+    }
+
+    #[test]
+    fn paths_are_found_in_text_of_any_shape() {
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Strict {
+            #[serde(default)]
+            items: Vec<BTreeMap<String, i32>>,
+        }
+        let error =
+            from_slice::<Strict>(b"{\n  \"items\": [{\"a\": 1},\n    {\"b\\\"c\": \"x\"}]\n}")
+                .unwrap_err();
+        assert_eq!(error.path, r#"items[1].b"c"#);
+        assert_eq!(
+            error.reason,
+            r#"invalid type: string "x", expected i32 at line 3 column 16"#
+        );
+        let error = from_str::<Strict>(r#"{"items": [], "itemz": 1}"#).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "itemz: unknown field `itemz`, expected `items`"
+        );
+        let error = from_value::<DynamoGraphDeployment>(&json!({"metadata": {"name": "x"},
+            "spec": {"services": {"a": {}, "b": {"resources": {"limits": {"gpu": 1.5}}}}}}))
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "spec.services[b].resources.limits.gpu: invalid type: floating point `1.5`, expected a string"
         );
     }
 

@@ -7,15 +7,15 @@ use std::cell::OnceCell;
 use serde::de::DeserializeOwned;
 
 use crate::adapter::{self, ScalingAdapter, UnitRef};
-use crate::admission::{AdmissionRequest, Operation, UserInfo};
+use crate::admission::{AdmissionRequest, Operation, RawObject, UserInfo};
 use crate::autoscaler::{
-    HPA_GROUP, HPA_KIND, HorizontalPodAutoscaler, KEDA_GROUP, SCALED_OBJECT_KIND, ScaleTargetRef,
-    ScaledObject,
+    HPA_FIELDS, HPA_GROUP, HPA_KIND, HorizontalPodAutoscaler, KEDA_GROUP, SCALED_OBJECT_FIELDS,
+    SCALED_OBJECT_KIND, ScaleTargetRef, ScaledObject,
 };
-use crate::cluster::{Cluster, Edited, ListedOnce, LookupError, ResourceKind, list_parsed};
+use crate::cluster::{Cluster, Lookup, LookupError, ResourceKind, list_parsed};
 use crate::dgd::{self, DgdVersion, DgdView, GpuCount, SERVED_VERSIONS, Unit, adapter_name};
 use crate::meta::ObjectMeta;
-use crate::parse::{FieldError, from_value};
+use crate::parse::{FieldError, from_str};
 use crate::principal::ServiceAccountRef;
 use crate::response::{BAD_REQUEST, INTERNAL_ERROR, Verdict};
 
@@ -176,27 +176,92 @@ impl AutoscalerReview {
     }
 }
 
-/// The objects of one namespace, listed on first use with one host call per kind. Kinds the cluster does
-/// not serve or the policy may not see read as empty.
+/// The fields of each kind a policy's rule reads: its look-ups ask the host for these only (Kubewarden's
+/// `field_masks`, see [`Lookup::field_masks`]), and `metadata` always comes whole. Declared once beside
+/// each rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldMasks {
+    /// Of DynamoGraphDeployments.
+    pub dgds: &'static [&'static str],
+    /// Of scaling adapters.
+    pub adapters: &'static [&'static str],
+    /// Of HorizontalPodAutoscalers.
+    pub hpas: &'static [&'static str],
+    /// Of ScaledObjects.
+    pub scaled_objects: &'static [&'static str],
+}
+
+impl FieldMasks {
+    /// What the sdk's models of the four kinds read ([`dgd::FIELDS`], [`adapter::FIELDS`],
+    /// [`HPA_FIELDS`], [`SCALED_OBJECT_FIELDS`]): a masked object reads as exactly the same model as the
+    /// whole object, so a rule decides the same whether or not the host honours the masks.
+    pub const MODELS: Self = Self {
+        dgds: dgd::FIELDS,
+        adapters: adapter::FIELDS,
+        hpas: HPA_FIELDS,
+        scaled_objects: SCALED_OBJECT_FIELDS,
+    };
+
+    /// Whole objects: no masks.
+    pub const WHOLE: Self = Self {
+        dgds: &[],
+        adapters: &[],
+        hpas: &[],
+        scaled_objects: &[],
+    };
+}
+
+/// The objects of one namespace, listed on first use with one host call per kind, each item read straight
+/// into its model. Kinds the cluster does not serve or the policy may not see read as empty.
 pub struct NamespaceObjects<'c> {
     cluster: &'c dyn Cluster,
     namespace: &'c str,
+    masks: &'c FieldMasks,
+    edit: Option<DgdEdit<'c>>,
     dgds: OnceCell<Result<Vec<DgdView>, LookupError>>,
     adapters: OnceCell<Result<Vec<ScalingAdapter>, LookupError>>,
     hpas: OnceCell<Result<Vec<HorizontalPodAutoscaler>, LookupError>>,
     scaled_objects: OnceCell<Result<Vec<ScaledObject>, LookupError>>,
 }
 
+/// The namespace's objects once an edit of one DGD is stored: the others as `base` listed them.
+struct DgdEdit<'c> {
+    base: &'c NamespaceObjects<'c>,
+    /// The edited DGD's name.
+    name: &'c str,
+    /// What is stored after the edit; `None`: the DGD is gone.
+    object: Option<&'c RawObject>,
+}
+
 impl<'c> NamespaceObjects<'c> {
-    /// Look-ups in `namespace` of `cluster`.
-    pub fn new(cluster: &'c dyn Cluster, namespace: &'c str) -> Self {
+    /// Look-ups in `namespace` of `cluster`, asking for the fields `masks` names.
+    pub fn new(cluster: &'c dyn Cluster, namespace: &'c str, masks: &'c FieldMasks) -> Self {
         Self {
             cluster,
             namespace,
+            masks,
+            edit: None,
             dgds: OnceCell::new(),
             adapters: OnceCell::new(),
             hpas: OnceCell::new(),
             scaled_objects: OnceCell::new(),
+        }
+    }
+
+    /// The objects as they are once DGD `name` of this namespace (at any version) is replaced by
+    /// `object`, or gone when it is `None`. Every kind is still listed once, by `self`.
+    pub fn with_dgd<'s>(
+        &'s self,
+        name: &'s str,
+        object: Option<&'s RawObject>,
+    ) -> NamespaceObjects<'s> {
+        NamespaceObjects {
+            edit: Some(DgdEdit {
+                base: self,
+                name,
+                object,
+            }),
+            ..NamespaceObjects::new(self.cluster, self.namespace, self.masks)
         }
     }
 
@@ -207,51 +272,80 @@ impl<'c> NamespaceObjects<'c> {
 
     /// The DynamoGraphDeployments of the namespace, each read by its own `apiVersion`.
     pub fn dgds(&self) -> Result<&[DgdView], LookupError> {
+        if let Some(edit) = &self.edit {
+            return self.edited_dgds(edit);
+        }
         self.cached(
             &self.dgds,
             &SERVED_VERSIONS.map(dgd_resource),
-            DgdView::from_object,
+            self.masks.dgds,
+            DgdView::from_json,
         )
     }
 
     /// The scaling adapters of the namespace.
     pub fn adapters(&self) -> Result<&[ScalingAdapter], LookupError> {
+        if let Some(edit) = &self.edit {
+            return edit.base.adapters();
+        }
         self.cached(
             &self.adapters,
             &SERVED_VERSIONS.map(adapter_resource),
-            from_value,
+            self.masks.adapters,
+            from_str,
         )
     }
 
     /// The HPAs of the namespace.
     pub fn hpas(&self) -> Result<&[HorizontalPodAutoscaler], LookupError> {
-        self.cached(&self.hpas, &[HPA_RESOURCE], from_value)
+        if let Some(edit) = &self.edit {
+            return edit.base.hpas();
+        }
+        self.cached(&self.hpas, &[HPA_RESOURCE], self.masks.hpas, from_str)
     }
 
     /// The ScaledObjects of the namespace.
     pub fn scaled_objects(&self) -> Result<&[ScaledObject], LookupError> {
-        self.cached(&self.scaled_objects, &[SCALED_OBJECT_RESOURCE], from_value)
+        if let Some(edit) = &self.edit {
+            return edit.base.scaled_objects();
+        }
+        self.cached(
+            &self.scaled_objects,
+            &[SCALED_OBJECT_RESOURCE],
+            self.masks.scaled_objects,
+            from_str,
+        )
     }
 
     /// Every HPA and ScaledObject of the namespace that targets `adapter`.
     pub fn autoscalers_of(&self, adapter: &str) -> Result<Vec<Autoscaler>, LookupError> {
-        let mut autoscalers = self.adapter_autoscalers()?;
-        autoscalers.retain(|autoscaler| autoscaler.adapter() == Some(adapter));
-        Ok(autoscalers)
+        self.autoscalers_targeting(|target| target == adapter)
     }
 
     /// Every HPA and ScaledObject of the namespace that targets an adapter, HPAs first.
     pub fn adapter_autoscalers(&self) -> Result<Vec<Autoscaler>, LookupError> {
-        let hpas = self.hpas()?.iter().cloned().map(Autoscaler::Hpa);
+        self.autoscalers_targeting(|_| true)
+    }
+
+    /// The HPAs and ScaledObjects targeting an adapter whose name `keep` accepts, HPAs first.
+    fn autoscalers_targeting(
+        &self,
+        keep: impl Fn(&str) -> bool,
+    ) -> Result<Vec<Autoscaler>, LookupError> {
+        let targeted = |target: &ScaleTargetRef| target.targets_adapter() && keep(&target.name);
+        let hpas = self
+            .hpas()?
+            .iter()
+            .filter(|hpa| targeted(&hpa.spec.scale_target_ref))
+            .cloned()
+            .map(Autoscaler::Hpa);
         let scaled_objects = self
             .scaled_objects()?
             .iter()
+            .filter(|so| targeted(&so.spec.scale_target_ref))
             .cloned()
             .map(Autoscaler::ScaledObject);
-        Ok(hpas
-            .chain(scaled_objects)
-            .filter(|autoscaler| autoscaler.adapter().is_some())
-            .collect())
+        Ok(hpas.chain(scaled_objects).collect())
     }
 
     /// The ScaledObject `autoscaler` stands for when it is an HPA KEDA made: its claimed ScaledObject is in
@@ -345,18 +439,19 @@ impl<'c> NamespaceObjects<'c> {
         &'s self,
         cell: &'s OnceCell<Result<Vec<T>, LookupError>>,
         versions: &[ResourceKind],
-        parse: fn(&serde_json::Value) -> Result<T, FieldError>,
+        field_masks: &[&str],
+        parse: fn(&str) -> Result<T, FieldError>,
     ) -> Result<&'s [T], LookupError> {
         cell.get_or_init(|| {
             for kind in versions {
-                match list_parsed(self.cluster, kind, self.namespace, parse) {
+                let lookup = Lookup {
+                    kind,
+                    namespace: self.namespace,
+                    field_masks,
+                };
+                match list_parsed(self.cluster, &lookup, parse) {
                     Err(error) if error.is_absent_kind() => continue,
-                    Err(error) => {
-                        return Err(LookupError::Failed(format!(
-                            "listing {kind} in namespace {}: {error}",
-                            self.namespace
-                        )));
-                    }
+                    Err(error) => return Err(self.listing_failed(kind, &error)),
                     ok => return ok,
                 }
             }
@@ -365,6 +460,42 @@ impl<'c> NamespaceObjects<'c> {
         .as_ref()
         .map(Vec::as_slice)
         .map_err(Clone::clone)
+    }
+
+    /// The base's DGDs, the edited one replaced (read, as a listed DGD, by its own `apiVersion`).
+    fn edited_dgds(&self, edit: &DgdEdit<'_>) -> Result<&[DgdView], LookupError> {
+        self.dgds
+            .get_or_init(|| {
+                let mut dgds: Vec<DgdView> = edit
+                    .base
+                    .dgds()?
+                    .iter()
+                    .filter(|dgd| dgd.name() != edit.name)
+                    .cloned()
+                    .collect();
+                if let Some(object) = edit.object {
+                    let dgd = DgdView::from_json(object.json()).map_err(|error| {
+                        let kind = dgd_resource(DgdVersion::V1beta1);
+                        let failure = LookupError::Failed(format!(
+                            "{kind} {}/{}: {error}",
+                            self.namespace, edit.name
+                        ));
+                        self.listing_failed(&kind, &failure)
+                    })?;
+                    dgds.push(dgd);
+                }
+                Ok(dgds)
+            })
+            .as_ref()
+            .map(Vec::as_slice)
+            .map_err(Clone::clone)
+    }
+
+    fn listing_failed(&self, kind: &ResourceKind, error: &LookupError) -> LookupError {
+        LookupError::Failed(format!(
+            "listing {kind} in namespace {}: {error}",
+            self.namespace
+        ))
     }
 }
 
@@ -414,6 +545,7 @@ pub type AutoscalerViolations<'r> =
 pub fn dgd_edit_verdict(
     request: &AdmissionRequest,
     cluster: &dyn Cluster,
+    masks: &FieldMasks,
     code: u16,
     violations: &AutoscalerViolations<'_>,
 ) -> Verdict {
@@ -435,20 +567,11 @@ pub fn dgd_edit_verdict(
         dgd.name()
     };
     let namespace = dgd.namespace_or(&request.namespace);
-    let listed = ListedOnce::new(cluster);
-    let edit = |object| Edited {
-        cluster: &listed,
-        kind: dgd::KIND,
-        group: dgd::GROUP,
-        namespace,
-        name,
-        object,
-    };
     let old_object = (request.operation == Operation::Update).then_some(&request.old_object);
-    let (after, before) = (edit(Some(&request.object)), edit(old_object));
     let judge = || -> Result<Verdict, LookupError> {
-        let after = NamespaceObjects::new(&after, namespace);
-        let before = NamespaceObjects::new(&before, namespace);
+        let stored = NamespaceObjects::new(cluster, namespace, masks);
+        let after = stored.with_dgd(name, Some(&request.object));
+        let before = stored.with_dgd(name, old_object);
         let (mut now, mut then) = (Findings::default(), Findings::default());
         for autoscaler in after.adapter_autoscalers()? {
             let adapter = autoscaler.adapter().unwrap_or_default();
@@ -709,6 +832,7 @@ impl Findings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster::list_json_of;
     use crate::parse::from_value;
     use crate::response::FORBIDDEN;
     use serde_json::{Value, json};
@@ -806,11 +930,12 @@ mod tests {
     struct Versioned(Vec<(&'static str, Result<Vec<Value>, LookupError>)>);
 
     impl Cluster for Versioned {
-        fn list(&self, kind: &ResourceKind, _: &str) -> Result<Vec<Value>, LookupError> {
+        fn list_json(&self, lookup: &Lookup<'_>) -> Result<Vec<u8>, LookupError> {
             self.0
                 .iter()
-                .find(|(version, _)| *version == kind.api_version)
+                .find(|(version, _)| *version == lookup.kind.api_version)
                 .map_or(Ok(Vec::new()), |(_, answer)| answer.clone())
+                .map(|items| list_json_of(&items))
         }
     }
 
@@ -819,7 +944,7 @@ mod tests {
         let beta = json!({"apiVersion": "nvidia.com/v1beta1", "metadata": {"name": "b"}});
         let alpha = json!({"apiVersion": "nvidia.com/v1alpha1", "metadata": {"name": "a"}});
         let names = |cluster: &Versioned| -> Result<Vec<String>, LookupError> {
-            let objects = NamespaceObjects::new(cluster, "default");
+            let objects = NamespaceObjects::new(cluster, "default", &FieldMasks::MODELS);
             Ok(objects
                 .dgds()?
                 .iter()
@@ -870,13 +995,14 @@ mod tests {
     struct Holding(Vec<Value>);
 
     impl Cluster for Holding {
-        fn list(&self, kind: &ResourceKind, _: &str) -> Result<Vec<Value>, LookupError> {
-            Ok(self
+        fn list_json(&self, lookup: &Lookup<'_>) -> Result<Vec<u8>, LookupError> {
+            let items: Vec<Value> = self
                 .0
                 .iter()
-                .filter(|o| o["kind"] == *kind.kind)
+                .filter(|o| o["kind"] == *lookup.kind.kind)
                 .cloned()
-                .collect())
+                .collect();
+            Ok(list_json_of(&items))
         }
     }
 
@@ -904,7 +1030,7 @@ mod tests {
             scaled_object("s", "a", None),
             scaled_object("custom", "a", Some("my-hpa")),
         ]);
-        let objects = NamespaceObjects::new(&cluster, "default");
+        let objects = NamespaceObjects::new(&cluster, "default", &FieldMasks::MODELS);
         let counts = |hpa: Value| {
             let hpa = Autoscaler::Hpa(from_value(&hpa).unwrap());
             objects.counts_as(&hpa).unwrap()
@@ -937,7 +1063,7 @@ mod tests {
     #[test]
     fn the_reviewed_hpa_is_kedas_only_when_kedas_operator_sends_it() {
         let cluster = Holding(vec![scaled_object("s", "a", None)]);
-        let objects = NamespaceObjects::new(&cluster, "default");
+        let objects = NamespaceObjects::new(&cluster, "default", &FieldMasks::MODELS);
         let operators = crate::principal::default_keda_operators();
         let judge = |hpa: Value, username: &str| {
             let request: AdmissionRequest = from_value(&json!({
@@ -1031,7 +1157,8 @@ mod tests {
         };
         let verdict = |request: &AdmissionRequest| {
             let review = AutoscalerReview::from_request(request).unwrap();
-            let objects = NamespaceObjects::new(&crate::EmptyCluster, "default");
+            let objects =
+                NamespaceObjects::new(&crate::EmptyCluster, "default", &FieldMasks::MODELS);
             autoscaler_verdict(request, &review, &objects, &[], FORBIDDEN, &always_too_many)
                 .unwrap()
         };
@@ -1039,7 +1166,7 @@ mod tests {
             verdict(&request),
             Verdict::reject(FORBIDDEN, "maxReplicas 3 is too many")
         );
-        request.old_object = hpa(adapter);
+        request.old_object = hpa(adapter).into();
         assert_eq!(
             verdict(&request),
             Verdict::accept_with_warnings(vec![

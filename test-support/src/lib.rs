@@ -4,6 +4,7 @@
 
 use std::cell::RefCell;
 
+use scaleguard_sdk::cluster::{Lookup, list_json_of};
 use scaleguard_sdk::dgd::DgdView;
 use scaleguard_sdk::{AdmissionRequest, Cluster, LookupError, Operation, ResourceKind};
 use serde_json::{Value, json};
@@ -62,7 +63,8 @@ impl RecordingCluster {
 }
 
 impl Cluster for RecordingCluster {
-    fn list(&self, kind: &ResourceKind, namespace: &str) -> Result<Vec<Value>, LookupError> {
+    fn list_json(&self, lookup: &Lookup<'_>) -> Result<Vec<u8>, LookupError> {
+        let (kind, namespace) = (lookup.kind, lookup.namespace);
         let call = kind.to_string();
         self.calls.borrow_mut().push(call.clone());
         if self.not_served.contains(&call.as_str()) {
@@ -85,7 +87,7 @@ impl Cluster for RecordingCluster {
                 .unwrap_or_default()
                 .to_owned()
         };
-        Ok(self
+        let items: Vec<Value> = self
             .objects
             .iter()
             .filter(|o| ResourceKind::new(text(o, "/apiVersion"), "").group() == kind.group())
@@ -93,7 +95,8 @@ impl Cluster for RecordingCluster {
                 text(o, "/kind") == kind.kind && text(o, "/metadata/namespace") == namespace
             })
             .cloned()
-            .collect())
+            .collect();
+        Ok(list_json_of(&items))
     }
 }
 
@@ -172,8 +175,20 @@ mod tests {
             hpa("h", V1ALPHA1, ADAPTER_KIND, "a"),
         ]);
         let adapters = ResourceKind::of(V1BETA1, ADAPTER_KIND);
-        let names: Vec<_> = cluster
-            .list(&adapters, NAMESPACE)
+        let lookup = |kind| Lookup {
+            kind,
+            namespace: NAMESPACE,
+            field_masks: &[],
+        };
+        let list = |cluster: &RecordingCluster, kind| {
+            cluster.list_json(&lookup(kind)).map(|json| {
+                let list: Value = serde_json::from_slice(&json).unwrap();
+                list["items"].clone()
+            })
+        };
+        let names: Vec<_> = list(&cluster, &adapters)
+            .unwrap()
+            .as_array()
             .unwrap()
             .iter()
             .map(|o| o["metadata"]["name"].clone())
@@ -181,13 +196,13 @@ mod tests {
         assert_eq!(names, ["a", "c"]);
         cluster.not_served = vec![ADAPTERS_V1BETA1];
         assert!(matches!(
-            cluster.list(&adapters, NAMESPACE),
+            list(&cluster, &adapters),
             Err(LookupError::NotServed(_))
         ));
         cluster.failing = vec![HPAS];
         let hpas = ResourceKind::of("autoscaling/v2", "HorizontalPodAutoscaler");
         assert_eq!(
-            cluster.list(&hpas, NAMESPACE),
+            list(&cluster, &hpas),
             Err(LookupError::Failed("connection refused".into()))
         );
         assert_eq!(cluster.calls(), [ADAPTERS_V1BETA1, ADAPTERS_V1BETA1, HPAS]);

@@ -13,8 +13,12 @@
 //! call; that cost is also timed on its own (`listAnswer`), and the ratio without it on the wasm side is
 //! reported beside the budgeted one.
 //!
+//! Every request is also run through a second instance whose host ignores field masks (whole objects, as
+//! evaluators before Kubewarden 1.33 answer), reported beside the masked figure.
+//!
 //! Prints a table, writes `target/bench/policies.json`, then checks the budgets and exits non-zero,
-//! naming each budget exceeded: module size, wasm/native ratio, one host call per kind looked up.
+//! naming each budget exceeded: module size, wasm/native ratio, the wasm median of a request that looks
+//! the namespace up (2 ms) and of the replica-ownership DGD edits, one host call per kind looked up.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -26,10 +30,11 @@ use std::time::{Duration, Instant};
 use scaleguard_check::linked::LinkedPolicy;
 use scaleguard_host::{Limits, PolicyModule};
 use scaleguard_in_memory_cluster::{ClusterView, InMemoryCluster, ListQuery};
-use scaleguard_sdk::{Cluster, LookupError, ResourceKind, ValidationResponse};
+use scaleguard_sdk::cluster::Lookup;
+use scaleguard_sdk::{Cluster, LookupError, ValidationResponse};
 use scaleguard_tests::bench_report::{
-    MODULE_BYTES_BUDGET, PROMQL_MODULE, PolicyReport, RequestReport, Samples,
-    WASM_TO_NATIVE_BUDGET, micros,
+    LATENCY_BUDGETS, LOOKUP_BUDGET, MODULE_BYTES_BUDGET, PROMQL_MODULE, PolicyReport,
+    RequestReport, Samples, WASM_TO_NATIVE_BUDGET, micros,
 };
 use scaleguard_tests::workload::{AUTOSCALERS, Scenario, autoscaler_cluster, scenarios};
 use scaleguard_tests::{module_path, policy_names, workspace_root};
@@ -88,6 +93,10 @@ fn run() -> Result<Vec<String>, String> {
         "optimised": !cfg!(debug_assertions),
         "autoscalersInCluster": AUTOSCALERS,
         "budgets": {
+            "lookupMedianUs": micros(LOOKUP_BUDGET),
+            "medianUsOf": LATENCY_BUDGETS.iter().map(|(policy, scenario, budget)| json!({
+                "policy": policy, "request": scenario, "medianUs": micros(*budget),
+            })).collect::<Vec<_>>(),
             "moduleBytes": MODULE_BYTES_BUDGET,
             "moduleBytesOf": {PROMQL_MODULE.0: PROMQL_MODULE.1},
             "wasmToNativeMedianRatio": WASM_TO_NATIVE_BUDGET,
@@ -142,6 +151,14 @@ fn measure_policy(
     let mut instance = module
         .instantiate(Arc::clone(cluster))
         .map_err(|e| e.to_string())?;
+    let mut unmasked = module
+        .instantiate(Arc::clone(cluster))
+        .map_err(|e| e.to_string())?;
+    unmasked.set_view(
+        linked
+            .cluster_view(Arc::clone(cluster))
+            .ignoring_field_masks(),
+    );
     let mut requests = Vec::new();
     for scenario in scenarios
         .iter()
@@ -149,33 +166,43 @@ fn measure_policy(
     {
         let payload = scenario.payload(policy);
         let native_cluster = ListJsonCluster::new(linked.cluster_view(Arc::clone(cluster)));
-        let mut wasm_call = || {
+        let wasm_call = |instance: &mut scaleguard_host::PolicyInstance| {
             instance
                 .validate_payload(&payload)
                 .map_err(|e| e.to_string())
         };
         let native_call = || linked.validate_payload(&payload, &native_cluster);
-        let (mut wasm, mut native) = (wasm_call()?, native_call());
+        let (mut wasm, mut whole, mut native) = (
+            wasm_call(&mut instance)?,
+            wasm_call(&mut unmasked)?,
+            native_call(),
+        );
         for _ in 1..WARM_UP {
-            (wasm, native) = (wasm_call()?, native_call());
+            (wasm, whole, native) = (
+                wasm_call(&mut instance)?,
+                wasm_call(&mut unmasked)?,
+                native_call(),
+            );
         }
-        if wasm != native {
+        if wasm != native || wasm != whole {
             return Err(format!(
-                "{policy} on {}: wasm and native answers differ:\n  wasm   {wasm:?}\n  native {native:?}",
+                "{policy} on {}: the answers differ:\n  wasm          {wasm:?}\n  wasm unmasked {whole:?}\n  native        {native:?}",
                 scenario.name
             ));
         }
-        let (mut wasm_times, mut native_times, mut answer_times) =
-            (Vec::new(), Vec::new(), Vec::new());
+        let (mut wasm_times, mut unmasked_times, mut native_times, mut answer_times) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let started = Instant::now();
         for iteration in 0..MAX_ITERATIONS {
             if iteration >= MIN_ITERATIONS && started.elapsed() > TIME_PER_REQUEST {
                 break;
             }
-            let mut time_wasm = || -> Result<(), String> {
+            let time_wasm = |instance: &mut scaleguard_host::PolicyInstance,
+                             times: &mut Vec<Duration>|
+             -> Result<(), String> {
                 let start = Instant::now();
-                black_box(wasm_call()?);
-                wasm_times.push(start.elapsed());
+                black_box(wasm_call(instance)?);
+                times.push(start.elapsed());
                 Ok(())
             };
             let mut time_native = || {
@@ -184,18 +211,20 @@ fn measure_policy(
                 native_times.push(start.elapsed());
             };
             if iteration % 2 == 0 {
-                time_wasm()?;
+                time_wasm(&mut instance, &mut wasm_times)?;
                 time_native();
             } else {
                 time_native();
-                time_wasm()?;
+                time_wasm(&mut instance, &mut wasm_times)?;
             }
+            time_wasm(&mut unmasked, &mut unmasked_times)?;
             answer_times.push(native_cluster.time_host_answers());
         }
         requests.push(RequestReport {
             scenario: scenario.name,
             decision: decision(&wasm),
             wasm: Samples::new(wasm_times),
+            wasm_unmasked: Samples::new(unmasked_times),
             native: Samples::new(native_times),
             list_answer: Samples::new(answer_times),
             host_calls: instance.last_host_calls(),
@@ -212,16 +241,16 @@ fn measure_policy(
 }
 
 /// The native side's cluster: each look-up is answered with the List JSON bytes `scaleguard-host`
-/// sends the module for it (made by the host's code the first time it is asked, during warm-up), parsed
-/// as the module's `HostCluster` parses them.
+/// sends the module for it, field masks honoured (made by the host's code the first time it is asked,
+/// during warm-up, and copied out at every call, as the host copies them into the module).
 struct ListJsonCluster {
     view: ClusterView,
-    /// The answers made so far, by `(apiVersion, kind, namespace)`.
+    /// The answers made so far, by `(apiVersion, kind, namespace, field masks)`.
     answers: RefCell<BTreeMap<ListKey, ListAnswer>>,
 }
 
-/// `(apiVersion, kind, namespace)` of a look-up.
-type ListKey = (String, String, String);
+/// `(apiVersion, kind, namespace, field masks)` of a look-up.
+type ListKey = (String, String, String, Vec<String>);
 /// The List JSON the host answers a look-up with, or the error it gives.
 type ListAnswer = Result<Vec<u8>, LookupError>;
 
@@ -233,45 +262,34 @@ impl ListJsonCluster {
         }
     }
 
-    /// What the host answers `list_resources_by_namespace`, or the error it gives.
-    fn host_answer(
-        &self,
-        api_version: &str,
-        kind: &str,
-        namespace: &str,
-    ) -> Result<Vec<u8>, LookupError> {
-        self.view
-            .list_json(&ListQuery::of(api_version, kind).in_namespace(namespace))
-            .map_err(LookupError::from)
-    }
-
     /// How long the host takes to make the answers of one evaluation: every answer made so far, again.
     fn time_host_answers(&self) -> Duration {
         let started = Instant::now();
-        for (api_version, kind, namespace) in self.answers.borrow().keys() {
-            let _ = black_box(self.host_answer(api_version, kind, namespace));
+        for (api_version, kind, namespace, masks) in self.answers.borrow().keys() {
+            let masks: Vec<&str> = masks.iter().map(String::as_str).collect();
+            let query = ListQuery {
+                field_masks: &masks,
+                ..ListQuery::of(api_version, kind).in_namespace(namespace)
+            };
+            let _ = black_box(self.view.list_json(&query));
         }
         started.elapsed()
     }
 }
 
 impl Cluster for ListJsonCluster {
-    fn list(&self, kind: &ResourceKind, namespace: &str) -> Result<Vec<Value>, LookupError> {
+    fn list_json(&self, lookup: &Lookup<'_>) -> Result<Vec<u8>, LookupError> {
         let key = (
-            kind.api_version.to_string(),
-            kind.kind.to_string(),
-            namespace.to_owned(),
+            lookup.kind.api_version.to_string(),
+            lookup.kind.kind.to_string(),
+            lookup.namespace.to_owned(),
+            lookup.field_masks.iter().map(|&m| m.to_owned()).collect(),
         );
-        let mut answers = self.answers.borrow_mut();
-        let answer = answers
+        self.answers
+            .borrow_mut()
             .entry(key)
-            .or_insert_with(|| self.host_answer(&kind.api_version, &kind.kind, namespace));
-        let mut list: Value = serde_json::from_slice(answer.as_ref().map_err(Clone::clone)?)
-            .map_err(|e| LookupError::Failed(format!("list of {kind} in {namespace}: {e}")))?;
-        match list.get_mut("items").map(Value::take) {
-            Some(Value::Array(items)) => Ok(items),
-            _ => Ok(Vec::new()),
-        }
+            .or_insert_with(|| Cluster::list_json(&self.view, lookup))
+            .clone()
     }
 }
 
@@ -308,30 +326,31 @@ fn print_tables(reports: &[PolicyReport]) {
         );
     }
     println!(
-        "\nvalidate, µs: median (p99); {AUTOSCALERS} autoscalers in the namespace the look-ups list; ratio: \
-         wasm/native medians (budget {WASM_TO_NATIVE_BUDGET}x); -lists: the same with the host's making of the List JSON taken off wasm"
+        "\nvalidate, µs: median (p99); {AUTOSCALERS} autoscalers in the namespace the look-ups list; wasm: field \
+         masks honoured (Kubewarden 1.33+), unmasked: ignored (older evaluators); ratio: wasm/native medians \
+         (budget {WASM_TO_NATIVE_BUDGET}x); -lists: the same with the host's making of the List JSON taken off wasm"
     );
     println!(
-        "{:<30} {:<26} {:<22} {:>18} {:>18} {:>6} {:>8} {:>5}",
-        "policy", "request", "decision", "wasm", "native", "ratio", "-lists", "calls"
+        "{:<30} {:<26} {:<22} {:>18} {:>18} {:>18} {:>6} {:>8} {:>5}",
+        "policy", "request", "decision", "wasm", "unmasked", "native", "ratio", "-lists", "calls"
     );
+    let figure = |samples: &Samples| {
+        format!(
+            "{:.1} ({:.1})",
+            micros(samples.median()),
+            micros(samples.p99())
+        )
+    };
     for report in reports {
         for request in &report.requests {
             println!(
-                "{:<30} {:<26} {:<22} {:>18} {:>18} {:>5.2}x {:>7.2}x {:>5}",
+                "{:<30} {:<26} {:<22} {:>18} {:>18} {:>18} {:>5.2}x {:>7.2}x {:>5}",
                 report.name,
                 request.scenario,
                 request.decision,
-                format!(
-                    "{:.1} ({:.1})",
-                    micros(request.wasm.median()),
-                    micros(request.wasm.p99())
-                ),
-                format!(
-                    "{:.1} ({:.1})",
-                    micros(request.native.median()),
-                    micros(request.native.p99())
-                ),
+                figure(&request.wasm),
+                figure(&request.wasm_unmasked),
+                figure(&request.native),
                 request.ratio(),
                 request.ratio_without_list_answer(),
                 request.host_calls.len(),

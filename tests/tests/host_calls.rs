@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use scaleguard_host::KubernetesCall;
+use scaleguard_sdk::review::FieldMasks;
 use scaleguard_tests::metadata::Metadata;
 use scaleguard_tests::workload::{autoscaler_cluster, scenarios};
 use scaleguard_tests::{native_validate, policy_module, policy_names};
@@ -54,6 +55,11 @@ fn context_aware_policies_list_each_kind_once() {
                 );
                 let kind = call.kind.as_ref().unwrap();
                 assert!(granted.contains(kind), "{context}: {kind:?} is not granted");
+                assert_eq!(
+                    call.field_masks,
+                    model_fields(&kind.kind),
+                    "{context}: the look-up of {kind} asks for the fields the rules read"
+                );
             }
             for (call, count) in per_kind {
                 assert_eq!(count, 1, "{context}: {count} calls {call:?}, one is enough");
@@ -74,6 +80,19 @@ fn context_aware_policies_list_each_kind_once() {
             "dynamo-single-autoscaler"
         ]
     );
+}
+
+/// The field masks of the sdk's model of `kind`: what every context-aware policy reads of it.
+fn model_fields(kind: &str) -> Vec<String> {
+    let masks = FieldMasks::MODELS;
+    let fields = match kind {
+        "DynamoGraphDeployment" => masks.dgds,
+        "DynamoGraphDeploymentScalingAdapter" => masks.adapters,
+        "HorizontalPodAutoscaler" => masks.hpas,
+        "ScaledObject" => masks.scaled_objects,
+        other => panic!("{other} is not looked up"),
+    };
+    fields.iter().map(|&field| field.to_owned()).collect()
 }
 
 #[test]

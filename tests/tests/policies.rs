@@ -1,5 +1,6 @@
 //! Every policy's case table, answered by the native pure function and by the compiled module under
-//! wasmtime (through `scaleguard-host`, the stack Kubewarden runs): both answers must be identical and
+//! wasmtime (through `scaleguard-host`, the stack Kubewarden runs), its look-ups' field masks honoured
+//! (Kubewarden 1.33+) and ignored (older evaluators, whole objects): every answer must be identical and
 //! equal to the expected one.
 
 use std::sync::Arc;
@@ -25,9 +26,24 @@ fn run_case_table(policy: &str) {
         let native = native_validate(policy, &payload, &case.cluster_view(&granted)).unwrap();
         instance.set_cluster(case.cluster());
         let wasm = instance.validate_payload(&payload).unwrap();
+        let masked_calls = instance.last_host_calls();
+        instance.set_view(case.cluster_view(&granted).ignoring_field_masks());
+        let unmasked = instance.validate_payload(&payload).unwrap();
         if native != wasm {
             failures.push(format!(
                 "{}: native and wasm differ:\n  native {native:?}\n  wasm   {wasm:?}",
+                case.name
+            ));
+        }
+        if unmasked != wasm {
+            failures.push(format!(
+                "{}: field masks honoured and ignored differ:\n  masked   {wasm:?}\n  unmasked {unmasked:?}",
+                case.name
+            ));
+        }
+        if masked_calls != instance.last_host_calls() {
+            failures.push(format!(
+                "{}: the look-ups differ with field masks",
                 case.name
             ));
         }

@@ -9,7 +9,9 @@
 //! * `dynamo-deprecated-autoscaling` in `remove` mode returns the object without its deprecated fields
 //!   and with nothing else changed;
 //! * converting v1alpha1 DGDs and adapters to v1beta1 changes no policy's decision, and converting there
-//!   and back keeps every field the policies read.
+//!   and back keeps every field the policies read;
+//! * every kind the policies look up reads as the same model whether the host masks it by the model's
+//!   field masks or serves it whole.
 //!
 //! Failing inputs are kept in `proptest-regressions/` next to this file and replayed first.
 
@@ -19,19 +21,20 @@ use std::sync::{Arc, LazyLock};
 use proptest::prelude::*;
 use proptest::sample::{Index, select};
 use scaleguard_host::admission::patch;
-use scaleguard_in_memory_cluster::{ClusterView, InMemoryCluster};
+use scaleguard_in_memory_cluster::{ClusterView, InMemoryCluster, served};
 use scaleguard_sdk::ResourceKind;
 use scaleguard_sdk::adapter::ScalingAdapter;
 use scaleguard_sdk::autoscaler::{HorizontalPodAutoscaler, ScaledObject};
 use scaleguard_sdk::dgd::convert::convert;
 use scaleguard_sdk::dgd::v1alpha1::DynamoGraphDeployment;
 use scaleguard_sdk::dgd::{DgdVersion, DgdView};
-use scaleguard_sdk::parse::{from_slice, from_value};
-use scaleguard_sdk::review::{AdapterResolution, ScaledUnit, resolve_adapter};
+use scaleguard_sdk::parse::{from_slice, from_str, from_value};
+use scaleguard_sdk::review::{AdapterResolution, FieldMasks, ScaledUnit, resolve_adapter};
 use scaleguard_sdk::{AdmissionRequest, ValidationResponse};
 use scaleguard_tests::generate::{
-    SERVICE_NAMES, any_json, cluster_objects, dgd, dgd_object, operation, reviewed_object, service,
-    service_name, services, sometimes_broken, unknown_fields, user_info,
+    SERVICE_NAMES, adapter_object, any_json, cluster_objects, dgd, dgd_object, hpa_object,
+    operation, reviewed_object, scaled_object, service, service_name, services, sometimes_broken,
+    unknown_fields, user_info,
 };
 use scaleguard_tests::metadata::Metadata;
 use scaleguard_tests::{CaseTable, native_validate, policy_names, request_json};
@@ -778,5 +781,51 @@ proptest! {
             let after = decide(&converted[0], &converted[1], &converted[2..], policy, &settings);
             prop_assert_eq!(before, after, "{} on {} / {}", policy, object, converted[0]);
         }
+    }
+}
+
+// ---- field masks ----
+
+/// `object` read by `read` as a Kubewarden host serves it to a look-up that ignores field masks and to
+/// one masked by `fields`: the same model, or the same error.
+fn reads_the_same<T: PartialEq + std::fmt::Debug>(
+    object: &Value,
+    fields: &[&str],
+    read: fn(&str) -> Result<T, scaleguard_sdk::FieldError>,
+) -> Result<(), TestCaseError> {
+    let whole = read(&served(object, &[]).to_string());
+    let masked = read(&served(object, fields).to_string());
+    prop_assert_eq!(whole, masked, "{}", object);
+    Ok(())
+}
+
+/// A DGD of the pool at v1beta1.
+fn v1beta1_dgd_object() -> BoxedStrategy<Value> {
+    dgd_object()
+        .prop_map(|dgd| match convert(&dgd, DgdVersion::V1beta1) {
+            Some(Ok(conversion)) => conversion.object,
+            _ => dgd,
+        })
+        .boxed()
+}
+
+proptest! {
+    /// Every kind the policies look up, masked by its model's fields (`FieldMasks::MODELS`), reads as the
+    /// same model as the whole object, broken objects included: a policy decides the same whether the
+    /// host honours its field masks (Kubewarden 1.33+) or not.
+    #[test]
+    fn a_masked_object_reads_as_the_whole_one(
+        alpha in sometimes_broken(dgd_object()),
+        beta in sometimes_broken(v1beta1_dgd_object()),
+        hpa in sometimes_broken(hpa_object()),
+        scaled in sometimes_broken(scaled_object()),
+        adapter in sometimes_broken(adapter_object().boxed()),
+    ) {
+        let masks = FieldMasks::MODELS;
+        reads_the_same(&alpha, masks.dgds, DgdView::from_json)?;
+        reads_the_same(&beta, masks.dgds, DgdView::from_json)?;
+        reads_the_same(&hpa, masks.hpas, from_str::<HorizontalPodAutoscaler>)?;
+        reads_the_same(&scaled, masks.scaled_objects, from_str::<ScaledObject>)?;
+        reads_the_same(&adapter, masks.adapters, from_str::<ScalingAdapter>)?;
     }
 }

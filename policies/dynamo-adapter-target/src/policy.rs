@@ -10,7 +10,7 @@ use scaleguard_sdk::adapter::{self, ScalingAdapter};
 use scaleguard_sdk::dgd::{self, DgdVersion, DgdView, adapter_name};
 use scaleguard_sdk::response::BAD_REQUEST;
 use scaleguard_sdk::review::{
-    Autoscaler, AutoscalerReview, Findings, NamespaceObjects, ScaledUnit, Violation,
+    Autoscaler, AutoscalerReview, FieldMasks, Findings, NamespaceObjects, ScaledUnit, Violation,
     autoscaler_verdict, dgd_edit_verdict, lookup_failed, resolve_adapter,
 };
 use scaleguard_sdk::{AdmissionRequest, Cluster, LookupError, Operation, Policy, Verdict};
@@ -23,6 +23,9 @@ use crate::settings::{MissingTarget, Settings};
 /// The `dynamo-adapter-target` policy.
 #[derive(Debug, Clone, Copy)]
 pub struct AdapterTarget;
+
+/// What the rule reads of the kinds it looks up: the sdk's models whole (the host sends nothing else).
+const FIELD_MASKS: FieldMasks = FieldMasks::MODELS;
 
 /// The largest edit distance at which an existing name is suggested for a missing one.
 const MAX_SUGGESTION_DISTANCE: usize = 2;
@@ -39,15 +42,19 @@ impl Policy for AdapterTarget {
             if request.operation != Operation::Update {
                 return Verdict::accept();
             }
-            return dgd_edit_verdict(request, cluster, BAD_REQUEST, &|autoscaler, objects| {
-                Ok(findings(autoscaler, settings, objects)?.violations)
-            });
+            return dgd_edit_verdict(
+                request,
+                cluster,
+                &FIELD_MASKS,
+                BAD_REQUEST,
+                &|autoscaler, objects| Ok(findings(autoscaler, settings, objects)?.violations),
+            );
         }
         let review = match AutoscalerReview::from_request(request) {
             Ok(review) => review,
             Err(verdict) => return verdict,
         };
-        let objects = NamespaceObjects::new(cluster, &review.namespace);
+        let objects = NamespaceObjects::new(cluster, &review.namespace, &FIELD_MASKS);
         decide(request, &review, settings, &objects).unwrap_or_else(|error| lookup_failed(&error))
     }
 }

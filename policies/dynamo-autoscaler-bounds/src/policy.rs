@@ -15,8 +15,8 @@ use scaleguard_sdk::autoscaler::{
 use scaleguard_sdk::dgd::{self, DgdVersion, DgdView, Unit, adapter_name};
 use scaleguard_sdk::response::BAD_REQUEST;
 use scaleguard_sdk::review::{
-    AdapterResolution, Autoscaler, AutoscalerReview, Findings, NamespaceObjects, ScaledUnit,
-    Violation, autoscaler_verdict, dgd_edit_verdict, lookup_failed,
+    AdapterResolution, Autoscaler, AutoscalerReview, FieldMasks, Findings, NamespaceObjects,
+    ScaledUnit, Violation, autoscaler_verdict, dgd_edit_verdict, lookup_failed,
 };
 use scaleguard_sdk::{AdmissionRequest, Cluster, LookupError, Policy, Verdict};
 
@@ -25,6 +25,9 @@ use crate::settings::Settings;
 /// The `dynamo-autoscaler-bounds` policy.
 #[derive(Debug, Clone, Copy)]
 pub struct AutoscalerBounds;
+
+/// What the rule reads of the kinds it looks up: the sdk's models whole (the host sends nothing else).
+const FIELD_MASKS: FieldMasks = FieldMasks::MODELS;
 
 /// Why scaling to zero is refused, appended to each scale-to-zero violation.
 const SCALE_TO_ZERO_REASON: &str = "Dynamo workers at zero replicas drop the model from the frontend (allowScaleToZero: true allows it)";
@@ -40,7 +43,7 @@ impl Policy for AutoscalerBounds {
             Ok(review) => review,
             Err(verdict) => return verdict,
         };
-        let objects = NamespaceObjects::new(cluster, &review.namespace);
+        let objects = NamespaceObjects::new(cluster, &review.namespace, &FIELD_MASKS);
         decide(request, &review, settings, &objects).unwrap_or_else(|error| lookup_failed(&error))
     }
 }
@@ -74,20 +77,26 @@ fn decide_dgd_edit(
     let Some(budget) = settings.max_gpus_per_adapter else {
         return Verdict::accept();
     };
-    dgd_edit_verdict(request, cluster, BAD_REQUEST, &|autoscaler, objects| {
-        let Some(bounds) = ReplicaBounds::of(autoscaler) else {
-            return Ok(Vec::new());
-        };
-        let mut findings = Findings::default();
-        check_gpu_budget(
-            autoscaler.target(),
-            bounds.max,
-            budget,
-            objects,
-            &mut findings,
-        )?;
-        Ok(findings.violations)
-    })
+    dgd_edit_verdict(
+        request,
+        cluster,
+        &FIELD_MASKS,
+        BAD_REQUEST,
+        &|autoscaler, objects| {
+            let Some(bounds) = ReplicaBounds::of(autoscaler) else {
+                return Ok(Vec::new());
+            };
+            let mut findings = Findings::default();
+            check_gpu_budget(
+                autoscaler.target(),
+                bounds.max,
+                budget,
+                objects,
+                &mut findings,
+            )?;
+            Ok(findings.violations)
+        },
+    )
 }
 
 /// Everything `autoscaler` violates or deserves a warning for. Looks the namespace up only for the GPU
@@ -771,7 +780,7 @@ mod tests {
             "name": "a"}, "minReplicas": 0}}))
         .unwrap();
         let cluster = RecordingCluster::default();
-        let objects = NamespaceObjects::new(&cluster, "default");
+        let objects = NamespaceObjects::new(&cluster, "default", &FIELD_MASKS);
         let found = findings(&Autoscaler::Hpa(hpa), &Settings::default(), &objects).unwrap();
         assert_eq!(
             found.violations,

@@ -47,7 +47,7 @@ impl Policy for DeprecatedAutoscaling {
         }
         let invalid =
             |error| Verdict::reject(BAD_REQUEST, format!("invalid {}: {error}", dgd::KIND));
-        if DgdVersion::of_object(&request.object) == DgdVersion::V1beta1 {
+        if DgdVersion::of_json(request.object.json()) == DgdVersion::V1beta1 {
             return match request.dgd_object() {
                 Ok(_) => Verdict::accept(),
                 Err(error) => invalid(error),
@@ -86,7 +86,7 @@ impl Policy for DeprecatedAutoscaling {
                 warnings,
             },
             Mode::Remove => Verdict::Mutate {
-                object: without_fields(&request.object, &found),
+                object: without_fields(&request.object.to_value(), &found),
                 warnings,
             },
         }

@@ -19,8 +19,8 @@ use scaleguard_sdk::adapter;
 use scaleguard_sdk::dgd::{self, DgdView};
 use scaleguard_sdk::response::{BAD_REQUEST, FORBIDDEN};
 use scaleguard_sdk::review::{
-    Autoscaler, AutoscalerReview, Findings, NamespaceObjects, Violation, autoscaler_verdict,
-    lookup_failed, resolve_adapter,
+    Autoscaler, AutoscalerReview, FieldMasks, Findings, NamespaceObjects, Violation,
+    autoscaler_verdict, lookup_failed, resolve_adapter,
 };
 use scaleguard_sdk::{
     AdmissionRequest, Cluster, FieldError, LookupError, Operation, Policy, Verdict,
@@ -31,6 +31,9 @@ use crate::settings::Settings;
 /// The `dynamo-single-autoscaler` policy.
 #[derive(Debug, Clone, Copy)]
 pub struct SingleAutoscaler;
+
+/// What the rule reads of the kinds it looks up: the sdk's models whole (the host sends nothing else).
+const FIELD_MASKS: FieldMasks = FieldMasks::MODELS;
 
 impl Policy for SingleAutoscaler {
     type Settings = Settings;
@@ -106,7 +109,7 @@ fn review_autoscaler(
     settings: &Settings,
     cluster: &dyn Cluster,
 ) -> Result<Verdict, LookupError> {
-    let objects = NamespaceObjects::new(cluster, &review.namespace);
+    let objects = NamespaceObjects::new(cluster, &review.namespace, &FIELD_MASKS);
     autoscaler_verdict(
         request,
         review,
@@ -216,7 +219,8 @@ fn review_dgd(
         },
         _ => None,
     };
-    let objects = NamespaceObjects::new(cluster, dgd.namespace_or(&request.namespace));
+    let objects =
+        NamespaceObjects::new(cluster, dgd.namespace_or(&request.namespace), &FIELD_MASKS);
     let after = planner_conflicts(&dgd, &objects)?;
     let before = old
         .as_ref()

@@ -11,12 +11,15 @@ pub mod convert;
 pub mod v1alpha1;
 pub mod v1beta1;
 
+use std::borrow::Cow;
 use std::fmt;
 
+use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::meta::{ObjectMeta, api_group};
-use crate::parse::{FieldError, from_value};
+use crate::parse::{FieldError, from_str, from_value};
 
 /// API group of Dynamo's resources.
 pub const GROUP: &str = "nvidia.com";
@@ -63,6 +66,39 @@ impl DgdVersion {
             .and_then(Value::as_str)
             .and_then(Self::of)
             .unwrap_or(Self::V1alpha1)
+    }
+
+    /// [`Self::of_object`] of an object's JSON text, read without building the object.
+    pub fn of_json(text: &str) -> Self {
+        Self::declared_in(text).unwrap_or(Self::V1alpha1)
+    }
+
+    /// The version an object's JSON text declares: `None` without `apiVersion`, else as
+    /// [`Self::of_object`] reads it.
+    fn declared_in(text: &str) -> Option<Self> {
+        /// Just the `apiVersion`, when present (`null` included).
+        #[derive(Deserialize)]
+        struct Versioned<'a> {
+            #[serde(
+                rename = "apiVersion",
+                borrow,
+                default,
+                deserialize_with = "present_raw"
+            )]
+            api_version: Option<&'a RawValue>,
+        }
+        fn present_raw<'de, D: serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<&'de RawValue>, D::Error> {
+            <&RawValue>::deserialize(deserializer).map(Some)
+        }
+        let raw = serde_json::from_str::<Versioned<'_>>(text)
+            .ok()?
+            .api_version?;
+        let version = serde_json::from_str::<Cow<'_, str>>(raw.get())
+            .ok()
+            .and_then(|api_version| Self::of(&api_version));
+        Some(version.unwrap_or(Self::V1alpha1))
     }
 
     /// `nvidia.com/v1alpha1` or `nvidia.com/v1beta1`.
@@ -266,6 +302,21 @@ pub fn dynamo_namespace(namespace: &str, dgd: &str, global: bool) -> String {
     }
 }
 
+/// What [`DgdView`] reads of a DGD of either version, as Kubewarden's `field_masks` name fields: a DGD
+/// masked by these reads as the same view as the whole DGD (a test proves it over generated objects).
+pub const FIELDS: &[&str] = &[
+    "spec.services",
+    "spec.components.name",
+    "spec.components.type",
+    "spec.components.replicas",
+    "spec.components.scalingAdapter",
+    "spec.components.globalDynamoNamespace",
+    "spec.components.multinode",
+    "spec.components.podTemplate.spec.containers.name",
+    "spec.components.podTemplate.spec.containers.resources",
+    "spec.experimental.componentGroups",
+];
+
 /// A DynamoGraphDeployment of either version, as every rule reads it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DgdView {
@@ -339,6 +390,21 @@ impl DgdView {
         match DgdVersion::of_object(object) {
             DgdVersion::V1alpha1 => Ok(Self::from_v1alpha1(from_value(object)?)),
             DgdVersion::V1beta1 => Ok(Self::from_v1beta1(from_value(object)?)),
+        }
+    }
+
+    /// Reads a DGD of either version from its JSON text, as [`Self::from_object`] reads its value: its
+    /// `apiVersion` is looked at first, then the text is read straight into that version's model.
+    pub fn from_json(text: &str) -> Result<Self, FieldError> {
+        Self::from_json_in(text, DgdVersion::V1alpha1)
+    }
+
+    /// [`Self::from_json`], reading a DGD without `apiVersion` in `version`.
+    pub fn from_json_in(text: &str, version: DgdVersion) -> Result<Self, FieldError> {
+        let version = DgdVersion::declared_in(text).unwrap_or(version);
+        match version {
+            DgdVersion::V1alpha1 => Ok(Self::from_v1alpha1(from_str(text)?)),
+            DgdVersion::V1beta1 => Ok(Self::from_v1beta1(from_str(text)?)),
         }
     }
 

@@ -31,12 +31,6 @@ pub struct DynamoGraphDeployment {
     /// The desired state.
     #[serde(deserialize_with = "null_as_default")]
     pub spec: DgdSpec,
-    /// The observed state.
-    #[serde(
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub status: Option<DgdStatus>,
 }
 
 /// `spec` of a v1alpha1 DGD.
@@ -113,7 +107,7 @@ pub struct ResourceList {
     pub gpu: Option<String>,
 }
 
-/// `status` of a v1alpha1 DGD.
+/// `status` of a v1alpha1 DGD (the companion controller reads it; the rules do not).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct DgdStatus {
