@@ -76,6 +76,14 @@ impl DgdVersion {
     /// The version an object's JSON text declares: `None` without `apiVersion`, else as
     /// [`Self::of_object`] reads it.
     fn declared_in(text: &str) -> Option<Self> {
+        // The API server writes `apiVersion` first: then it is read without scanning the object.
+        if let Some((api_version, _)) = text
+            .strip_prefix(r#"{"apiVersion":""#)
+            .and_then(|rest| rest.split_once('"'))
+            .filter(|(api_version, _)| !api_version.contains('\\'))
+        {
+            return Some(Self::of(api_version).unwrap_or(Self::V1alpha1));
+        }
         /// Just the `apiVersion`, when present (`null` included).
         #[derive(Deserialize)]
         struct Versioned<'a> {
@@ -848,6 +856,32 @@ mod tests {
         );
         assert_eq!(DgdVersion::of("nvidia.com/v2"), None);
         assert_eq!(DgdVersion::of_object(&json!({})), DgdVersion::V1alpha1);
+        for (text, version) in [
+            (
+                r#"{"apiVersion":"nvidia.com/v1beta1","spec":{}}"#,
+                Some(DgdVersion::V1beta1),
+            ),
+            (
+                r#"{"kind": "X", "apiVersion": "nvidia.com/v1beta1"}"#,
+                Some(DgdVersion::V1beta1),
+            ),
+            (
+                r#"{"apiVersion":"nvidia.com/v2"}"#,
+                Some(DgdVersion::V1alpha1),
+            ),
+            (
+                r#"{"apiVersion":"nvidia.com\/v1beta1"}"#,
+                Some(DgdVersion::V1beta1),
+            ),
+            (r#"{"apiVersion": null}"#, Some(DgdVersion::V1alpha1)),
+            (r#"{"spec": {"apiVersion": "nvidia.com/v1beta1"}}"#, None),
+        ] {
+            assert_eq!(DgdVersion::declared_in(text), version, "{text}");
+            assert_eq!(
+                DgdVersion::of_json(text),
+                version.unwrap_or(DgdVersion::V1alpha1)
+            );
+        }
         assert!(is_dynamo_api_version("nvidia.com/v1beta1"));
         assert!(!is_dynamo_api_version("keda.sh/v1alpha1"));
     }
