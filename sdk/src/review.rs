@@ -201,14 +201,6 @@ impl FieldMasks {
         hpas: HPA_FIELDS,
         scaled_objects: SCALED_OBJECT_FIELDS,
     };
-
-    /// Whole objects: no masks.
-    pub const WHOLE: Self = Self {
-        dgds: &[],
-        adapters: &[],
-        hpas: &[],
-        scaled_objects: &[],
-    };
 }
 
 /// The objects of one namespace, listed on first use with one host call per kind, each item read straight
