@@ -506,10 +506,12 @@ impl Instances {
             }
         }
         if let Some(selector) = &instance.object_selector {
-            let labels = labels_of(&request.object.to_value());
+            let labels = labels_of(&request.object.to_value().unwrap_or_default());
             // On an UPDATE, either version of the object may match, as the API server decides.
             let old_matches = request.old_object.is_object()
-                && selector.matches(&labels_of(&request.old_object.to_value()));
+                && selector.matches(&labels_of(
+                    &request.old_object.to_value().unwrap_or_default(),
+                ));
             if !selector.matches(&labels) && !old_matches {
                 return Selection::Passed(format!(
                     "its objectSelector does not match the object's labels ({})",

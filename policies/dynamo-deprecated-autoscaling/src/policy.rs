@@ -85,9 +85,15 @@ impl Policy for DeprecatedAutoscaling {
                 ),
                 warnings,
             },
-            Mode::Remove => Verdict::Mutate {
-                object: without_fields(&request.object.to_value(), &found),
-                warnings,
+            Mode::Remove => match request.object.to_value() {
+                Some(object) => Verdict::Mutate {
+                    object: without_fields(&object, &found),
+                    warnings,
+                },
+                None => Verdict::reject(
+                    BAD_REQUEST,
+                    format!("invalid {}: object: recursion limit exceeded", dgd::KIND),
+                ),
             },
         }
     }
@@ -191,6 +197,35 @@ mod tests {
         assert_eq!(
             without_fields(&object, &found),
             json!({"spec": {"services": {"a/b": {"replicas": 2, "extra": [1]}, "c": {"autoscaling": null}}}})
+        );
+    }
+
+    #[test]
+    fn an_object_too_deep_for_a_tree_is_refused_not_mutated() {
+        let mut deep = json!(1);
+        for _ in 0..200 {
+            deep = json!([deep]);
+        }
+        let object = json!({"apiVersion": "nvidia.com/v1alpha1", "kind": "DynamoGraphDeployment",
+            "metadata": {"name": "d", "namespace": "ns"},
+            "spec": {"services": {"a": {"autoscaling": {}, "extra": deep}}}});
+        let request = AdmissionRequest::for_object(
+            "1",
+            Operation::Create,
+            object,
+            serde_json::Value::Null,
+            None,
+        );
+        let settings = Settings {
+            mode: Mode::Remove,
+            ..Settings::default()
+        };
+        assert_eq!(
+            DeprecatedAutoscaling::evaluate(&request, &settings, &scaleguard_sdk::EmptyCluster),
+            Verdict::reject(
+                BAD_REQUEST,
+                "invalid DynamoGraphDeployment: object: recursion limit exceeded"
+            )
         );
     }
 
