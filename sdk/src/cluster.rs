@@ -6,7 +6,6 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
 use serde_json::value::RawValue;
 
 use crate::meta::api_group;
