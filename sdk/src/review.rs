@@ -262,6 +262,11 @@ impl<'c> NamespaceObjects<'c> {
         self.namespace
     }
 
+    /// Where the kinds an edit leaves alone are listed: the base of an edited view, else itself.
+    fn listed(&self) -> &NamespaceObjects<'c> {
+        self.edit.as_ref().map_or(self, |edit| edit.base)
+    }
+
     /// The DynamoGraphDeployments of the namespace, each read by its own `apiVersion`.
     pub fn dgds(&self) -> Result<&[DgdView], LookupError> {
         if let Some(edit) = &self.edit {
@@ -277,11 +282,9 @@ impl<'c> NamespaceObjects<'c> {
 
     /// The scaling adapters of the namespace.
     pub fn adapters(&self) -> Result<&[ScalingAdapter], LookupError> {
-        if let Some(edit) = &self.edit {
-            return edit.base.adapters();
-        }
-        self.cached(
-            &self.adapters,
+        let listed = self.listed();
+        listed.cached(
+            &listed.adapters,
             &SERVED_VERSIONS.map(adapter_resource),
             self.masks.adapters,
             from_str,
@@ -290,19 +293,15 @@ impl<'c> NamespaceObjects<'c> {
 
     /// The HPAs of the namespace.
     pub fn hpas(&self) -> Result<&[HorizontalPodAutoscaler], LookupError> {
-        if let Some(edit) = &self.edit {
-            return edit.base.hpas();
-        }
-        self.cached(&self.hpas, &[HPA_RESOURCE], self.masks.hpas, from_str)
+        let listed = self.listed();
+        listed.cached(&listed.hpas, &[HPA_RESOURCE], self.masks.hpas, from_str)
     }
 
     /// The ScaledObjects of the namespace.
     pub fn scaled_objects(&self) -> Result<&[ScaledObject], LookupError> {
-        if let Some(edit) = &self.edit {
-            return edit.base.scaled_objects();
-        }
-        self.cached(
-            &self.scaled_objects,
+        let listed = self.listed();
+        listed.cached(
+            &listed.scaled_objects,
             &[SCALED_OBJECT_RESOURCE],
             self.masks.scaled_objects,
             from_str,
