@@ -799,12 +799,12 @@ fn reads_the_same<T: PartialEq + std::fmt::Debug>(
     Ok(())
 }
 
-/// A DGD of the pool at v1beta1.
-fn v1beta1_dgd_object() -> BoxedStrategy<Value> {
-    dgd_object()
-        .prop_map(|dgd| match convert(&dgd, DgdVersion::V1beta1) {
+/// The DGDs or adapters of `objects`, converted to v1beta1.
+fn at_v1beta1(objects: BoxedStrategy<Value>) -> BoxedStrategy<Value> {
+    objects
+        .prop_map(|object| match convert(&object, DgdVersion::V1beta1) {
             Some(Ok(conversion)) => conversion.object,
-            _ => dgd,
+            _ => object,
         })
         .boxed()
 }
@@ -816,10 +816,11 @@ proptest! {
     #[test]
     fn a_masked_object_reads_as_the_whole_one(
         alpha in sometimes_broken(dgd_object()),
-        beta in sometimes_broken(v1beta1_dgd_object()),
+        beta in sometimes_broken(at_v1beta1(dgd_object())),
         hpa in sometimes_broken(hpa_object()),
         scaled in sometimes_broken(scaled_object()),
         adapter in sometimes_broken(adapter_object().boxed()),
+        beta_adapter in sometimes_broken(at_v1beta1(adapter_object().boxed())),
     ) {
         let masks = FieldMasks::MODELS;
         reads_the_same(&alpha, masks.dgds, DgdView::from_json)?;
@@ -827,5 +828,6 @@ proptest! {
         reads_the_same(&hpa, masks.hpas, from_str::<HorizontalPodAutoscaler>)?;
         reads_the_same(&scaled, masks.scaled_objects, from_str::<ScaledObject>)?;
         reads_the_same(&adapter, masks.adapters, from_str::<ScalingAdapter>)?;
+        reads_the_same(&beta_adapter, masks.adapters, from_str::<ScalingAdapter>)?;
     }
 }
