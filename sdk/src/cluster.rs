@@ -157,18 +157,17 @@ pub fn list_parsed<T>(
     };
     let text = std::str::from_utf8(&answer).map_err(|e| failed(&e))?;
     let list: ListItems<'_> = serde_json::from_str(text).map_err(|e| failed(&e))?;
-    list.items
-        .iter()
-        .map(|item| {
-            parse(item.get()).map_err(|error| {
-                let named: Option<Named<'_>> = serde_json::from_str(item.get()).ok();
-                let name = named
-                    .and_then(|named| named.metadata?.name)
-                    .unwrap_or(Cow::Borrowed("<unnamed>"));
-                LookupError::Failed(format!("{kind} {namespace}/{name}: {error}"))
-            })
-        })
-        .collect()
+    let mut parsed = Vec::with_capacity(list.items.len());
+    for item in list.items {
+        parsed.push(parse(item.get()).map_err(|error| {
+            let named: Option<Named<'_>> = serde_json::from_str(item.get()).ok();
+            let name = named
+                .and_then(|named| named.metadata?.name)
+                .unwrap_or(Cow::Borrowed("<unnamed>"));
+            LookupError::Failed(format!("{kind} {namespace}/{name}: {error}"))
+        })?);
+    }
+    Ok(parsed)
 }
 
 #[cfg(test)]

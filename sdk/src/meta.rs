@@ -22,18 +22,6 @@ pub struct ObjectMeta {
         skip_serializing_if = "String::is_empty"
     )]
     pub namespace: String,
-    /// `metadata.uid`.
-    #[serde(
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "String::is_empty"
-    )]
-    pub uid: String,
-    /// `metadata.labels`.
-    #[serde(
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "BTreeMap::is_empty"
-    )]
-    pub labels: BTreeMap<String, String>,
     /// `metadata.annotations`.
     #[serde(
         deserialize_with = "null_as_default",
@@ -78,15 +66,9 @@ pub struct OwnerReference {
     /// The owner's name.
     #[serde(deserialize_with = "null_as_default")]
     pub name: String,
-    /// The owner's uid.
-    #[serde(deserialize_with = "null_as_default")]
-    pub uid: String,
     /// Whether the owner is the managing controller.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub controller: Option<bool>,
-    /// Whether the owner cannot be deleted before this object.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub block_owner_deletion: Option<bool>,
 }
 
 /// The group of an `apiVersion` (`nvidia.com/v1alpha1` -> `nvidia.com`, `v1` -> ``).

@@ -8,8 +8,8 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 /// Fields whose values are maps keyed by user data: their keys render as `[key]`
-/// (`spec.services[decode].replicas`, `metadata.labels[app.kubernetes.io/name]`).
-const MAP_FIELDS: &[&str] = &["services", "labels", "annotations", "matchLabels"];
+/// (`spec.services[decode].replicas`, `metadata.annotations[nvidia.com/x]`).
+const MAP_FIELDS: &[&str] = &["services", "annotations", "matchLabels"];
 
 /// A value that did not fit its model, with the path of the field that broke it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -315,10 +315,10 @@ mod tests {
 
     #[test]
     fn label_keys_render_in_brackets() {
-        let error = dgd_error(json!({"metadata": {"labels": {"app.kubernetes.io/name": 5}}}));
+        let error = dgd_error(json!({"metadata": {"annotations": {"app.kubernetes.io/name": 5}}}));
         assert_eq!(
             error,
-            "metadata.labels[app.kubernetes.io/name]: invalid type: integer `5`, expected a string"
+            "metadata.annotations[app.kubernetes.io/name]: invalid type: integer `5`, expected a string"
         );
     }
 

@@ -13,7 +13,7 @@ use crate::autoscaler::{
     SCALED_OBJECT_KIND, ScaleTargetRef, ScaledObject,
 };
 use crate::cluster::{Cluster, Lookup, LookupError, ResourceKind, list_parsed};
-use crate::dgd::{self, DgdVersion, DgdView, GpuCount, SERVED_VERSIONS, Unit, adapter_name};
+use crate::dgd::{self, DgdVersion, DgdView, GpuCount, SERVED_VERSIONS, Unit, is_adapter_name};
 use crate::meta::ObjectMeta;
 use crate::parse::{FieldError, from_str};
 use crate::principal::ServiceAccountRef;
@@ -212,8 +212,10 @@ pub struct NamespaceObjects<'c> {
     edit: Option<DgdEdit<'c>>,
     dgds: OnceCell<Result<Vec<DgdView>, LookupError>>,
     adapters: OnceCell<Result<Vec<ScalingAdapter>, LookupError>>,
-    hpas: OnceCell<Result<Vec<HorizontalPodAutoscaler>, LookupError>>,
-    scaled_objects: OnceCell<Result<Vec<ScaledObject>, LookupError>>,
+    /// Each an [`Autoscaler::Hpa`].
+    hpas: OnceCell<Result<Vec<Autoscaler>, LookupError>>,
+    /// Each an [`Autoscaler::ScaledObject`].
+    scaled_objects: OnceCell<Result<Vec<Autoscaler>, LookupError>>,
 }
 
 /// The namespace's objects once an edit of one DGD is stored: the others as `base` listed them.
@@ -291,30 +293,46 @@ impl<'c> NamespaceObjects<'c> {
         )
     }
 
-    /// The HPAs of the namespace.
-    pub fn hpas(&self) -> Result<&[HorizontalPodAutoscaler], LookupError> {
+    /// The HPAs of the namespace, each an [`Autoscaler::Hpa`].
+    fn hpas(&self) -> Result<&[Autoscaler], LookupError> {
         let listed = self.listed();
-        listed.cached(&listed.hpas, &[HPA_RESOURCE], self.masks.hpas, from_str)
+        listed.cached(&listed.hpas, &[HPA_RESOURCE], self.masks.hpas, |text| {
+            from_str(text).map(Autoscaler::Hpa)
+        })
     }
 
-    /// The ScaledObjects of the namespace.
-    pub fn scaled_objects(&self) -> Result<&[ScaledObject], LookupError> {
+    /// The ScaledObjects of the namespace, each an [`Autoscaler::ScaledObject`].
+    fn scaled_objects(&self) -> Result<&[Autoscaler], LookupError> {
         let listed = self.listed();
         listed.cached(
             &listed.scaled_objects,
             &[SCALED_OBJECT_RESOURCE],
             self.masks.scaled_objects,
-            from_str,
+            |text| from_str(text).map(Autoscaler::ScaledObject),
         )
     }
 
+    /// The ScaledObjects of the namespace called `name`, in list order.
+    fn scaled_objects_named<'s, 'w>(
+        &'s self,
+        name: &'w str,
+    ) -> Result<impl Iterator<Item = &'s ScaledObject> + use<'s, 'w, 'c>, LookupError> {
+        Ok(self
+            .scaled_objects()?
+            .iter()
+            .filter_map(move |autoscaler| match autoscaler {
+                Autoscaler::ScaledObject(so) if so.metadata.name == name => Some(so),
+                _ => None,
+            }))
+    }
+
     /// Every HPA and ScaledObject of the namespace that targets `adapter`.
-    pub fn autoscalers_of(&self, adapter: &str) -> Result<Vec<Autoscaler>, LookupError> {
+    pub fn autoscalers_of(&self, adapter: &str) -> Result<Vec<&Autoscaler>, LookupError> {
         self.autoscalers_targeting(|target| target == adapter)
     }
 
     /// Every HPA and ScaledObject of the namespace that targets an adapter, HPAs first.
-    pub fn adapter_autoscalers(&self) -> Result<Vec<Autoscaler>, LookupError> {
+    pub fn adapter_autoscalers(&self) -> Result<Vec<&Autoscaler>, LookupError> {
         self.autoscalers_targeting(|_| true)
     }
 
@@ -322,20 +340,13 @@ impl<'c> NamespaceObjects<'c> {
     fn autoscalers_targeting(
         &self,
         keep: impl Fn(&str) -> bool,
-    ) -> Result<Vec<Autoscaler>, LookupError> {
-        let targeted = |target: &ScaleTargetRef| target.targets_adapter() && keep(&target.name);
-        let hpas = self
-            .hpas()?
-            .iter()
-            .filter(|hpa| targeted(&hpa.spec.scale_target_ref))
-            .cloned()
-            .map(Autoscaler::Hpa);
-        let scaled_objects = self
-            .scaled_objects()?
-            .iter()
-            .filter(|so| targeted(&so.spec.scale_target_ref))
-            .cloned()
-            .map(Autoscaler::ScaledObject);
+    ) -> Result<Vec<&Autoscaler>, LookupError> {
+        let targeted = |autoscaler: &&Autoscaler| {
+            let target = autoscaler.target();
+            target.targets_adapter() && keep(&target.name)
+        };
+        let hpas = self.hpas()?.iter().filter(targeted);
+        let scaled_objects = self.scaled_objects()?.iter().filter(targeted);
         Ok(hpas.chain(scaled_objects).collect())
     }
 
@@ -353,9 +364,8 @@ impl<'c> NamespaceObjects<'c> {
             return Ok(None);
         };
         Ok(self
-            .scaled_objects()?
-            .iter()
-            .find(|so| so.metadata.name == claimed && hpa.is_made_by_keda_for(so)))
+            .scaled_objects_named(claimed)?
+            .find(|so| hpa.is_made_by_keda_for(so)))
     }
 
     /// The autoscaler `autoscaler` stands for, as `(kind, name)`: KEDA's HPA is its ScaledObject (it
@@ -390,11 +400,7 @@ impl<'c> NamespaceObjects<'c> {
                 review.object.describe()
             ))
         };
-        let Some(so) = self
-            .scaled_objects()?
-            .iter()
-            .find(|so| so.metadata.name == claimed)
-        else {
+        let Some(so) = self.scaled_objects_named(claimed)?.next() else {
             return Ok(forged(format!(
                 "namespace {} has no ScaledObject {claimed}",
                 self.namespace
@@ -422,6 +428,17 @@ impl<'c> NamespaceObjects<'c> {
     /// Resolves `adapter` to its DGD service (see [`resolve_adapter`]).
     pub fn resolve(&self, adapter: &str) -> Result<AdapterResolution<'_>, LookupError> {
         Ok(resolve_adapter(adapter, self.adapters()?, self.dgds()?))
+    }
+
+    /// What can lead an adapter to a component or group of DGD `dgd` (see [`AdaptersOf`]).
+    pub fn adapters_of<'a>(&'a self, dgd: &'a str) -> Result<AdaptersOf<'a>, LookupError> {
+        let existing = self
+            .adapters()?
+            .iter()
+            .filter(|adapter| adapter.spec.dgd_ref.name == dgd)
+            .map(|adapter| adapter.metadata.name.as_str())
+            .collect();
+        Ok(AdaptersOf { dgd, existing })
     }
 
     /// Lists a kind once, at the first of `versions` the cluster serves and the policy may see (a list
@@ -564,18 +581,16 @@ pub fn dgd_edit_verdict(
         let after = stored.with_dgd(name, Some(&request.object));
         let before = stored.with_dgd(name, old_object);
         let (mut now, mut then) = (Findings::default(), Findings::default());
+        let adapters_of_dgd = after.adapters_of(name)?;
         for autoscaler in after.adapter_autoscalers()? {
             let adapter = autoscaler.adapter().unwrap_or_default();
-            let scales_this_dgd = after
-                .resolve(adapter)?
-                .candidates()
-                .iter()
-                .any(|target| target.dgd.name() == name);
-            if !scales_this_dgd || after.kedas_hpa_of(&autoscaler)?.is_some() {
+            let scales_this_dgd = adapters_of_dgd.may_lead_to_it(adapter)
+                && after.resolve(adapter)?.may_scale_a_unit_of(name);
+            if !scales_this_dgd || after.kedas_hpa_of(autoscaler)?.is_some() {
                 continue;
             }
             for (objects, findings) in [(&after, &mut now), (&before, &mut then)] {
-                let named = violations(&autoscaler, objects)?
+                let named = violations(autoscaler, objects)?
                     .into_iter()
                     .map(|v| Violation {
                         key: format!("{} {}", autoscaler.describe(), v.key),
@@ -593,6 +608,27 @@ pub fn dgd_edit_verdict(
 /// The answer to a failed look-up: the policy cannot decide, so it refuses with code 500 naming it.
 pub fn lookup_failed(error: &LookupError) -> Verdict {
     Verdict::reject(INTERNAL_ERROR, format!("cluster look-up failed: {error}"))
+}
+
+/// A cheap first test of whether an adapter may lead to a component or group of one DGD, so that a rule
+/// looking for the autoscalers of a DGD resolves only theirs (each resolution reads every adapter and
+/// DGD of the namespace): an existing adapter leads there only when its `spec.dgdRef` names the DGD,
+/// and a missing one only when its name is `<dgd>-<lowercased component or group>`.
+#[derive(Debug, Clone)]
+pub struct AdaptersOf<'a> {
+    dgd: &'a str,
+    /// The adapters whose `spec.dgdRef` names the DGD.
+    existing: Vec<&'a str>,
+}
+
+impl AdaptersOf<'_> {
+    /// `false` when adapter `name` cannot lead to the DGD; `true` when it may (resolve it to know).
+    pub fn may_lead_to_it(&self, name: &str) -> bool {
+        self.existing.contains(&name)
+            || name
+                .strip_prefix(self.dgd)
+                .is_some_and(|rest| rest.starts_with('-'))
+    }
 }
 
 /// What an adapter scales: a component (v1alpha1: service) or a component group of a DGD.
@@ -682,6 +718,16 @@ impl<'a> AdapterResolution<'a> {
         }
     }
 
+    /// Whether the adapter may scale a component or group of DGD `dgd`: [`Self::candidates`] without
+    /// collecting them.
+    pub fn may_scale_a_unit_of(&self, dgd: &str) -> bool {
+        match self {
+            Self::Found(target) => target.dgd.name() == dgd,
+            Self::Ambiguous(targets) => targets.iter().any(|target| target.dgd.name() == dgd),
+            Self::DanglingAdapter(_) | Self::NotFound => false,
+        }
+    }
+
     /// Every component or group the adapter may scale: the one found, or each candidate of an ambiguous name
     /// (whichever DGD's operator creates the adapter first gets it); none for a dangling or unknown name.
     pub fn candidates(&self) -> Vec<ScaledUnit<'a>> {
@@ -718,10 +764,11 @@ pub fn resolve_adapter<'a>(
     }
     let mut candidates: Vec<ScaledUnit<'a>> = dgds
         .iter()
+        .filter(|dgd| name.starts_with(dgd.name()))
         .flat_map(|dgd| {
             dgd.units()
                 .into_iter()
-                .filter(|unit| adapter_name(dgd.name(), unit.name()) == name)
+                .filter(|unit| is_adapter_name(name, dgd.name(), unit.name()))
                 .map(move |unit| ScaledUnit { dgd, unit })
         })
         .collect();

@@ -12,7 +12,7 @@ use scaleguard_sdk::autoscaler::{
     HPA_DEFAULT_MIN_REPLICAS, HorizontalPodAutoscaler, HpaBehavior, KEDA_DEFAULT_MAX_REPLICA_COUNT,
     KEDA_DEFAULT_MIN_REPLICA_COUNT, ScaleTargetRef, ScaledObject,
 };
-use scaleguard_sdk::dgd::{self, DgdVersion, DgdView, Unit, adapter_name};
+use scaleguard_sdk::dgd::{self, DgdVersion, DgdView, Unit, adapter_name, is_adapter_name};
 use scaleguard_sdk::response::BAD_REQUEST;
 use scaleguard_sdk::review::{
     AdapterResolution, Autoscaler, AutoscalerReview, FieldMasks, Findings, NamespaceObjects,
@@ -468,7 +468,7 @@ fn grouped_member<'a>(adapter: &str, dgds: &'a [DgdView]) -> Option<(&'a str, &'
     dgds.iter().find_map(|dgd| {
         dgd.components.iter().find_map(|component| {
             let group = component.group.as_deref()?;
-            (adapter_name(dgd.name(), &component.name) == adapter).then_some((
+            is_adapter_name(adapter, dgd.name(), &component.name).then_some((
                 dgd.name(),
                 component.name.as_str(),
                 group,

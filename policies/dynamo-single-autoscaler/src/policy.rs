@@ -249,9 +249,13 @@ fn planner_conflicts(
         return Ok(Findings::default());
     }
     let adapters = objects.adapters()?;
+    let adapters_of_dgd = objects.adapters_of(dgd.name())?;
     let mut conflicts: BTreeSet<(&str, Scaler)> = BTreeSet::new();
     for autoscaler in &autoscalers {
-        let Some(adapter) = autoscaler.adapter() else {
+        let Some(adapter) = autoscaler
+            .adapter()
+            .filter(|adapter| adapters_of_dgd.may_lead_to_it(adapter))
+        else {
             continue;
         };
         let planner_scaled = resolve_adapter(adapter, adapters, std::slice::from_ref(dgd))

@@ -300,6 +300,26 @@ pub fn adapter_name(dgd: &str, component: &str) -> String {
     format!("{dgd}-{}", component.to_lowercase())
 }
 
+/// Whether `name` is [`adapter_name`]`(dgd, component)`, without building it (an ASCII component, the
+/// norm, is compared in place).
+pub fn is_adapter_name(name: &str, dgd: &str, component: &str) -> bool {
+    let Some(rest) = name
+        .strip_prefix(dgd)
+        .and_then(|rest| rest.strip_prefix('-'))
+    else {
+        return false;
+    };
+    if component.is_ascii() {
+        rest.len() == component.len()
+            && rest
+                .bytes()
+                .zip(component.bytes())
+                .all(|(r, c)| r == c.to_ascii_lowercase())
+    } else {
+        rest == component.to_lowercase()
+    }
+}
+
 /// The `dynamo_namespace` metric label of a DGD's components: `<namespace>-<dgd with '.' -> '-'>`,
 /// or [`GLOBAL_DYNAMO_NAMESPACE`] for a component with `globalDynamoNamespace: true`.
 pub fn dynamo_namespace(namespace: &str, dgd: &str, global: bool) -> String {
@@ -648,6 +668,27 @@ mod tests {
     fn adapter_names_lowercase_the_component() {
         assert_eq!(adapter_name("sglang-agg", "decode"), "sglang-agg-decode");
         assert_eq!(adapter_name("my-dgd", "MyService"), "my-dgd-myservice");
+        for (dgd, component) in [
+            ("sglang-agg", "decode"),
+            ("my-dgd", "MyService"),
+            ("a", "b-C"),
+            ("a-b", "c"),
+            ("d", "ÖΣ"),
+            ("", "x"),
+        ] {
+            let name = adapter_name(dgd, component);
+            assert!(is_adapter_name(&name, dgd, component), "{name}");
+            let mut shorter = name.chars();
+            shorter.next_back();
+            for other in [shorter.as_str(), &format!("{name}x"), "a-b-c-d"] {
+                assert_eq!(
+                    is_adapter_name(other, dgd, component),
+                    other == name,
+                    "{other} for {dgd}/{component}"
+                );
+            }
+        }
+        assert!(!is_adapter_name("ab-c", "a", "b-c"));
     }
 
     #[test]
