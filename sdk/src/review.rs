@@ -1044,6 +1044,32 @@ mod tests {
         }
     }
 
+    #[test]
+    fn only_adapters_that_may_lead_to_a_dgd_pass_its_first_test() {
+        let adapter = |name: &str, dgd: &str| {
+            json!({"kind": adapter::KIND, "apiVersion": "nvidia.com/v1alpha1", "metadata": {"name": name},
+                "spec": {"replicas": 1, "dgdRef": {"name": dgd, "serviceName": "decode"}}})
+        };
+        let cluster = Holding(vec![adapter("renamed", "a"), adapter("a-x", "other")]);
+        let objects = NamespaceObjects::new(&cluster, "default", &FieldMasks::MODELS);
+        let of_a = objects.adapters_of("a").unwrap();
+        // An existing adapter naming the DGD, whatever its name; a name the DGD would give.
+        assert!(of_a.may_lead_to_it("renamed"));
+        assert!(of_a.may_lead_to_it("a-decode"));
+        assert!(of_a.may_lead_to_it("a-b-c"));
+        // Only a first test: an existing adapter of another DGD is for resolution to turn down.
+        assert!(of_a.may_lead_to_it("a-x"));
+        assert!(!of_a.may_lead_to_it("ab-decode"));
+        assert!(!of_a.may_lead_to_it("a"));
+        assert!(!of_a.may_lead_to_it("other-decode"));
+        assert!(
+            !objects
+                .adapters_of("other")
+                .unwrap()
+                .may_lead_to_it("renamed")
+        );
+    }
+
     fn keda_hpa_claiming(name: &str, scaled_object: &str, adapter: &str) -> Value {
         json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
             "metadata": {"name": name, "ownerReferences": [{"apiVersion": "keda.sh/v1alpha1",
