@@ -13,7 +13,10 @@ use crate::autoscaler::{
     SCALED_OBJECT_KIND, ScaleTargetRef, ScaledObject,
 };
 use crate::cluster::{Cluster, Lookup, LookupError, ResourceKind, list_parsed};
-use crate::dgd::{self, DgdVersion, DgdView, GpuCount, SERVED_VERSIONS, Unit, is_adapter_name};
+use crate::dgd::{
+    self, DgdVersion, DgdView, GpuCount, SERVED_VERSIONS, Unit, adapter_name_suffix,
+    is_adapter_name,
+};
 use crate::meta::ObjectMeta;
 use crate::parse::{FieldError, from_str};
 use crate::principal::ServiceAccountRef;
@@ -585,7 +588,11 @@ pub fn dgd_edit_verdict(
         for autoscaler in after.adapter_autoscalers()? {
             let adapter = autoscaler.adapter().unwrap_or_default();
             let scales_this_dgd = adapters_of_dgd.may_lead_to_it(adapter)
-                && after.resolve(adapter)?.may_scale_a_unit_of(name);
+                && after
+                    .resolve(adapter)?
+                    .candidates()
+                    .iter()
+                    .any(|target| target.dgd.name() == name);
             if !scales_this_dgd || after.kedas_hpa_of(autoscaler)?.is_some() {
                 continue;
             }
@@ -624,10 +631,7 @@ pub struct AdaptersOf<'a> {
 impl AdaptersOf<'_> {
     /// `false` when adapter `name` cannot lead to the DGD; `true` when it may (resolve it to know).
     pub fn may_lead_to_it(&self, name: &str) -> bool {
-        self.existing.contains(&name)
-            || name
-                .strip_prefix(self.dgd)
-                .is_some_and(|rest| rest.starts_with('-'))
+        self.existing.contains(&name) || adapter_name_suffix(name, self.dgd).is_some()
     }
 }
 
@@ -718,23 +722,13 @@ impl<'a> AdapterResolution<'a> {
         }
     }
 
-    /// Whether the adapter may scale a component or group of DGD `dgd`: [`Self::candidates`] without
-    /// collecting them.
-    pub fn may_scale_a_unit_of(&self, dgd: &str) -> bool {
-        match self {
-            Self::Found(target) => target.dgd.name() == dgd,
-            Self::Ambiguous(targets) => targets.iter().any(|target| target.dgd.name() == dgd),
-            Self::DanglingAdapter(_) | Self::NotFound => false,
-        }
-    }
-
     /// Every component or group the adapter may scale: the one found, or each candidate of an ambiguous name
     /// (whichever DGD's operator creates the adapter first gets it); none for a dangling or unknown name.
-    pub fn candidates(&self) -> Vec<ScaledUnit<'a>> {
+    pub fn candidates(&self) -> &[ScaledUnit<'a>] {
         match self {
-            Self::Found(target) => vec![*target],
-            Self::Ambiguous(targets) => targets.clone(),
-            Self::DanglingAdapter(_) | Self::NotFound => Vec::new(),
+            Self::Found(target) => std::slice::from_ref(target),
+            Self::Ambiguous(targets) => targets,
+            Self::DanglingAdapter(_) | Self::NotFound => &[],
         }
     }
 }
@@ -764,7 +758,7 @@ pub fn resolve_adapter<'a>(
     }
     let mut candidates: Vec<ScaledUnit<'a>> = dgds
         .iter()
-        .filter(|dgd| name.starts_with(dgd.name()))
+        .filter(|dgd| adapter_name_suffix(name, dgd.name()).is_some())
         .flat_map(|dgd| {
             dgd.units()
                 .into_iter()

@@ -150,7 +150,7 @@ fn check_target<'a>(
     let candidates = resolution.candidates();
     if !candidates.is_empty() {
         if !candidates.iter().any(|c| c.unit.adapter_enabled()) {
-            for candidate in &candidates {
+            for candidate in candidates {
                 let dgd = candidate.dgd.name();
                 let fix = format!(
                     "{}.{}",

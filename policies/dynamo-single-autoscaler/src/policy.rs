@@ -147,10 +147,10 @@ fn autoscaler_conflicts(
         }
     }
     if settings.planner_conflicts {
-        let planners = objects
-            .resolve(adapter)?
+        let resolution = objects.resolve(adapter)?;
+        let planners = resolution
             .candidates()
-            .into_iter()
+            .iter()
             .filter(|target| target.is_planner_scaled())
             .map(|target| Scaler::planner_of(target.dgd));
         scalers.extend(planners);

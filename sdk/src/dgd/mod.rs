@@ -300,13 +300,16 @@ pub fn adapter_name(dgd: &str, component: &str) -> String {
     format!("{dgd}-{}", component.to_lowercase())
 }
 
+/// What follows `<dgd>-` in adapter name `name`, when it starts so: the lowercased component or group
+/// name of an [`adapter_name`] of DGD `dgd`.
+pub fn adapter_name_suffix<'n>(name: &'n str, dgd: &str) -> Option<&'n str> {
+    name.strip_prefix(dgd)?.strip_prefix('-')
+}
+
 /// Whether `name` is [`adapter_name`]`(dgd, component)`, without building it (an ASCII component, the
 /// norm, is compared in place).
 pub fn is_adapter_name(name: &str, dgd: &str, component: &str) -> bool {
-    let Some(rest) = name
-        .strip_prefix(dgd)
-        .and_then(|rest| rest.strip_prefix('-'))
-    else {
+    let Some(rest) = adapter_name_suffix(name, dgd) else {
         return false;
     };
     if component.is_ascii() {
