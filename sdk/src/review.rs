@@ -1044,11 +1044,20 @@ mod tests {
             json!({"kind": adapter::KIND, "apiVersion": "nvidia.com/v1alpha1", "metadata": {"name": name},
                 "spec": {"replicas": 1, "dgdRef": {"name": dgd, "serviceName": "decode"}}})
         };
-        let cluster = Holding(vec![adapter("renamed", "a"), adapter("a-x", "other")]);
+        let v1beta1_adapter = json!({"kind": adapter::KIND, "apiVersion": "nvidia.com/v1beta1",
+            "metadata": {"name": "engines"},
+            "spec": {"replicas": 1, "dgdRef": {"name": "a", "componentGroupName": "Engines"}}});
+        let cluster = Holding(vec![
+            adapter("renamed", "a"),
+            adapter("a-x", "other"),
+            v1beta1_adapter,
+        ]);
         let objects = NamespaceObjects::new(&cluster, "default", &FieldMasks::MODELS);
         let of_a = objects.adapters_of("a").unwrap();
-        // An existing adapter naming the DGD, whatever its name; a name the DGD would give.
+        // An existing adapter naming the DGD (either version), whatever its name; a name the DGD
+        // would give.
         assert!(of_a.may_lead_to_it("renamed"));
+        assert!(of_a.may_lead_to_it("engines"));
         assert!(of_a.may_lead_to_it("a-decode"));
         assert!(of_a.may_lead_to_it("a-b-c"));
         // Only a first test: an existing adapter of another DGD is for resolution to turn down.
@@ -1061,6 +1070,12 @@ mod tests {
                 .adapters_of("other")
                 .unwrap()
                 .may_lead_to_it("renamed")
+        );
+        assert!(
+            !objects
+                .adapters_of("other")
+                .unwrap()
+                .may_lead_to_it("engines")
         );
     }
 
