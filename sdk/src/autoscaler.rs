@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::meta::{ObjectMeta, api_group};
-use crate::parse::null_as_default;
+use crate::parse::{Deferred, FieldError, null_as_default};
 
 /// Kind of a HorizontalPodAutoscaler.
 pub const HPA_KIND: &str = "HorizontalPodAutoscaler";
@@ -97,12 +97,19 @@ pub struct HpaSpec {
     /// `behavior` (v2).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub behavior: Option<HpaBehavior>,
-    /// `metrics` (v2).
-    #[serde(
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub metrics: Vec<MetricSpec>,
+    /// `metrics` (v2), read by [`Self::metrics`].
+    #[serde(skip_serializing_if = "Deferred::is_absent")]
+    pub metrics: Deferred<Vec<MetricSpec>>,
+}
+
+impl HpaSpec {
+    /// `metrics`, read from its JSON text; a bad field is named from `spec`
+    /// (`spec.metrics[0].type`).
+    pub fn metrics(&self) -> Result<Vec<MetricSpec>, FieldError> {
+        self.metrics
+            .read()
+            .map_err(|error| error.under("spec.metrics"))
+    }
 }
 
 /// `behavior` of an HPA (also KEDA's `advanced.horizontalPodAutoscalerConfig.behavior`).
@@ -270,12 +277,19 @@ pub struct ScaledObjectSpec {
     /// `advanced`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub advanced: Option<Advanced>,
-    /// `triggers`.
-    #[serde(
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub triggers: Vec<Trigger>,
+    /// `triggers`, read by [`Self::triggers`].
+    #[serde(skip_serializing_if = "Deferred::is_absent")]
+    pub triggers: Deferred<Vec<Trigger>>,
+}
+
+impl ScaledObjectSpec {
+    /// `triggers`, read from their JSON text; a bad field is named from `spec`
+    /// (`spec.triggers[0].metadata`).
+    pub fn triggers(&self) -> Result<Vec<Trigger>, FieldError> {
+        self.triggers
+            .read()
+            .map_err(|error| error.under("spec.triggers"))
+    }
 }
 
 /// `fallback` of a ScaledObject.
@@ -384,7 +398,7 @@ impl HorizontalPodAutoscaler {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::from_value;
+    use crate::parse::{from_str, from_value};
     use serde_json::json;
 
     fn target(api_version: Option<&str>, kind: Option<&str>) -> ScaleTargetRef {
@@ -438,7 +452,47 @@ mod tests {
             "query": "sum(dynamo_frontend_queued_requests)", "threshold": "10"}}]}}),
         )
         .unwrap();
-        assert_eq!(so.spec.triggers[0].type_, "prometheus");
-        assert_eq!(so.spec.triggers[0].metadata["threshold"], "10");
+        let triggers = so.spec.triggers().unwrap();
+        assert_eq!(triggers[0].type_, "prometheus");
+        assert_eq!(triggers[0].metadata["threshold"], "10");
+    }
+
+    #[test]
+    fn metrics_and_triggers_are_read_on_demand_naming_the_bad_field() {
+        let hpa: HorizontalPodAutoscaler = from_str(
+            r#"{"spec": {"maxReplicas": 2, "metrics": [{"type": "Resource", "resource": {"name": "cpu"}},
+                {"type": "External", "external": {"metric": {"name": 5}}}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(hpa.spec.max_replicas, Some(2));
+        assert_eq!(
+            hpa.spec.metrics().unwrap_err().to_string(),
+            "spec.metrics[1].external.metric.name: invalid type: integer `5`, expected a string"
+        );
+        let so: ScaledObject =
+            from_str(r#"{"spec": {"triggers": {"type": "prometheus"}}}"#).unwrap();
+        assert_eq!(
+            so.spec.triggers().unwrap_err().to_string(),
+            "spec.triggers: invalid type: map, expected a sequence"
+        );
+        for absent in [r#"{"spec": {}}"#, r#"{"spec": {"metrics": null}}"#] {
+            let hpa: HorizontalPodAutoscaler = from_str(absent).unwrap();
+            assert!(hpa.spec.metrics.is_absent());
+            assert_eq!(hpa.spec.metrics().unwrap(), Vec::new());
+        }
+    }
+
+    #[test]
+    fn deferred_fields_are_equal_when_they_read_the_same() {
+        let read = |text: &str| from_str::<HorizontalPodAutoscaler>(text).unwrap();
+        let whole =
+            read(r#"{"spec": {"metrics": [{"type": "Resource", "resource": {"name": "cpu"}}]}}"#);
+        let masked = read(r#"{"spec": {"metrics": [{"type": "Resource"}]}}"#);
+        assert_eq!(whole, masked);
+        assert_ne!(whole, read(r#"{"spec": {"metrics": [{"type": "Pods"}]}}"#));
+        assert_eq!(
+            read(r#"{"spec": {}}"#),
+            read(r#"{"spec": {"metrics": []}}"#)
+        );
     }
 }

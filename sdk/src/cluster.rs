@@ -150,24 +150,38 @@ pub fn list_parsed<T>(
     lookup: &Lookup<'_>,
     parse: fn(&str) -> Result<T, FieldError>,
 ) -> Result<Vec<T>, LookupError> {
-    let (kind, namespace) = (lookup.kind, lookup.namespace);
     let answer = cluster.list_json(lookup)?;
-    let failed = |reason: &dyn fmt::Display| {
-        LookupError::Failed(format!("list of {kind} in {namespace}: {reason}"))
-    };
-    let text = std::str::from_utf8(&answer).map_err(|e| failed(&e))?;
-    let list: ListItems<'_> = serde_json::from_str(text).map_err(|e| failed(&e))?;
-    let mut parsed = Vec::with_capacity(list.items.len());
-    for item in list.items {
-        parsed.push(parse(item.get()).map_err(|error| {
-            let named: Option<Named<'_>> = serde_json::from_str(item.get()).ok();
-            let name = named
-                .and_then(|named| named.metadata?.name)
-                .unwrap_or(Cow::Borrowed("<unnamed>"));
-            LookupError::Failed(format!("{kind} {namespace}/{name}: {error}"))
-        })?);
+    let items = list_items(lookup, &answer)?;
+    let mut parsed = Vec::with_capacity(items.len());
+    for item in items {
+        parsed.push(parse(item.get()).map_err(|error| item_failed(lookup, item, &error))?);
     }
     Ok(parsed)
+}
+
+/// The items of the List JSON `answer` to `lookup`.
+fn list_items<'a>(lookup: &Lookup<'_>, answer: &'a [u8]) -> Result<Vec<&'a RawValue>, LookupError> {
+    let failed = |reason: &dyn fmt::Display| {
+        LookupError::Failed(format!(
+            "list of {} in {}: {reason}",
+            lookup.kind, lookup.namespace
+        ))
+    };
+    let text = std::str::from_utf8(answer).map_err(|e| failed(&e))?;
+    let list: ListItems<'_> = serde_json::from_str(text).map_err(|e| failed(&e))?;
+    Ok(list.items)
+}
+
+/// The error of a listed `item` that does not fit its model, naming the object.
+fn item_failed(lookup: &Lookup<'_>, item: &RawValue, error: &FieldError) -> LookupError {
+    let named: Option<Named<'_>> = serde_json::from_str(item.get()).ok();
+    let name = named
+        .and_then(|named| named.metadata?.name)
+        .unwrap_or(Cow::Borrowed("<unnamed>"));
+    LookupError::Failed(format!(
+        "{} {}/{name}: {error}",
+        lookup.kind, lookup.namespace
+    ))
 }
 
 #[cfg(test)]

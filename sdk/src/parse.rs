@@ -2,10 +2,12 @@
 //! lenient models use.
 
 use std::fmt;
+use std::marker::PhantomData;
 
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// Fields whose values are maps keyed by user data: their keys render as `[key]`
 /// (`spec.services[decode].replicas`, `metadata.annotations[nvidia.com/x]`).
@@ -63,16 +65,19 @@ pub fn from_value<T: DeserializeOwned>(value: &Value) -> Result<T, FieldError> {
 /// path of the bad field (`spec.services[decode].replicas`), found where reading stopped, and the reason
 /// without a position. Models are only ever read from text, so each is compiled into a module once.
 pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, FieldError> {
-    serde_json::from_str(text).map_err(|error| {
-        let reason = error.to_string();
-        let position = format!(" at line {} column {}", error.line(), error.column());
-        FieldError {
-            path: path_of(text.as_bytes(), &error),
-            reason: reason
-                .strip_suffix(&position)
-                .map_or_else(|| reason.clone(), str::to_owned),
-        }
-    })
+    serde_json::from_str(text).map_err(|error| located(text, &error))
+}
+
+/// The [`FieldError`] of `error`, met reading `text`: its path, and its reason without the position.
+fn located(text: &str, error: &serde_json::Error) -> FieldError {
+    let reason = error.to_string();
+    let position = format!(" at line {} column {}", error.line(), error.column());
+    FieldError {
+        path: path_of(text.as_bytes(), error),
+        reason: reason
+            .strip_suffix(&position)
+            .map_or_else(|| reason.clone(), str::to_owned),
+    }
 }
 
 /// Deserializes JSON bytes into `T`; on failure the error names the path of the bad field, and its
@@ -219,6 +224,79 @@ where
     T: Deserialize<'de> + Default,
 {
     Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// A field kept as its JSON text and read into `T` only by the rules that use it: the others skip its
+/// text (no allocation per item, no deserializer for `T` in their modules). Absent and `null` read as
+/// `T`'s default; two are equal when they read the same.
+pub struct Deferred<T> {
+    json: Option<Box<RawValue>>,
+    model: PhantomData<fn() -> T>,
+}
+
+impl<T> Deferred<T> {
+    /// Whether the field is absent or `null`.
+    pub fn is_absent(&self) -> bool {
+        self.json.is_none()
+    }
+}
+
+impl<T: DeserializeOwned + Default> Deferred<T> {
+    /// Reads the field; on failure the error's path is relative to it (`[0].type`: see
+    /// [`FieldError::under`]).
+    pub fn read(&self) -> Result<T, FieldError> {
+        self.json
+            .as_ref()
+            .map_or_else(|| Ok(T::default()), |json| from_str(json.get()))
+    }
+}
+
+impl<T> Default for Deferred<T> {
+    fn default() -> Self {
+        Self {
+            json: None,
+            model: PhantomData,
+        }
+    }
+}
+
+impl<T> Clone for Deferred<T> {
+    fn clone(&self) -> Self {
+        Self {
+            json: self.json.clone(),
+            model: PhantomData,
+        }
+    }
+}
+
+impl<T> fmt::Debug for Deferred<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.json {
+            Some(json) => f.write_str(json.get()),
+            None => f.write_str("null"),
+        }
+    }
+}
+
+impl<T: DeserializeOwned + Default + PartialEq> PartialEq for Deferred<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.read() == other.read()
+    }
+}
+
+impl<'de, T> Deserialize<'de> for Deferred<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Self {
+            json: Option::deserialize(deserializer)?,
+            model: PhantomData,
+        })
+    }
+}
+
+impl<T> Serialize for Deferred<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.json.serialize(serializer)
+    }
 }
 
 /// Deserializes an `int32` as the API server reads it: a JSON integer, or a number without a fraction

@@ -131,13 +131,23 @@ impl AutoscalerReview {
     /// not a CREATE or UPDATE of an HPA or ScaledObject, objects being deleted and autoscalers that target
     /// anything but an adapter are accepted untouched; a malformed object is refused naming the field.
     pub fn from_request(request: &AdmissionRequest) -> Result<Self, Verdict> {
+        Self::from_request_reading(request, |_| Ok(()))
+    }
+
+    /// [`Self::from_request`] for a rule that also reads fields kept for it as text
+    /// ([`crate::parse::Deferred`]): `read` reads them, and an object where it fails is refused like any
+    /// malformed object.
+    pub fn from_request_reading(
+        request: &AdmissionRequest,
+        read: fn(&Autoscaler) -> Result<(), FieldError>,
+    ) -> Result<Self, Verdict> {
         if !matches!(request.operation, Operation::Create | Operation::Update) {
             return Err(Verdict::accept());
         }
         let parsed = if request.is_kind(HPA_GROUP, HPA_KIND) {
-            Self::parse(request, Autoscaler::Hpa)
+            Self::parse(request, Autoscaler::Hpa, read)
         } else if request.is_kind(KEDA_GROUP, SCALED_OBJECT_KIND) {
-            Self::parse(request, Autoscaler::ScaledObject)
+            Self::parse(request, Autoscaler::ScaledObject, read)
         } else {
             return Err(Verdict::accept());
         };
@@ -164,10 +174,16 @@ impl AutoscalerReview {
     fn parse<T: DeserializeOwned>(
         request: &AdmissionRequest,
         wrap: fn(T) -> Autoscaler,
+        read: fn(&Autoscaler) -> Result<(), FieldError>,
     ) -> Result<(Autoscaler, Option<Autoscaler>), FieldError> {
         let object = wrap(request.object_as()?);
+        read(&object)?;
         let old_object = match request.operation {
-            Operation::Update => Some(wrap(request.old_object_as()?)),
+            Operation::Update => {
+                let old_object = wrap(request.old_object_as()?);
+                read(&old_object)?;
+                Some(old_object)
+            }
             _ => None,
         };
         Ok((object, old_object))

@@ -7,7 +7,9 @@
 use std::collections::BTreeSet;
 
 use scaleguard_sdk::adapter::{self, ScalingAdapter};
+use scaleguard_sdk::autoscaler::{MetricSpec, Trigger};
 use scaleguard_sdk::dgd::{self, DgdVersion, DgdView, adapter_name};
+use scaleguard_sdk::parse::FieldError;
 use scaleguard_sdk::response::BAD_REQUEST;
 use scaleguard_sdk::review::{
     Autoscaler, AutoscalerReview, FieldMasks, Findings, NamespaceObjects, ScaledUnit, Violation,
@@ -50,7 +52,9 @@ impl Policy for AdapterTarget {
                 &|autoscaler, objects| Ok(findings(autoscaler, settings, objects)?.violations),
             );
         }
-        let review = match AutoscalerReview::from_request(request) {
+        let review = match AutoscalerReview::from_request_reading(request, |autoscaler| {
+            AutoscalerMetrics::read(autoscaler).map(drop)
+        }) {
             Ok(review) => review,
             Err(verdict) => return verdict,
         };
@@ -102,8 +106,30 @@ fn findings(
         &mut findings,
     );
     let scope = target.map(|target| Scope::new(&target, dgds, namespace));
-    check_metrics(autoscaler, scope.as_ref(), settings, &mut findings);
+    let metrics = AutoscalerMetrics::read(autoscaler).map_err(|error| {
+        LookupError::Failed(format!(
+            "{} {namespace}/{}: {error}",
+            autoscaler.kind(),
+            autoscaler.name()
+        ))
+    })?;
+    check_metrics(&metrics, scope.as_ref(), settings, &mut findings);
     Ok(findings)
+}
+
+/// The metrics of an autoscaler: a ScaledObject's triggers, an HPA's metrics (both read on demand).
+enum AutoscalerMetrics {
+    Triggers(Vec<Trigger>),
+    Hpa(Vec<MetricSpec>),
+}
+
+impl AutoscalerMetrics {
+    fn read(autoscaler: &Autoscaler) -> Result<Self, FieldError> {
+        Ok(match autoscaler {
+            Autoscaler::ScaledObject(so) => Self::Triggers(so.spec.triggers()?),
+            Autoscaler::Hpa(hpa) => Self::Hpa(hpa.spec.metrics()?),
+        })
+    }
 }
 
 /// The version whose words a message that names no DGD speaks: v1beta1 when the autoscaler targets
@@ -340,14 +366,14 @@ fn suggestions(missing: &str, adapters: &[ScalingAdapter], dgds: &[DgdView]) -> 
 /// `External` and `Object` metrics' label selectors. Without `scope` (the target is unknown) only what
 /// needs no deployment is checked: queries that do not parse, metrics without a filter.
 fn check_metrics(
-    autoscaler: &Autoscaler,
+    metrics: &AutoscalerMetrics,
     scope: Option<&Scope>,
     settings: &Settings,
     findings: &mut Findings,
 ) {
-    match autoscaler {
-        Autoscaler::ScaledObject(scaled_object) => {
-            for (index, trigger) in scaled_object.spec.triggers.iter().enumerate() {
+    match metrics {
+        AutoscalerMetrics::Triggers(triggers) => {
+            for (index, trigger) in triggers.iter().enumerate() {
                 if trigger.type_ != "prometheus" {
                     continue;
                 }
@@ -364,8 +390,8 @@ fn check_metrics(
                 }
             }
         }
-        Autoscaler::Hpa(hpa) => {
-            for (index, metric) in hpa.spec.metrics.iter().enumerate() {
+        AutoscalerMetrics::Hpa(metrics) => {
+            for (index, metric) in metrics.iter().enumerate() {
                 let sources = [("external", &metric.external), ("object", &metric.object)];
                 for (field, source) in sources {
                     let Some(source) = source else { continue };
