@@ -4,12 +4,13 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::meta::api_group;
-use crate::parse::{FieldError, null_as_default};
+use crate::parse::{FieldError, from_str, null_as_default};
 
 /// An `(apiVersion, kind)` pair, as Kubewarden's `contextAwareResources` name them: the one type for it,
 /// whether a policy names it in code or a host reads it from metadata.
@@ -142,6 +143,28 @@ struct NameOnly<'a> {
     name: Option<Cow<'a, str>>,
 }
 
+/// Lists `lookup` and reads its items into `T` in one pass over the List JSON; where an item does not
+/// fit, the error is [`list_parsed`]'s, naming the object and the field.
+pub fn list_read<T: DeserializeOwned>(
+    cluster: &dyn Cluster,
+    lookup: &Lookup<'_>,
+) -> Result<Vec<T>, LookupError> {
+    #[derive(Deserialize)]
+    #[serde(bound = "T: DeserializeOwned")]
+    struct Items<T> {
+        #[serde(default, deserialize_with = "null_as_default")]
+        items: Vec<T>,
+    }
+    let answer = cluster.list_json(lookup)?;
+    std::str::from_utf8(&answer)
+        .ok()
+        .and_then(|text| serde_json::from_str::<Items<T>>(text).ok())
+        .map_or_else(
+            || parse_items(lookup, &answer, from_str),
+            |list| Ok(list.items),
+        )
+}
+
 /// Lists `lookup` and reads each item by `parse`, straight from the List JSON: every item is a slice of
 /// the answer, never a `serde_json::Value` tree. An object that does not fit its model is an error naming
 /// it and the field.
@@ -150,8 +173,16 @@ pub fn list_parsed<T>(
     lookup: &Lookup<'_>,
     parse: fn(&str) -> Result<T, FieldError>,
 ) -> Result<Vec<T>, LookupError> {
-    let answer = cluster.list_json(lookup)?;
-    let items = list_items(lookup, &answer)?;
+    parse_items(lookup, &cluster.list_json(lookup)?, parse)
+}
+
+/// Reads each item of the List JSON `answer` to `lookup` by `parse`.
+fn parse_items<T>(
+    lookup: &Lookup<'_>,
+    answer: &[u8],
+    parse: fn(&str) -> Result<T, FieldError>,
+) -> Result<Vec<T>, LookupError> {
+    let items = list_items(lookup, answer)?;
     let mut parsed = Vec::with_capacity(items.len());
     for item in items {
         parsed.push(parse(item.get()).map_err(|error| item_failed(lookup, item, &error))?);

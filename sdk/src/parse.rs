@@ -299,6 +299,31 @@ impl<T> Serialize for Deferred<T> {
     }
 }
 
+/// Deserializes a field of a unit-variant enum from its name, so that a value that is not a string is
+/// refused as such (serde_json reading an enum from text says only `expected value`).
+pub fn variant_name<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    deserializer.deserialize_str(VariantName(PhantomData))
+}
+
+/// Reads an enum from its name while the deserializer is at the name, so that an error names the field.
+struct VariantName<T>(PhantomData<fn() -> T>);
+
+impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for VariantName<T> {
+    type Value = T;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a string")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<T, E> {
+        T::deserialize(serde::de::value::StrDeserializer::<E>::new(name))
+    }
+}
+
 /// Deserializes an `int32` as the API server reads it: a JSON integer, or a number without a fraction
 /// (`1.0`, which YAML writers produce). Anything else is the error serde gives for `i32`.
 pub fn int32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i32, D::Error> {

@@ -4,10 +4,11 @@
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::admission::AdmissionRequest;
 use crate::cluster::Cluster;
-use crate::parse::{FieldError, from_slice, from_value};
+use crate::parse::{from_slice, from_str};
 use crate::response::{BAD_REQUEST, SettingsValidationResponse, ValidationResponse, Verdict};
 
 /// A policy's settings: read from JSON (absent or `null` means [`Default`]), then checked as a whole.
@@ -32,12 +33,13 @@ pub trait Policy {
     ) -> Verdict;
 }
 
-/// The `validate` payload: `{"request": <AdmissionRequest>, "settings": <settings>}`.
+/// The `validate` payload: `{"request": <AdmissionRequest>, "settings": <settings>}`, the settings as
+/// their JSON text (absent and `null`: `None`).
 #[derive(Deserialize)]
 struct ValidationPayload {
     request: AdmissionRequest,
     #[serde(default)]
-    settings: Value,
+    settings: Option<Box<RawValue>>,
 }
 
 /// Answers a `validate` payload: a malformed payload or invalid settings are refused with code 400 and the
@@ -50,23 +52,24 @@ pub fn validate<P: Policy>(payload: &[u8], cluster: &dyn Cluster) -> ValidationR
                 .into();
         }
     };
-    let settings = match parse_settings::<P::Settings>(&payload.settings) {
-        Ok(settings) => settings,
-        Err(message) => return Verdict::reject(BAD_REQUEST, message).into(),
-    };
+    let settings =
+        match parse_settings_json::<P::Settings>(payload.settings.as_deref().map(RawValue::get)) {
+            Ok(settings) => settings,
+            Err(message) => return Verdict::reject(BAD_REQUEST, message).into(),
+        };
     P::evaluate(&payload.request, &settings, cluster).into()
 }
 
 /// Answers a `validate_settings` payload (the raw settings JSON; empty means no settings).
 pub fn validate_settings<P: Policy>(payload: &[u8]) -> SettingsValidationResponse {
-    let value = if payload.iter().all(u8::is_ascii_whitespace) {
-        Ok(Value::Null)
+    let text = if payload.iter().all(u8::is_ascii_whitespace) {
+        Ok(None)
     } else {
-        from_slice::<Value>(payload)
+        from_slice::<Box<RawValue>>(payload).map(Some)
     };
-    let result = value
+    let result = text
         .map_err(|error| format!("invalid settings: {error}"))
-        .and_then(|value| parse_settings::<P::Settings>(&value));
+        .and_then(|text| parse_settings_json::<P::Settings>(text.as_deref().map(RawValue::get)));
     match result {
         Ok(_) => SettingsValidationResponse {
             valid: true,
@@ -81,33 +84,29 @@ pub fn validate_settings<P: Policy>(payload: &[u8]) -> SettingsValidationRespons
 
 /// Reads and checks settings; the error is the message users see.
 pub fn parse_settings<S: PolicySettings>(value: &Value) -> Result<S, String> {
-    let settings: S = match value {
-        Value::Null => S::default(),
-        Value::Object(_) => {
-            from_value(value).map_err(|error: FieldError| format!("invalid settings: {error}"))?
-        }
-        other => {
-            return Err(format!(
-                "invalid settings: expected an object, got {}",
-                json_type(other)
-            ));
+    parse_settings_json(Some(&value.to_string()))
+}
+
+/// [`parse_settings`] of settings' JSON text, well-formed (`None`: absent), read straight from the text.
+fn parse_settings_json<S: PolicySettings>(text: Option<&str>) -> Result<S, String> {
+    let text = text.unwrap_or("null");
+    let settings: S = match text.trim_start().as_bytes().first() {
+        Some(b'{') => from_str(text).map_err(|error| format!("invalid settings: {error}"))?,
+        Some(b'n') | None => S::default(),
+        Some(other) => {
+            let kind = match other {
+                b'"' => "a string",
+                b'[' => "an array",
+                b't' | b'f' => "a boolean",
+                _ => "a number",
+            };
+            return Err(format!("invalid settings: expected an object, got {kind}"));
         }
     };
     settings
         .validate()
         .map_err(|message| format!("invalid settings: {message}"))?;
     Ok(settings)
-}
-
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]

@@ -12,13 +12,13 @@ use crate::autoscaler::{
     HPA_FIELDS, HPA_GROUP, HPA_KIND, HorizontalPodAutoscaler, KEDA_GROUP, SCALED_OBJECT_FIELDS,
     SCALED_OBJECT_KIND, ScaleTargetRef, ScaledObject,
 };
-use crate::cluster::{Cluster, Lookup, LookupError, ResourceKind, list_parsed};
+use crate::cluster::{Cluster, Lookup, LookupError, ResourceKind, list_parsed, list_read};
 use crate::dgd::{
     self, DgdVersion, DgdView, GpuCount, SERVED_VERSIONS, Unit, adapter_name_suffix,
     is_adapter_name,
 };
 use crate::meta::ObjectMeta;
-use crate::parse::{FieldError, from_str};
+use crate::parse::FieldError;
 use crate::principal::ServiceAccountRef;
 use crate::response::{BAD_REQUEST, INTERNAL_ERROR, Verdict};
 
@@ -297,7 +297,7 @@ impl<'c> NamespaceObjects<'c> {
             &self.dgds,
             &SERVED_VERSIONS.map(dgd_resource),
             self.masks.dgds,
-            DgdView::from_json,
+            |cluster, lookup| list_parsed(cluster, lookup, DgdView::from_json),
         )
     }
 
@@ -308,16 +308,22 @@ impl<'c> NamespaceObjects<'c> {
             &listed.adapters,
             &SERVED_VERSIONS.map(adapter_resource),
             self.masks.adapters,
-            from_str,
+            list_read,
         )
     }
 
     /// The HPAs of the namespace, each an [`Autoscaler::Hpa`].
     fn hpas(&self) -> Result<&[Autoscaler], LookupError> {
         let listed = self.listed();
-        listed.cached(&listed.hpas, &[HPA_RESOURCE], self.masks.hpas, |text| {
-            from_str(text).map(Autoscaler::Hpa)
-        })
+        listed.cached(
+            &listed.hpas,
+            &[HPA_RESOURCE],
+            self.masks.hpas,
+            |cluster, lookup| {
+                let hpas = list_read(cluster, lookup)?;
+                Ok(hpas.into_iter().map(Autoscaler::Hpa).collect())
+            },
+        )
     }
 
     /// The ScaledObjects of the namespace, each an [`Autoscaler::ScaledObject`].
@@ -327,7 +333,13 @@ impl<'c> NamespaceObjects<'c> {
             &listed.scaled_objects,
             &[SCALED_OBJECT_RESOURCE],
             self.masks.scaled_objects,
-            |text| from_str(text).map(Autoscaler::ScaledObject),
+            |cluster, lookup| {
+                let scaled_objects = list_read(cluster, lookup)?;
+                Ok(scaled_objects
+                    .into_iter()
+                    .map(Autoscaler::ScaledObject)
+                    .collect())
+            },
         )
     }
 
@@ -467,7 +479,7 @@ impl<'c> NamespaceObjects<'c> {
         cell: &'s OnceCell<Result<Vec<T>, LookupError>>,
         versions: &[ResourceKind],
         field_masks: &[&str],
-        parse: fn(&str) -> Result<T, FieldError>,
+        read: fn(&dyn Cluster, &Lookup<'_>) -> Result<Vec<T>, LookupError>,
     ) -> Result<&'s [T], LookupError> {
         cell.get_or_init(|| {
             for kind in versions {
@@ -476,7 +488,7 @@ impl<'c> NamespaceObjects<'c> {
                     namespace: self.namespace,
                     field_masks,
                 };
-                match list_parsed(self.cluster, &lookup, parse) {
+                match read(self.cluster, &lookup) {
                     Err(error) if error.is_absent_kind() => continue,
                     Err(error) => return Err(self.listing_failed(kind, &error)),
                     ok => return ok,

@@ -25,6 +25,7 @@ pub struct Settings {
     /// What to do about a target adapter that does not exist and that no DGD component (v1alpha1: service)
     /// or component group would create, even when its name is a few edits from another (a name with
     /// capitals, which never exists, is refused whatever this says).
+    #[serde(deserialize_with = "scaleguard_sdk::parse::variant_name")]
     pub missing_target: MissingTarget,
     /// Whether a `dynamo_*`/`kvstats_*` metric whose selector does not pin `dynamo_namespace` to the
     /// deployment's value (no filter, or `!=`, `!~`, `Exists`, `NotIn`, an open regex) is refused (else

@@ -21,6 +21,7 @@ pub enum Mode {
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Settings {
     /// What to do about deprecated fields.
+    #[serde(deserialize_with = "scaleguard_sdk::parse::variant_name")]
     pub mode: Mode,
     /// Whether `dynamoNamespace` counts too.
     pub check_dynamo_namespace: bool,
