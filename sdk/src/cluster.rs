@@ -2,10 +2,14 @@
 //! Kubewarden host calls, tests and native tools with an in-memory set of objects.
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::fmt;
+use std::ops::Range;
 
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::de::{
+    DeserializeOwned, DeserializeSeed, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
@@ -143,40 +147,197 @@ struct NameOnly<'a> {
     name: Option<Cow<'a, str>>,
 }
 
-/// Lists `lookup` and reads its items into `T` in one pass over the List JSON; where an item does not
-/// fit, the error is [`list_parsed`]'s, naming the object and the field.
-pub fn list_read<T: DeserializeOwned>(
+/// A List whose items are read into `T` on first use: until then each is its JSON text and its
+/// `metadata.name`, so a rule reads in full only the objects it looks at. An item whose name does not
+/// read is read in full when listed, and fails the listing if it does not fit `T`.
+pub struct NamedItems<T> {
+    kind: ResourceKind,
+    namespace: String,
+    answer: String,
+    parse: fn(&str) -> Result<T, FieldError>,
+    items: Vec<NamedItem<T>>,
+}
+
+struct NamedItem<T> {
+    name: String,
+    text: Range<usize>,
+    read: OnceCell<Result<T, LookupError>>,
+}
+
+impl<T> NamedItems<T> {
+    /// Lists `lookup`; `parse` reads an item, `name_of` names what it read.
+    pub fn list(
+        cluster: &dyn Cluster,
+        lookup: &Lookup<'_>,
+        parse: fn(&str) -> Result<T, FieldError>,
+        name_of: fn(&T) -> &str,
+    ) -> Result<Self, LookupError> {
+        let answer = String::from_utf8(cluster.list_json(lookup)?).map_err(|error| {
+            LookupError::Failed(format!(
+                "list of {} in {}: {}",
+                lookup.kind,
+                lookup.namespace,
+                error.utf8_error()
+            ))
+        })?;
+        let start = answer.as_ptr() as usize;
+        let mut items = Vec::new();
+        for item in list_items(lookup, answer.as_bytes())? {
+            let offset = item.get().as_ptr() as usize - start;
+            let named: Option<Named<'_>> = serde_json::from_str(item.get()).ok();
+            let read = OnceCell::new();
+            let name = match named.and_then(|named| named.metadata?.name) {
+                Some(name) => name.into_owned(),
+                None => {
+                    let object = parse(item.get()).map_err(|e| item_failed(lookup, item, &e))?;
+                    let name = name_of(&object).to_owned();
+                    let _ = read.set(Ok(object));
+                    name
+                }
+            };
+            items.push(NamedItem {
+                name,
+                text: offset..offset + item.get().len(),
+                read,
+            });
+        }
+        Ok(Self {
+            kind: lookup.kind.clone(),
+            namespace: lookup.namespace.to_owned(),
+            answer,
+            parse,
+            items,
+        })
+    }
+
+    /// The kind listed.
+    pub fn kind(&self) -> &ResourceKind {
+        &self.kind
+    }
+
+    /// The items whose name `wanted` accepts, read, in list order.
+    pub fn named(&self, wanted: &dyn Fn(&str) -> bool) -> Result<Vec<&T>, LookupError> {
+        self.items
+            .iter()
+            .filter(|item| wanted(&item.name))
+            .map(|item| {
+                item.read
+                    .get_or_init(|| {
+                        let text = &self.answer[item.text.clone()];
+                        (self.parse)(text).map_err(|error| {
+                            let lookup = Lookup {
+                                kind: &self.kind,
+                                namespace: &self.namespace,
+                                field_masks: &[],
+                            };
+                            named_item_failed(&lookup, &item.name, &error)
+                        })
+                    })
+                    .as_ref()
+                    .map_err(Clone::clone)
+            })
+            .collect()
+    }
+}
+
+/// Lists `lookup` and reads its items into `T`, each made a `U` by `into`, in one pass over the List JSON;
+/// where an item does not fit, the error names the object and the field (read again item by item).
+pub fn list_read<T: DeserializeOwned, U>(
     cluster: &dyn Cluster,
     lookup: &Lookup<'_>,
-) -> Result<Vec<T>, LookupError> {
-    #[derive(Deserialize)]
-    #[serde(bound = "T: DeserializeOwned")]
-    struct Items<T> {
-        #[serde(default, deserialize_with = "null_as_default")]
-        items: Vec<T>,
-    }
+    into: fn(T) -> U,
+) -> Result<Vec<U>, LookupError> {
     let answer = cluster.list_json(lookup)?;
+    let items = ItemsOf {
+        // The items of the masked lists take a few hundred bytes each: sized so, the list seldom grows.
+        capacity: answer.len() / 256,
+        into,
+    };
     std::str::from_utf8(&answer)
         .ok()
-        .and_then(|text| serde_json::from_str::<Items<T>>(text).ok())
+        .and_then(|text| {
+            let mut deserializer = serde_json::Deserializer::from_str(text);
+            let items = deserializer.deserialize_map(items).ok()?;
+            deserializer.end().ok().map(|()| items)
+        })
         .map_or_else(
-            || parse_items(lookup, &answer, from_str),
-            |list| Ok(list.items),
+            || {
+                Ok(parse_items(lookup, &answer, from_str)?
+                    .into_iter()
+                    .map(into)
+                    .collect())
+            },
+            Ok,
         )
 }
 
-/// Lists `lookup` and reads each item by `parse`, straight from the List JSON: every item is a slice of
-/// the answer, never a `serde_json::Value` tree. An object that does not fit its model is an error naming
-/// it and the field.
-pub fn list_parsed<T>(
-    cluster: &dyn Cluster,
-    lookup: &Lookup<'_>,
-    parse: fn(&str) -> Result<T, FieldError>,
-) -> Result<Vec<T>, LookupError> {
-    parse_items(lookup, &cluster.list_json(lookup)?, parse)
+/// Reads the `items` of a List JSON (absent or `null`: none) into a `Vec<U>` of `capacity`, each item
+/// read as a `T` and made a `U` by `into`.
+struct ItemsOf<T, U> {
+    capacity: usize,
+    into: fn(T) -> U,
 }
 
-/// Reads each item of the List JSON `answer` to `lookup` by `parse`.
+impl<'de, T: Deserialize<'de>, U> Visitor<'de> for ItemsOf<T, U> {
+    type Value = Vec<U>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a List")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<U>, A::Error> {
+        let mut items = None;
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if key != "items" {
+                map.next_value::<IgnoredAny>()?;
+            } else if items.is_some() {
+                return Err(A::Error::duplicate_field("items"));
+            } else {
+                items = Some(map.next_value_seed(ItemList(self.capacity, self.into))?);
+            }
+        }
+        Ok(items.unwrap_or_default())
+    }
+}
+
+/// The list of a List's `items` (`null`: none), read into a `Vec<U>` of the given capacity.
+struct ItemList<T, U>(usize, fn(T) -> U);
+
+impl<'de, T: Deserialize<'de>, U> DeserializeSeed<'de> for ItemList<T, U> {
+    type Value = Vec<U>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Vec<U>, D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de, T: Deserialize<'de>, U> Visitor<'de> for ItemList<T, U> {
+    type Value = Vec<U>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a list of objects")
+    }
+
+    fn visit_none<E>(self) -> Result<Vec<U>, E> {
+        Ok(Vec::new())
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Vec<U>, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<U>, A::Error> {
+        let mut items = Vec::with_capacity(self.0);
+        while let Some(item) = seq.next_element()? {
+            items.push((self.1)(item));
+        }
+        Ok(items)
+    }
+}
+
+/// Reads each item of the List JSON `answer` to `lookup` by `parse`, straight from its slice of the
+/// answer (never a `serde_json::Value` tree). An object that does not fit its model is an error naming it
+/// and the field.
 fn parse_items<T>(
     lookup: &Lookup<'_>,
     answer: &[u8],
@@ -209,6 +370,11 @@ fn item_failed(lookup: &Lookup<'_>, item: &RawValue, error: &FieldError) -> Look
     let name = named
         .and_then(|named| named.metadata?.name)
         .unwrap_or(Cow::Borrowed("<unnamed>"));
+    named_item_failed(lookup, &name, error)
+}
+
+/// The error of listed object `name` that does not fit its model.
+fn named_item_failed(lookup: &Lookup<'_>, name: &str, error: &FieldError) -> LookupError {
     LookupError::Failed(format!(
         "{} {}/{name}: {error}",
         lookup.kind, lookup.namespace
@@ -246,9 +412,7 @@ mod tests {
             namespace: "x",
             field_masks: &[],
         };
-        list_parsed(&Answering(answer), &lookup, |item| {
-            from_str::<Meta>(item).map(|meta| meta.metadata.name)
-        })
+        list_read(&Answering(answer), &lookup, |meta: Meta| meta.metadata.name)
     }
 
     #[test]
@@ -283,6 +447,93 @@ mod tests {
             ),
             "{error}"
         );
+    }
+
+    #[test]
+    fn one_pass_reads_what_item_by_item_reads_and_fails_alike() {
+        #[derive(Debug, PartialEq, Deserialize)]
+        struct Named {
+            metadata: NameOf,
+        }
+        #[derive(Debug, PartialEq, Deserialize)]
+        struct NameOf {
+            name: String,
+        }
+        let lookup = Lookup {
+            kind: &DGD,
+            namespace: "x",
+            field_masks: &[],
+        };
+        for answer in [
+            r#"{"kind": "List", "items": [{"metadata": {"name": "a"}}, {"metadata": {"name": "b"}, "spec": [1]}]}"#,
+            r#"{"items": null, "metadata": {}}"#,
+            "{}",
+            r#"{"items": [{"metadata": {"name": "a"}}, {"metadata": {"name": 5}}]}"#,
+            r#"{"items": [], "items": [{"metadata": {"name": "a"}}]}"#,
+            r#"{"items": [{"metadata": {"name": "a"}}]} trailing"#,
+            r#"{"items": {"metadata": {"name": "a"}}}"#,
+            "[]",
+        ] {
+            let cluster = Answering(answer);
+            assert_eq!(
+                list_read(&cluster, &lookup, |named: Named| named),
+                parse_items(&lookup, answer.as_bytes(), from_str::<Named>),
+                "{answer}"
+            );
+        }
+        let read = list_read(
+            &Answering(r#"{"items": [{"metadata": {"name": "a"}}]}"#),
+            &lookup,
+            |named: Named| named.metadata.name,
+        );
+        assert_eq!(read.unwrap(), ["a"]);
+    }
+
+    #[test]
+    fn named_items_read_only_the_items_asked_for() {
+        #[derive(Debug, PartialEq, Deserialize)]
+        struct Sized {
+            metadata: NameOf,
+            #[serde(default)]
+            size: u8,
+        }
+        #[derive(Debug, PartialEq, Deserialize)]
+        struct NameOf {
+            name: String,
+        }
+        let lookup = Lookup {
+            kind: &DGD,
+            namespace: "x",
+            field_masks: &[],
+        };
+        let list = |answer| {
+            NamedItems::list(&Answering(answer), &lookup, from_str::<Sized>, |s| {
+                &s.metadata.name
+            })
+        };
+        let items = list(
+            r#"{"items": [{"metadata": {"name": "a"}, "size": 1}, {"metadata": {"name": "b"}, "size": "big"}, {"metadata": {"name": "a"}, "size": 3}]}"#,
+        )
+        .unwrap();
+        let sizes = |wanted: &dyn Fn(&str) -> bool| -> Result<Vec<u8>, LookupError> {
+            Ok(items.named(wanted)?.iter().map(|s| s.size).collect())
+        };
+        assert_eq!(sizes(&|name| name == "a"), Ok(vec![1, 3]));
+        assert_eq!(sizes(&|name| name == "c"), Ok(vec![]));
+        let unreadable = Err(LookupError::Failed(
+            "nvidia.com/v1beta1/DynamoGraphDeployment x/b: size: invalid type: string \"big\", expected u8".into(),
+        ));
+        assert_eq!(sizes(&|name| name == "b"), unreadable);
+        assert_eq!(sizes(&|_| true), unreadable);
+        // An item whose name does not read is read whole when listed.
+        assert_eq!(
+            list(r#"{"items": [{"metadata": {"name": "a"}}, {"metadata": {"name": 5}}]}"#).err(),
+            Some(LookupError::Failed(
+                "nvidia.com/v1beta1/DynamoGraphDeployment x/<unnamed>: metadata.name: invalid type: integer `5`, expected a string".into()
+            ))
+        );
+        let unnamed = list(r#"{"items": [{"metadata": {"name": null}, "size": 2}]}"#);
+        assert!(unnamed.is_err(), "a null name does not fit `String`");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::autoscaler::{
     HPA_FIELDS, HPA_GROUP, HPA_KIND, HorizontalPodAutoscaler, KEDA_GROUP, SCALED_OBJECT_FIELDS,
     SCALED_OBJECT_KIND, ScaleTargetRef, ScaledObject,
 };
-use crate::cluster::{Cluster, Lookup, LookupError, ResourceKind, list_parsed, list_read};
+use crate::cluster::{Cluster, Lookup, LookupError, NamedItems, ResourceKind, list_read};
 use crate::dgd::{
     self, DgdVersion, DgdView, GpuCount, SERVED_VERSIONS, Unit, adapter_name_suffix,
     is_adapter_name,
@@ -229,12 +229,15 @@ pub struct NamespaceObjects<'c> {
     namespace: &'c str,
     masks: &'c FieldMasks,
     edit: Option<DgdEdit<'c>>,
-    dgds: OnceCell<Result<Vec<DgdView>, LookupError>>,
-    adapters: OnceCell<Result<Vec<ScalingAdapter>, LookupError>>,
+    /// Read on first use, by name (see [`NamedItems`]).
+    dgds: OnceCell<Result<Option<NamedItems<DgdView>>, LookupError>>,
+    /// Of an edited view: the edited DGD as stored after the edit.
+    edited_dgd: OnceCell<Result<Option<DgdView>, LookupError>>,
+    adapters: OnceCell<Result<Option<Vec<ScalingAdapter>>, LookupError>>,
     /// Each an [`Autoscaler::Hpa`].
-    hpas: OnceCell<Result<Vec<Autoscaler>, LookupError>>,
+    hpas: OnceCell<Result<Option<Vec<Autoscaler>>, LookupError>>,
     /// Each an [`Autoscaler::ScaledObject`].
-    scaled_objects: OnceCell<Result<Vec<Autoscaler>, LookupError>>,
+    scaled_objects: OnceCell<Result<Option<Vec<Autoscaler>>, LookupError>>,
 }
 
 /// The namespace's objects once an edit of one DGD is stored: the others as `base` listed them.
@@ -255,6 +258,7 @@ impl<'c> NamespaceObjects<'c> {
             masks,
             edit: None,
             dgds: OnceCell::new(),
+            edited_dgd: OnceCell::new(),
             adapters: OnceCell::new(),
             hpas: OnceCell::new(),
             scaled_objects: OnceCell::new(),
@@ -288,59 +292,75 @@ impl<'c> NamespaceObjects<'c> {
         self.edit.as_ref().map_or(self, |edit| edit.base)
     }
 
-    /// The DynamoGraphDeployments of the namespace, each read by its own `apiVersion`.
-    pub fn dgds(&self) -> Result<&[DgdView], LookupError> {
+    /// The DynamoGraphDeployments of the namespace, each read by its own `apiVersion`, in list order.
+    pub fn dgds(&self) -> Result<Vec<&DgdView>, LookupError> {
+        self.dgds_named(&|_| true)
+    }
+
+    /// The DynamoGraphDeployments of the namespace whose name `wanted` accepts, in list order: only
+    /// these are read (an edited view: the edited DGD, as stored after the edit, last).
+    pub fn dgds_named(&self, wanted: &dyn Fn(&str) -> bool) -> Result<Vec<&DgdView>, LookupError> {
         if let Some(edit) = &self.edit {
-            return self.edited_dgds(edit);
+            let mut dgds = edit
+                .base
+                .dgds_named(&|name| name != edit.name && wanted(name))?;
+            if wanted(edit.name) {
+                dgds.extend(self.edited_dgd(edit)?);
+            }
+            return Ok(dgds);
         }
-        self.cached(
+        let listed = self.cached(
             &self.dgds,
             &SERVED_VERSIONS.map(dgd_resource),
             self.masks.dgds,
-            |cluster, lookup| list_parsed(cluster, lookup, DgdView::from_json),
-        )
+            |cluster, lookup| {
+                let name_of: fn(&DgdView) -> &str = DgdView::name;
+                NamedItems::list(cluster, lookup, DgdView::from_json, name_of)
+            },
+        );
+        match listed {
+            Ok(Some(listed)) => listed
+                .named(wanted)
+                .map_err(|error| self.listing_failed(listed.kind(), &error)),
+            Ok(None) => Ok(Vec::new()),
+            Err(error) => Err(error),
+        }
     }
 
     /// The scaling adapters of the namespace.
     pub fn adapters(&self) -> Result<&[ScalingAdapter], LookupError> {
         let listed = self.listed();
-        listed.cached(
+        let adapters = listed.cached(
             &listed.adapters,
             &SERVED_VERSIONS.map(adapter_resource),
             self.masks.adapters,
-            list_read,
-        )
+            |cluster, lookup| list_read(cluster, lookup, |adapter| adapter),
+        )?;
+        Ok(adapters.map_or(&[], Vec::as_slice))
     }
 
     /// The HPAs of the namespace, each an [`Autoscaler::Hpa`].
     fn hpas(&self) -> Result<&[Autoscaler], LookupError> {
         let listed = self.listed();
-        listed.cached(
+        let hpas = listed.cached(
             &listed.hpas,
             &[HPA_RESOURCE],
             self.masks.hpas,
-            |cluster, lookup| {
-                let hpas = list_read(cluster, lookup)?;
-                Ok(hpas.into_iter().map(Autoscaler::Hpa).collect())
-            },
-        )
+            |cluster, lookup| list_read(cluster, lookup, Autoscaler::Hpa),
+        )?;
+        Ok(hpas.map_or(&[], Vec::as_slice))
     }
 
     /// The ScaledObjects of the namespace, each an [`Autoscaler::ScaledObject`].
     fn scaled_objects(&self) -> Result<&[Autoscaler], LookupError> {
         let listed = self.listed();
-        listed.cached(
+        let scaled_objects = listed.cached(
             &listed.scaled_objects,
             &[SCALED_OBJECT_RESOURCE],
             self.masks.scaled_objects,
-            |cluster, lookup| {
-                let scaled_objects = list_read(cluster, lookup)?;
-                Ok(scaled_objects
-                    .into_iter()
-                    .map(Autoscaler::ScaledObject)
-                    .collect())
-            },
-        )
+            |cluster, lookup| list_read(cluster, lookup, Autoscaler::ScaledObject),
+        )?;
+        Ok(scaled_objects.map_or(&[], Vec::as_slice))
     }
 
     /// The ScaledObjects of the namespace called `name`, in list order.
@@ -456,9 +476,16 @@ impl<'c> NamespaceObjects<'c> {
         Ok(KedaHpa::Of(so.metadata.name.clone()))
     }
 
-    /// Resolves `adapter` to its DGD service (see [`resolve_adapter`]).
+    /// Resolves `adapter` to its DGD service (see [`resolve_adapter`]), reading only the DGDs it may
+    /// lead to: the one its `spec.dgdRef` names, or, before it exists, those its name starts with.
     pub fn resolve(&self, adapter: &str) -> Result<AdapterResolution<'_>, LookupError> {
-        Ok(resolve_adapter(adapter, self.adapters()?, self.dgds()?))
+        let adapters = self.adapters()?;
+        let existing = adapters.iter().find(|a| a.metadata.name == adapter);
+        let dgds = self.dgds_named(&|dgd| match existing {
+            Some(existing) => existing.spec.dgd_ref.name == dgd,
+            None => adapter_name_suffix(adapter, dgd).is_some(),
+        })?;
+        Ok(resolve_adapter(adapter, adapters, &dgds))
     }
 
     /// What can lead an adapter to a component or group of DGD `dgd` (see [`AdaptersOf`]).
@@ -473,14 +500,15 @@ impl<'c> NamespaceObjects<'c> {
     }
 
     /// Lists a kind once, at the first of `versions` the cluster serves and the policy may see (a list
-    /// at one served version returns every object of the kind, so it is never listed twice).
+    /// at one served version returns every object of the kind, so it is never listed twice); `None`
+    /// when none is.
     fn cached<'s, T>(
         &'s self,
-        cell: &'s OnceCell<Result<Vec<T>, LookupError>>,
+        cell: &'s OnceCell<Result<Option<T>, LookupError>>,
         versions: &[ResourceKind],
         field_masks: &[&str],
-        read: fn(&dyn Cluster, &Lookup<'_>) -> Result<Vec<T>, LookupError>,
-    ) -> Result<&'s [T], LookupError> {
+        read: fn(&dyn Cluster, &Lookup<'_>) -> Result<T, LookupError>,
+    ) -> Result<Option<&'s T>, LookupError> {
         cell.get_or_init(|| {
             for kind in versions {
                 let lookup = Lookup {
@@ -491,42 +519,35 @@ impl<'c> NamespaceObjects<'c> {
                 match read(self.cluster, &lookup) {
                     Err(error) if error.is_absent_kind() => continue,
                     Err(error) => return Err(self.listing_failed(kind, &error)),
-                    ok => return ok,
+                    Ok(listed) => return Ok(Some(listed)),
                 }
             }
-            Ok(Vec::new())
+            Ok(None)
         })
         .as_ref()
-        .map(Vec::as_slice)
+        .map(Option::as_ref)
         .map_err(Clone::clone)
     }
 
-    /// The base's DGDs, the edited one replaced (read, as a listed DGD, by its own `apiVersion`).
-    fn edited_dgds(&self, edit: &DgdEdit<'_>) -> Result<&[DgdView], LookupError> {
-        self.dgds
+    /// The edited DGD as stored after the edit (read, as a listed DGD, by its own `apiVersion`).
+    fn edited_dgd(&self, edit: &DgdEdit<'_>) -> Result<Option<&DgdView>, LookupError> {
+        self.edited_dgd
             .get_or_init(|| {
-                let mut dgds: Vec<DgdView> = edit
-                    .base
-                    .dgds()?
-                    .iter()
-                    .filter(|dgd| dgd.name() != edit.name)
-                    .cloned()
-                    .collect();
-                if let Some(object) = edit.object {
-                    let dgd = DgdView::from_json(object.json()).map_err(|error| {
-                        let kind = dgd_resource(DgdVersion::V1beta1);
-                        let failure = LookupError::Failed(format!(
-                            "{kind} {}/{}: {error}",
-                            self.namespace, edit.name
-                        ));
-                        self.listing_failed(&kind, &failure)
-                    })?;
-                    dgds.push(dgd);
-                }
-                Ok(dgds)
+                edit.object
+                    .map(|object| {
+                        DgdView::from_json(object.json()).map_err(|error| {
+                            let kind = dgd_resource(DgdVersion::V1beta1);
+                            let failure = LookupError::Failed(format!(
+                                "{kind} {}/{}: {error}",
+                                self.namespace, edit.name
+                            ));
+                            self.listing_failed(&kind, &failure)
+                        })
+                    })
+                    .transpose()
             })
             .as_ref()
-            .map(Vec::as_slice)
+            .map(Option::as_ref)
             .map_err(Clone::clone)
     }
 
@@ -768,12 +789,13 @@ impl<'a> AdapterResolution<'a> {
 pub fn resolve_adapter<'a>(
     name: &str,
     adapters: &'a [ScalingAdapter],
-    dgds: &'a [DgdView],
+    dgds: &[&'a DgdView],
 ) -> AdapterResolution<'a> {
     if let Some(adapter) = adapters.iter().find(|a| a.metadata.name == name) {
         let unit_ref = adapter.unit_ref();
         return dgds
             .iter()
+            .copied()
             .filter(|dgd| dgd.name() == adapter.spec.dgd_ref.name)
             .find_map(|dgd| {
                 let unit = match unit_ref {
@@ -786,6 +808,7 @@ pub fn resolve_adapter<'a>(
     }
     let mut candidates: Vec<ScaledUnit<'a>> = dgds
         .iter()
+        .copied()
         .filter(|dgd| adapter_name_suffix(name, dgd.name()).is_some())
         .flat_map(|dgd| {
             dgd.units()
@@ -908,6 +931,10 @@ mod tests {
         .unwrap()
     }
 
+    fn refs(dgds: &[DgdView]) -> Vec<&DgdView> {
+        dgds.iter().collect()
+    }
+
     fn found(resolution: &AdapterResolution<'_>) -> Option<(String, String)> {
         resolution
             .target()
@@ -918,14 +945,14 @@ mod tests {
     fn an_existing_adapter_resolves_through_its_dgd_ref() {
         let dgds = [dgd("sglang-agg", json!({"decode": {}, "Frontend": {}}))];
         let adapters = [adapter("renamed", "sglang-agg", "Frontend")];
-        let resolution = resolve_adapter("renamed", &adapters, &dgds);
+        let resolution = resolve_adapter("renamed", &adapters, &refs(&dgds));
         assert_eq!(
             found(&resolution),
             Some(("sglang-agg".into(), "Frontend".into()))
         );
         let adapters = [adapter("renamed", "gone", "Frontend")];
         assert_eq!(
-            resolve_adapter("renamed", &adapters, &dgds),
+            resolve_adapter("renamed", &adapters, &refs(&dgds)),
             AdapterResolution::DanglingAdapter(&adapters[0])
         );
     }
@@ -937,11 +964,11 @@ mod tests {
             dgd("other", json!({"decode": {}})),
         ];
         assert_eq!(
-            found(&resolve_adapter("sglang-agg-frontend", &[], &dgds)),
+            found(&resolve_adapter("sglang-agg-frontend", &[], &refs(&dgds))),
             Some(("sglang-agg".into(), "Frontend".into()))
         );
         assert_eq!(
-            resolve_adapter("sglang-agg-prefill", &[], &dgds),
+            resolve_adapter("sglang-agg-prefill", &[], &refs(&dgds)),
             AdapterResolution::NotFound
         );
     }
@@ -949,7 +976,8 @@ mod tests {
     #[test]
     fn two_services_producing_one_name_are_ambiguous() {
         let dgds = [dgd("a-b", json!({"c": {}})), dgd("a", json!({"b-c": {}}))];
-        let AdapterResolution::Ambiguous(targets) = resolve_adapter("a-b-c", &[], &dgds) else {
+        let AdapterResolution::Ambiguous(targets) = resolve_adapter("a-b-c", &[], &refs(&dgds))
+        else {
             panic!("expected an ambiguity");
         };
         let names: Vec<_> = targets
@@ -969,7 +997,7 @@ mod tests {
             ),
         ];
         let planner_scaled = |name: &str| -> Vec<bool> {
-            resolve_adapter(name, &[], &dgds)
+            resolve_adapter(name, &[], &refs(&dgds))
                 .candidates()
                 .iter()
                 .map(ScaledUnit::is_planner_scaled)
@@ -980,7 +1008,7 @@ mod tests {
         assert_eq!(planner_scaled("a-prefill"), Vec::<bool>::new());
         let adapters = [adapter("x", "gone", "decode")];
         assert!(
-            resolve_adapter("x", &adapters, &dgds)
+            resolve_adapter("x", &adapters, &refs(&dgds))
                 .candidates()
                 .is_empty()
         );

@@ -2,7 +2,8 @@
 //!
 //! * the SDK's DGD model reads the watched fields as the guide defines them, names the path of a wrong
 //!   type, and no JSON makes a parser panic;
-//! * an adapter name resolves to the unique (DGD, service) producing it, or to the ambiguity;
+//! * an adapter name resolves to the unique (DGD, service) producing it, or to the ambiguity, and the
+//!   namespace's look-ups, which read only the DGDs it may lead to, resolve it the same;
 //! * no policy panics, and every refusal carries a code and a message;
 //! * `dynamo-replica-ownership` decides the same whatever the order of `spec.services` and whatever the
 //!   fields it does not watch, and denies exactly the unauthorized changes of adapter-owned replicas;
@@ -29,7 +30,9 @@ use scaleguard_sdk::dgd::convert::convert;
 use scaleguard_sdk::dgd::v1alpha1::DynamoGraphDeployment;
 use scaleguard_sdk::dgd::{DgdVersion, DgdView};
 use scaleguard_sdk::parse::{from_slice, from_str, from_value};
-use scaleguard_sdk::review::{AdapterResolution, FieldMasks, ScaledUnit, resolve_adapter};
+use scaleguard_sdk::review::{
+    self, AdapterResolution, FieldMasks, NamespaceObjects, ScaledUnit, resolve_adapter,
+};
 use scaleguard_sdk::{AdmissionRequest, ValidationResponse};
 use scaleguard_tests::generate::{
     SERVICE_NAMES, adapter_object, any_json, cluster_objects, dgd, dgd_object, hpa_object,
@@ -152,6 +155,15 @@ fn produced_name(dgd: &str, service: &str) -> String {
 }
 
 fn colliding_dgds() -> impl Strategy<Value = Vec<DgdView>> {
+    colliding_dgd_objects().prop_map(|dgds| {
+        dgds.iter()
+            .map(|dgd| DgdView::from_object(dgd).unwrap())
+            .collect()
+    })
+}
+
+/// [`colliding_dgds`] as objects (v1alpha1, in namespace `default`).
+fn colliding_dgd_objects() -> impl Strategy<Value = Vec<Value>> {
     prop::collection::btree_map(
         select(COLLIDING_DGDS),
         prop::collection::btree_set(select(COLLIDING_SERVICES), 0..5),
@@ -164,10 +176,14 @@ fn colliding_dgds() -> impl Strategy<Value = Vec<DgdView>> {
                     .into_iter()
                     .map(|s| (s.to_owned(), json!({})))
                     .collect();
-                DgdView::from_object(&dgd(name, &services)).unwrap()
+                dgd(name, &services)
             })
             .collect()
     })
+}
+
+fn refs(dgds: &[DgdView]) -> Vec<&DgdView> {
+    dgds.iter().collect()
 }
 
 /// Existing adapters: a name, and the (DGD, service) their `dgdRef` names, which may not exist.
@@ -250,7 +266,34 @@ proptest! {
                 _ => Resolved::Ambiguous(producers),
             },
         };
-        prop_assert_eq!(resolved(&resolve_adapter(&name, &adapters, &dgds)), expected);
+        prop_assert_eq!(resolved(&resolve_adapter(&name, &adapters, &refs(&dgds))), expected);
+    }
+
+    /// Resolving through the namespace's look-ups reads only the DGDs the name may lead to, and finds
+    /// what resolving against every DGD finds.
+    #[test]
+    fn resolving_through_the_look_ups_finds_what_every_dgd_gives(
+        dgds in colliding_dgd_objects(),
+        adapters in existing_adapters(),
+        name in probe_name(),
+    ) {
+        let views: Vec<DgdView> = dgds.iter().map(|d| DgdView::from_object(d).unwrap()).collect();
+        let expected = resolved(&resolve_adapter(&name, &adapters, &refs(&views)));
+        let adapter_objects = adapters.iter().map(|a| {
+            let mut object = serde_json::to_value(a).unwrap();
+            object["apiVersion"] = json!("nvidia.com/v1alpha1");
+            object["kind"] = json!("DynamoGraphDeploymentScalingAdapter");
+            object["metadata"]["namespace"] = json!("default");
+            object
+        });
+        let cluster = Arc::new(InMemoryCluster::from_objects(dgds.iter().cloned().chain(adapter_objects)));
+        let granted = [DgdVersion::V1alpha1, DgdVersion::V1beta1]
+            .into_iter()
+            .flat_map(|v| [review::dgd_resource(v), review::adapter_resource(v)])
+            .collect();
+        let view = ClusterView::new(cluster, granted);
+        let objects = NamespaceObjects::new(&view, "default", &FieldMasks::MODELS);
+        prop_assert_eq!(resolved(&objects.resolve(&name).unwrap()), expected);
     }
 
     /// The order in which the cluster lists DGDs and adapters does not change the resolution.
@@ -260,11 +303,11 @@ proptest! {
         adapters in existing_adapters(),
         name in probe_name(),
     ) {
-        let forward = resolved(&resolve_adapter(&name, &adapters, &dgds));
+        let forward = resolved(&resolve_adapter(&name, &adapters, &refs(&dgds)));
         let (mut dgds, mut adapters) = (dgds, adapters);
         dgds.reverse();
         adapters.reverse();
-        prop_assert_eq!(resolved(&resolve_adapter(&name, &adapters, &dgds)), forward);
+        prop_assert_eq!(resolved(&resolve_adapter(&name, &adapters, &refs(&dgds))), forward);
     }
 }
 

@@ -95,17 +95,17 @@ fn findings(
     let adapters = objects.adapters()?;
     let dgds = objects.dgds()?;
     let namespace = objects.namespace();
-    let wording = wording(autoscaler, dgds);
+    let wording = wording(autoscaler, &dgds);
     let target = check_target(
         adapter,
         adapters,
-        dgds,
+        &dgds,
         namespace,
         wording,
         settings,
         &mut findings,
     );
-    let scope = target.map(|target| Scope::new(&target, dgds, namespace));
+    let scope = target.map(|target| Scope::new(&target, &dgds, namespace));
     let metrics = AutoscalerMetrics::read(autoscaler).map_err(|error| {
         LookupError::Failed(format!(
             "{} {namespace}/{}: {error}",
@@ -135,7 +135,7 @@ impl AutoscalerMetrics {
 /// The version whose words a message that names no DGD speaks: v1beta1 when the autoscaler targets
 /// `nvidia.com/v1beta1` or a DGD of the namespace is v1beta1 (in a cluster that serves v1beta1 every
 /// DGD is listed as v1beta1), else v1alpha1.
-fn wording(autoscaler: &Autoscaler, dgds: &[DgdView]) -> DgdVersion {
+fn wording(autoscaler: &Autoscaler, dgds: &[&DgdView]) -> DgdVersion {
     let targets_v1beta1 =
         autoscaler.target().api_version.as_deref() == Some(DgdVersion::V1beta1.api_version());
     if targets_v1beta1 || dgds.iter().any(|d| d.version == DgdVersion::V1beta1) {
@@ -159,7 +159,7 @@ fn enabling_field(version: DgdVersion) -> &'static str {
 fn check_target<'a>(
     adapter: &str,
     adapters: &'a [ScalingAdapter],
-    dgds: &'a [DgdView],
+    dgds: &[&'a DgdView],
     namespace: &str,
     wording: DgdVersion,
     settings: &Settings,
@@ -270,10 +270,11 @@ fn check_target<'a>(
 /// operator never creates one, their group's adapter scales them. Each with its DGD and group.
 fn group_members_named<'a>(
     adapter: &str,
-    dgds: &'a [DgdView],
+    dgds: &[&'a DgdView],
 ) -> Vec<(&'a DgdView, &'a str, &'a dgd::ComponentGroup)> {
     let lowercase = &adapter.to_lowercase();
     dgds.iter()
+        .copied()
         .flat_map(|dgd| {
             dgd.components.iter().filter_map(move |component| {
                 let group = dgd.group(component.group.as_deref()?)?;
@@ -318,7 +319,7 @@ impl std::fmt::Display for Suggestion {
 
 /// The existing adapters, and the adapters DGD components and groups would create, whose names differ
 /// from `missing` only in case or by at most [`MAX_SUGGESTION_DISTANCE`] edits; closest first.
-fn suggestions(missing: &str, adapters: &[ScalingAdapter], dgds: &[DgdView]) -> Vec<Suggestion> {
+fn suggestions(missing: &str, adapters: &[ScalingAdapter], dgds: &[&DgdView]) -> Vec<Suggestion> {
     let lowercase = missing.to_lowercase();
     let existing = adapters.iter().map(|a| (a.metadata.name.clone(), None));
     let by_units = dgds.iter().flat_map(|dgd| {
@@ -556,7 +557,7 @@ mod tests {
     }
 
     fn suggested(missing: &str, adapters: &[ScalingAdapter], dgds: &[DgdView]) -> Vec<String> {
-        suggestions(missing, adapters, dgds)
+        suggestions(missing, adapters, &dgds.iter().collect::<Vec<_>>())
             .iter()
             .map(ToString::to_string)
             .collect()
@@ -624,12 +625,13 @@ mod tests {
 
     #[test]
     fn group_members_are_found_by_their_would_be_adapter_name() {
-        let dgds = [dgd_view_v1beta1(
+        let disagg = dgd_view_v1beta1(
             "disagg",
             json!({"components": [{"name": "prefill"}, {"name": "decode"}, {"name": "Frontend"}],
               "experimental": {"componentGroups": [{"name": "Engines", "replicas": 1,
                 "components": [{"name": "prefill"}, {"name": "decode"}]}]}}),
-        )];
+        );
+        let dgds = [&disagg];
         let found: Vec<_> = group_members_named("disagg-Decode", &dgds)
             .iter()
             .map(|(dgd, member, group)| format!("{}/{member} in {}", dgd.name(), group.name))
@@ -652,11 +654,11 @@ mod tests {
 
     #[test]
     fn messages_naming_no_dgd_speak_v1beta1_when_the_target_or_a_dgd_does() {
-        let alpha = [dgd_view("a", json!({"decode": {}}))];
-        let beta = [dgd_view_v1beta1(
-            "b",
-            json!({"components": [{"name": "decode"}]}),
-        )];
+        let (a, b) = (
+            dgd_view("a", json!({"decode": {}})),
+            dgd_view_v1beta1("b", json!({"components": [{"name": "decode"}]})),
+        );
+        let (alpha, beta) = ([&a], [&b]);
         let v1alpha1 = scaled_object("nvidia.com/v1alpha1");
         let v1beta1 = scaled_object("nvidia.com/v1beta1");
         assert_eq!(wording(&v1alpha1, &[]), DgdVersion::V1alpha1);

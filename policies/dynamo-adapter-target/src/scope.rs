@@ -173,7 +173,7 @@ impl Scope {
     /// Frontend metrics come from the DGD's component with the frontend role (v1alpha1
     /// `componentType: frontend`, v1beta1 `type: frontend`), else the component named `Frontend`, in
     /// any case; a DGD without one is described by its own `<namespace>-<dgd>` value.
-    pub fn new(target: &ScaledUnit<'_>, dgds: &[DgdView], namespace: &str) -> Self {
+    pub fn new(target: &ScaledUnit<'_>, dgds: &[&DgdView], namespace: &str) -> Self {
         let dgd = target.dgd;
         let components = &dgd.components;
         let frontend = components
@@ -592,8 +592,9 @@ mod tests {
     }
 
     fn scope_of(adapter: &str, dgds: &[DgdView]) -> Scope {
-        let target = resolve_adapter(adapter, &[], dgds).target().unwrap();
-        Scope::new(&target, dgds, "default")
+        let dgds: Vec<&DgdView> = dgds.iter().collect();
+        let target = resolve_adapter(adapter, &[], &dgds).target().unwrap();
+        Scope::new(&target, &dgds, "default")
     }
 
     fn selection(query: &str) -> MetricSelection {

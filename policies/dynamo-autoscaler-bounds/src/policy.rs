@@ -404,7 +404,7 @@ fn check_gpu_budget(
             return Ok(());
         }
         AdapterResolution::NotFound => {
-            if let Some((dgd, member, group)) = grouped_member(adapter, objects.dgds()?) {
+            if let Some((dgd, member, group)) = grouped_member(adapter, &objects.dgds()?) {
                 findings.warnings.push(skipped(format!(
                     "adapter {adapter} will not exist: component {member} of DynamoGraphDeployment {dgd} scales with its component group {group}, whose adapter is {}",
                     adapter_name(dgd, group)
@@ -464,7 +464,7 @@ fn owners<'a>(targets: &[ScaledUnit<'a>]) -> Vec<ScaledUnit<'a>> {
 
 /// The component group member whose name gives `adapter` (`<dgd>-<lowercased member>`), as
 /// `(dgd, member, group)`: members have no adapter of their own, their group has one.
-fn grouped_member<'a>(adapter: &str, dgds: &'a [DgdView]) -> Option<(&'a str, &'a str, &'a str)> {
+fn grouped_member<'a>(adapter: &str, dgds: &[&'a DgdView]) -> Option<(&'a str, &'a str, &'a str)> {
     dgds.iter().find_map(|dgd| {
         dgd.components.iter().find_map(|component| {
             let group = component.group.as_deref()?;

@@ -258,7 +258,7 @@ fn planner_conflicts(
         else {
             continue;
         };
-        let planner_scaled = resolve_adapter(adapter, adapters, std::slice::from_ref(dgd))
+        let planner_scaled = resolve_adapter(adapter, adapters, &[dgd])
             .candidates()
             .iter()
             .any(|target| target.is_planner_scaled());
