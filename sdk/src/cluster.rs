@@ -147,20 +147,22 @@ struct NameOnly<'a> {
     name: Option<Cow<'a, str>>,
 }
 
-/// A List whose items are read into `T` on first use: until then each is its JSON text and its
-/// `metadata.name`, so a rule reads in full only the objects it looks at. An item whose name does not
-/// read is read in full when listed, and fails the listing if it does not fit `T`.
+/// A List whose items are read into `T` on first use, and looked up by `metadata.name` before: a rule
+/// reads in full only the objects it looks at. An item whose name does not read leniently is read in
+/// full to be named, and fails the look-up if it does not fit `T`.
 pub struct NamedItems<T> {
     kind: ResourceKind,
     namespace: String,
     answer: String,
     parse: fn(&str) -> Result<T, FieldError>,
+    name_of: fn(&T) -> &str,
     items: Vec<NamedItem<T>>,
 }
 
 struct NamedItem<T> {
-    name: String,
     text: Range<usize>,
+    /// `metadata.name`, read alone (`None`: it does not read so).
+    name: OnceCell<Option<String>>,
     read: OnceCell<Result<T, LookupError>>,
 }
 
@@ -181,31 +183,23 @@ impl<T> NamedItems<T> {
             ))
         })?;
         let start = answer.as_ptr() as usize;
-        let mut items = Vec::new();
-        for item in list_items(lookup, answer.as_bytes())? {
-            let offset = item.get().as_ptr() as usize - start;
-            let named: Option<Named<'_>> = serde_json::from_str(item.get()).ok();
-            let read = OnceCell::new();
-            let name = match named.and_then(|named| named.metadata?.name) {
-                Some(name) => name.into_owned(),
-                None => {
-                    let object = parse(item.get()).map_err(|e| item_failed(lookup, item, &e))?;
-                    let name = name_of(&object).to_owned();
-                    let _ = read.set(Ok(object));
-                    name
+        let items = list_items(lookup, answer.as_bytes())?
+            .into_iter()
+            .map(|item| {
+                let offset = item.get().as_ptr() as usize - start;
+                NamedItem {
+                    text: offset..offset + item.get().len(),
+                    name: OnceCell::new(),
+                    read: OnceCell::new(),
                 }
-            };
-            items.push(NamedItem {
-                name,
-                text: offset..offset + item.get().len(),
-                read,
-            });
-        }
+            })
+            .collect();
         Ok(Self {
             kind: lookup.kind.clone(),
             namespace: lookup.namespace.to_owned(),
             answer,
             parse,
+            name_of,
             items,
         })
     }
@@ -215,28 +209,55 @@ impl<T> NamedItems<T> {
         &self.kind
     }
 
+    /// Every item, read, in list order.
+    pub fn all(&self) -> Result<Vec<&T>, LookupError> {
+        self.items.iter().map(|item| self.read(item)).collect()
+    }
+
     /// The items whose name `wanted` accepts, read, in list order.
     pub fn named(&self, wanted: &dyn Fn(&str) -> bool) -> Result<Vec<&T>, LookupError> {
-        self.items
-            .iter()
-            .filter(|item| wanted(&item.name))
-            .map(|item| {
-                item.read
-                    .get_or_init(|| {
-                        let text = &self.answer[item.text.clone()];
-                        (self.parse)(text).map_err(|error| {
-                            let lookup = Lookup {
-                                kind: &self.kind,
-                                namespace: &self.namespace,
-                                field_masks: &[],
-                            };
-                            named_item_failed(&lookup, &item.name, &error)
-                        })
-                    })
-                    .as_ref()
-                    .map_err(Clone::clone)
+        let mut named = Vec::new();
+        for item in &self.items {
+            if wanted(self.name(item)?) {
+                named.push(self.read(item)?);
+            }
+        }
+        Ok(named)
+    }
+
+    /// The item's name: read alone, unless the item was read whole or its name does not read alone.
+    fn name<'s>(&'s self, item: &'s NamedItem<T>) -> Result<&'s str, LookupError> {
+        if let Some(Ok(read)) = item.read.get() {
+            return Ok((self.name_of)(read));
+        }
+        let name = item.name.get_or_init(|| {
+            let named: Named<'_> = serde_json::from_str(&self.answer[item.text.clone()]).ok()?;
+            named.metadata?.name.map(Cow::into_owned)
+        });
+        match name {
+            Some(name) => Ok(name),
+            None => self.read(item).map(self.name_of),
+        }
+    }
+
+    fn read<'s>(&'s self, item: &'s NamedItem<T>) -> Result<&'s T, LookupError> {
+        item.read
+            .get_or_init(|| {
+                let text = &self.answer[item.text.clone()];
+                (self.parse)(text).map_err(|error| {
+                    let lookup = Lookup {
+                        kind: &self.kind,
+                        namespace: &self.namespace,
+                        field_masks: &[],
+                    };
+                    match item.name.get() {
+                        Some(Some(name)) => named_item_failed(&lookup, name, &error),
+                        _ => item_failed(&lookup, text, &error),
+                    }
+                })
             })
-            .collect()
+            .as_ref()
+            .map_err(Clone::clone)
     }
 }
 
@@ -346,7 +367,7 @@ fn parse_items<T>(
     let items = list_items(lookup, answer)?;
     let mut parsed = Vec::with_capacity(items.len());
     for item in items {
-        parsed.push(parse(item.get()).map_err(|error| item_failed(lookup, item, &error))?);
+        parsed.push(parse(item.get()).map_err(|error| item_failed(lookup, item.get(), &error))?);
     }
     Ok(parsed)
 }
@@ -365,8 +386,8 @@ fn list_items<'a>(lookup: &Lookup<'_>, answer: &'a [u8]) -> Result<Vec<&'a RawVa
 }
 
 /// The error of a listed `item` that does not fit its model, naming the object.
-fn item_failed(lookup: &Lookup<'_>, item: &RawValue, error: &FieldError) -> LookupError {
-    let named: Option<Named<'_>> = serde_json::from_str(item.get()).ok();
+fn item_failed(lookup: &Lookup<'_>, item: &str, error: &FieldError) -> LookupError {
+    let named: Option<Named<'_>> = serde_json::from_str(item).ok();
     let name = named
         .and_then(|named| named.metadata?.name)
         .unwrap_or(Cow::Borrowed("<unnamed>"));
@@ -525,15 +546,24 @@ mod tests {
         ));
         assert_eq!(sizes(&|name| name == "b"), unreadable);
         assert_eq!(sizes(&|_| true), unreadable);
-        // An item whose name does not read is read whole when listed.
         assert_eq!(
-            list(r#"{"items": [{"metadata": {"name": "a"}}, {"metadata": {"name": 5}}]}"#).err(),
-            Some(LookupError::Failed(
-                "nvidia.com/v1beta1/DynamoGraphDeployment x/<unnamed>: metadata.name: invalid type: integer `5`, expected a string".into()
-            ))
+            sizes(&|name| name == "a"),
+            Ok(vec![1, 3]),
+            "read once, kept"
         );
-        let unnamed = list(r#"{"items": [{"metadata": {"name": null}, "size": 2}]}"#);
-        assert!(unnamed.is_err(), "a null name does not fit `String`");
+        // An item whose name does not read alone is read whole to be named: it fails any look-up by name.
+        let unnamed =
+            list(r#"{"items": [{"metadata": {"name": "a"}}, {"metadata": {"name": 5}}]}"#).unwrap();
+        let failure = LookupError::Failed(
+            "nvidia.com/v1beta1/DynamoGraphDeployment x/<unnamed>: metadata.name: invalid type: integer `5`, expected a string".into(),
+        );
+        assert_eq!(
+            unnamed.named(&|name| name == "a").err(),
+            Some(failure.clone())
+        );
+        assert_eq!(unnamed.all().err(), Some(failure));
+        let all = items.all().err();
+        assert_eq!(all, unreadable.err());
     }
 
     #[test]

@@ -294,7 +294,15 @@ impl<'c> NamespaceObjects<'c> {
 
     /// The DynamoGraphDeployments of the namespace, each read by its own `apiVersion`, in list order.
     pub fn dgds(&self) -> Result<Vec<&DgdView>, LookupError> {
-        self.dgds_named(&|_| true)
+        if self.edit.is_some() {
+            return self.dgds_named(&|_| true);
+        }
+        match self.listed_dgds()? {
+            Some(listed) => listed
+                .all()
+                .map_err(|error| self.listing_failed(listed.kind(), &error)),
+            None => Ok(Vec::new()),
+        }
     }
 
     /// The DynamoGraphDeployments of the namespace whose name `wanted` accepts, in list order: only
@@ -309,7 +317,17 @@ impl<'c> NamespaceObjects<'c> {
             }
             return Ok(dgds);
         }
-        let listed = self.cached(
+        match self.listed_dgds()? {
+            Some(listed) => listed
+                .named(wanted)
+                .map_err(|error| self.listing_failed(listed.kind(), &error)),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// The namespace's DGDs as listed, unread (`None`: the kind is not served or not granted).
+    fn listed_dgds(&self) -> Result<Option<&NamedItems<DgdView>>, LookupError> {
+        self.cached(
             &self.dgds,
             &SERVED_VERSIONS.map(dgd_resource),
             self.masks.dgds,
@@ -317,14 +335,7 @@ impl<'c> NamespaceObjects<'c> {
                 let name_of: fn(&DgdView) -> &str = DgdView::name;
                 NamedItems::list(cluster, lookup, DgdView::from_json, name_of)
             },
-        );
-        match listed {
-            Ok(Some(listed)) => listed
-                .named(wanted)
-                .map_err(|error| self.listing_failed(listed.kind(), &error)),
-            Ok(None) => Ok(Vec::new()),
-            Err(error) => Err(error),
-        }
+        )
     }
 
     /// The scaling adapters of the namespace.
