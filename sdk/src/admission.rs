@@ -398,6 +398,26 @@ fn typed<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nesting_depth_counts_containers_outside_strings() {
+        let cases = [
+            ("{}", 1),
+            ("[[], {\"a\": [1, {\"b\": []}]}]", 5),
+            (r#"{"a": "[[[{{{"}"#, 1),
+            (r#"{"a": "x\"[[[", "b": [[]]}"#, 3),
+            (r#"{"a": "x\\", "b": [[]]}"#, 3),
+            (r#"[{"a": "unterminated [[["#, 2),
+            (r#"[{"a": "ends in an escape\"#, 2),
+            ("[]]]]{", 1),
+            ("", 0),
+            ("\"just a string {\"", 0),
+        ];
+        for (text, depth) in cases {
+            assert_eq!(nesting_depth(text), depth, "{text}");
+        }
+        assert_eq!(nesting_depth(&"[".repeat(200)), 200);
+    }
     use crate::parse::from_value;
     use serde_json::json;
 
