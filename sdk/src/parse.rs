@@ -226,9 +226,9 @@ where
     Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
-/// A field kept as its JSON text and read into `T` only by the rules that use it: the others skip its
-/// text (no allocation per item, no deserializer for `T` in their modules). Absent and `null` read as
-/// `T`'s default; two are equal when they read the same.
+/// A field kept as its JSON text and read into `T` only by the rules that use it: the others keep one
+/// copy of the text instead of a tree of models, and carry no deserializer for `T` in their modules.
+/// Absent and `null` read as `T`'s default; two are equal when they read the same.
 pub struct Deferred<T> {
     json: Option<Box<RawValue>>,
     model: PhantomData<fn() -> T>,

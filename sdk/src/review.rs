@@ -222,8 +222,9 @@ impl FieldMasks {
     };
 }
 
-/// The objects of one namespace, listed on first use with one host call per kind, each item read straight
-/// into its model. Kinds the cluster does not serve or the policy may not see read as empty.
+/// The objects of one namespace, listed on first use with one host call per kind: HPAs, ScaledObjects and
+/// adapters read straight into their models, DGDs each on first use (see [`NamedItems`]). Kinds the
+/// cluster does not serve or the policy may not see read as empty.
 pub struct NamespaceObjects<'c> {
     cluster: &'c dyn Cluster,
     namespace: &'c str,
@@ -307,7 +308,7 @@ impl<'c> NamespaceObjects<'c> {
 
     /// The DynamoGraphDeployments of the namespace whose name `wanted` accepts, in list order: only
     /// these are read (an edited view: the edited DGD, as stored after the edit, last).
-    pub fn dgds_named(&self, wanted: &dyn Fn(&str) -> bool) -> Result<Vec<&DgdView>, LookupError> {
+    fn dgds_named(&self, wanted: &dyn Fn(&str) -> bool) -> Result<Vec<&DgdView>, LookupError> {
         if let Some(edit) = &self.edit {
             let mut dgds = edit
                 .base
