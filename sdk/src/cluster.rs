@@ -418,22 +418,28 @@ mod tests {
     }
 
     const DGD: ResourceKind = ResourceKind::of("nvidia.com/v1beta1", "DynamoGraphDeployment");
+    const LOOKUP: Lookup<'static> = Lookup {
+        kind: &DGD,
+        namespace: "x",
+        field_masks: &[],
+    };
+
+    /// An object read for its name.
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Named {
+        metadata: NameOf,
+    }
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct NameOf {
+        name: String,
+    }
 
     fn names(answer: &'static str) -> Result<Vec<String>, LookupError> {
-        #[derive(Deserialize)]
-        struct Meta {
-            metadata: NameOf,
-        }
-        #[derive(Deserialize)]
-        struct NameOf {
-            name: String,
-        }
-        let lookup = Lookup {
-            kind: &DGD,
-            namespace: "x",
-            field_masks: &[],
-        };
-        list_read(&Answering(answer), &lookup, |meta: Meta| meta.metadata.name)
+        let lookup = LOOKUP;
+        list_read(&Answering(answer), &lookup, |named: Named| {
+            named.metadata.name
+        })
     }
 
     #[test]
@@ -472,19 +478,7 @@ mod tests {
 
     #[test]
     fn one_pass_reads_what_item_by_item_reads_and_fails_alike() {
-        #[derive(Debug, PartialEq, Deserialize)]
-        struct Named {
-            metadata: NameOf,
-        }
-        #[derive(Debug, PartialEq, Deserialize)]
-        struct NameOf {
-            name: String,
-        }
-        let lookup = Lookup {
-            kind: &DGD,
-            namespace: "x",
-            field_masks: &[],
-        };
+        let lookup = LOOKUP;
         for answer in [
             r#"{"kind": "List", "items": [{"metadata": {"name": "a"}}, {"metadata": {"name": "b"}, "spec": [1]}]}"#,
             r#"{"items": null, "metadata": {}}"#,
@@ -518,15 +512,7 @@ mod tests {
             #[serde(default)]
             size: u8,
         }
-        #[derive(Debug, PartialEq, Deserialize)]
-        struct NameOf {
-            name: String,
-        }
-        let lookup = Lookup {
-            kind: &DGD,
-            namespace: "x",
-            field_masks: &[],
-        };
+        let lookup = LOOKUP;
         let list = |answer| {
             NamedItems::list(&Answering(answer), &lookup, from_str::<Sized>, |s| {
                 &s.metadata.name
