@@ -174,14 +174,8 @@ impl<T> NamedItems<T> {
         parse: fn(&str) -> Result<T, FieldError>,
         name_of: fn(&T) -> &str,
     ) -> Result<Self, LookupError> {
-        let answer = String::from_utf8(cluster.list_json(lookup)?).map_err(|error| {
-            LookupError::Failed(format!(
-                "list of {} in {}: {}",
-                lookup.kind,
-                lookup.namespace,
-                error.utf8_error()
-            ))
-        })?;
+        let answer = String::from_utf8(cluster.list_json(lookup)?)
+            .map_err(|error| list_failed(lookup, &error.utf8_error()))?;
         let start = answer.as_ptr() as usize;
         let items = list_items(lookup, answer.as_bytes())?
             .into_iter()
@@ -374,15 +368,17 @@ fn parse_items<T>(
 
 /// The items of the List JSON `answer` to `lookup`.
 fn list_items<'a>(lookup: &Lookup<'_>, answer: &'a [u8]) -> Result<Vec<&'a RawValue>, LookupError> {
-    let failed = |reason: &dyn fmt::Display| {
-        LookupError::Failed(format!(
-            "list of {} in {}: {reason}",
-            lookup.kind, lookup.namespace
-        ))
-    };
-    let text = std::str::from_utf8(answer).map_err(|e| failed(&e))?;
-    let list: ListItems<'_> = serde_json::from_str(text).map_err(|e| failed(&e))?;
+    let text = std::str::from_utf8(answer).map_err(|e| list_failed(lookup, &e))?;
+    let list: ListItems<'_> = serde_json::from_str(text).map_err(|e| list_failed(lookup, &e))?;
     Ok(list.items)
+}
+
+/// The error of an answer to `lookup` that is not a List.
+fn list_failed(lookup: &Lookup<'_>, reason: &dyn fmt::Display) -> LookupError {
+    LookupError::Failed(format!(
+        "list of {} in {}: {reason}",
+        lookup.kind, lookup.namespace
+    ))
 }
 
 /// The error of a listed `item` that does not fit its model, naming the object.
@@ -436,8 +432,7 @@ mod tests {
     }
 
     fn names(answer: &'static str) -> Result<Vec<String>, LookupError> {
-        let lookup = LOOKUP;
-        list_read(&Answering(answer), &lookup, |named: Named| {
+        list_read(&Answering(answer), &LOOKUP, |named: Named| {
             named.metadata.name
         })
     }
@@ -478,7 +473,6 @@ mod tests {
 
     #[test]
     fn one_pass_reads_what_item_by_item_reads_and_fails_alike() {
-        let lookup = LOOKUP;
         for answer in [
             r#"{"kind": "List", "items": [{"metadata": {"name": "a"}}, {"metadata": {"name": "b"}, "spec": [1]}]}"#,
             r#"{"items": null, "metadata": {}}"#,
@@ -491,14 +485,14 @@ mod tests {
         ] {
             let cluster = Answering(answer);
             assert_eq!(
-                list_read(&cluster, &lookup, |named: Named| named),
-                parse_items(&lookup, answer.as_bytes(), from_str::<Named>),
+                list_read(&cluster, &LOOKUP, |named: Named| named),
+                parse_items(&LOOKUP, answer.as_bytes(), from_str::<Named>),
                 "{answer}"
             );
         }
         let read = list_read(
             &Answering(r#"{"items": [{"metadata": {"name": "a"}}]}"#),
-            &lookup,
+            &LOOKUP,
             |named: Named| named.metadata.name,
         );
         assert_eq!(read.unwrap(), ["a"]);
@@ -512,9 +506,8 @@ mod tests {
             #[serde(default)]
             size: u8,
         }
-        let lookup = LOOKUP;
         let list = |answer| {
-            NamedItems::list(&Answering(answer), &lookup, from_str::<Sized>, |s| {
+            NamedItems::list(&Answering(answer), &LOOKUP, from_str::<Sized>, |s| {
                 &s.metadata.name
             })
         };

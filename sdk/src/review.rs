@@ -342,37 +342,34 @@ impl<'c> NamespaceObjects<'c> {
     /// The scaling adapters of the namespace.
     pub fn adapters(&self) -> Result<&[ScalingAdapter], LookupError> {
         let listed = self.listed();
-        let adapters = listed.cached(
+        listed.cached_list(
             &listed.adapters,
             &SERVED_VERSIONS.map(adapter_resource),
             self.masks.adapters,
             |cluster, lookup| list_read(cluster, lookup, |adapter| adapter),
-        )?;
-        Ok(adapters.map_or(&[], Vec::as_slice))
+        )
     }
 
     /// The HPAs of the namespace, each an [`Autoscaler::Hpa`].
     fn hpas(&self) -> Result<&[Autoscaler], LookupError> {
         let listed = self.listed();
-        let hpas = listed.cached(
+        listed.cached_list(
             &listed.hpas,
             &[HPA_RESOURCE],
             self.masks.hpas,
             |cluster, lookup| list_read(cluster, lookup, Autoscaler::Hpa),
-        )?;
-        Ok(hpas.map_or(&[], Vec::as_slice))
+        )
     }
 
     /// The ScaledObjects of the namespace, each an [`Autoscaler::ScaledObject`].
     fn scaled_objects(&self) -> Result<&[Autoscaler], LookupError> {
         let listed = self.listed();
-        let scaled_objects = listed.cached(
+        listed.cached_list(
             &listed.scaled_objects,
             &[SCALED_OBJECT_RESOURCE],
             self.masks.scaled_objects,
             |cluster, lookup| list_read(cluster, lookup, Autoscaler::ScaledObject),
-        )?;
-        Ok(scaled_objects.map_or(&[], Vec::as_slice))
+        )
     }
 
     /// The ScaledObjects of the namespace called `name`, in list order.
@@ -497,7 +494,8 @@ impl<'c> NamespaceObjects<'c> {
             Some(existing) => existing.spec.dgd_ref.name == dgd,
             None => adapter_name_suffix(adapter, dgd).is_some(),
         })?;
-        Ok(resolve_adapter(adapter, adapters, &dgds))
+        let existing = existing.map_or(&[][..], std::slice::from_ref);
+        Ok(resolve_adapter(adapter, existing, &dgds))
     }
 
     /// What can lead an adapter to a component or group of DGD `dgd` (see [`AdaptersOf`]).
@@ -539,6 +537,18 @@ impl<'c> NamespaceObjects<'c> {
         .as_ref()
         .map(Option::as_ref)
         .map_err(Clone::clone)
+    }
+
+    /// [`Self::cached`] of a kind read into a list: none when the kind is not served or not granted.
+    fn cached_list<'s, T>(
+        &'s self,
+        cell: &'s OnceCell<Result<Option<Vec<T>>, LookupError>>,
+        versions: &[ResourceKind],
+        field_masks: &[&str],
+        read: fn(&dyn Cluster, &Lookup<'_>) -> Result<Vec<T>, LookupError>,
+    ) -> Result<&'s [T], LookupError> {
+        let listed = self.cached(cell, versions, field_masks, read)?;
+        Ok(listed.map_or(&[], Vec::as_slice))
     }
 
     /// The edited DGD as stored after the edit (read, as a listed DGD, by its own `apiVersion`).
@@ -679,9 +689,10 @@ pub fn lookup_failed(error: &LookupError) -> Verdict {
 }
 
 /// A cheap first test of whether an adapter may lead to a component or group of one DGD, so that a rule
-/// looking for the autoscalers of a DGD resolves only theirs (each resolution reads every adapter and
-/// DGD of the namespace): an existing adapter leads there only when its `spec.dgdRef` names the DGD,
-/// and a missing one only when its name is `<dgd>-<lowercased component or group>`.
+/// looking for the autoscalers of a DGD resolves only theirs (each resolution looks its adapter up among
+/// all of the namespace's and reads the DGDs it may lead to): an existing adapter leads there only when
+/// its `spec.dgdRef` names the DGD, and a missing one only when its name is
+/// `<dgd>-<lowercased component or group>`.
 #[derive(Debug, Clone)]
 pub struct AdaptersOf<'a> {
     dgd: &'a str,
