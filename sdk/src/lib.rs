@@ -22,6 +22,7 @@ pub mod cluster;
 pub mod dgd;
 #[cfg(feature = "guest")]
 pub mod guest;
+pub mod listed;
 pub mod meta;
 pub mod parse;
 pub mod policy;

@@ -12,13 +12,14 @@ use crate::autoscaler::{
     HPA_FIELDS, HPA_GROUP, HPA_KIND, HorizontalPodAutoscaler, KEDA_GROUP, SCALED_OBJECT_FIELDS,
     SCALED_OBJECT_KIND, ScaleTargetRef, ScaledObject,
 };
-use crate::cluster::{Cluster, Lookup, LookupError, NamedItems, ResourceKind, list_read};
+use crate::cluster::{Cluster, Lookup, LookupError, ResourceKind};
 use crate::dgd::{
     self, DgdVersion, DgdView, GpuCount, SERVED_VERSIONS, Unit, adapter_name_suffix,
     is_adapter_name,
 };
+use crate::listed::{ListText, ListedItems, Mention, ReadAll, ReadItem, read_in_one_pass};
 use crate::meta::ObjectMeta;
-use crate::parse::FieldError;
+use crate::parse::{FieldError, from_str};
 use crate::principal::ServiceAccountRef;
 use crate::response::{BAD_REQUEST, INTERNAL_ERROR, Verdict};
 
@@ -222,24 +223,46 @@ impl FieldMasks {
     };
 }
 
-/// The objects of one namespace, listed on first use with one host call per kind: HPAs, ScaledObjects and
-/// adapters read straight into their models, DGDs each on first use (see [`NamedItems`]). Kinds the
-/// cluster does not serve or the policy may not see read as empty.
+/// The objects of one namespace, listed on first use with one host call per kind and read no further than
+/// a rule asks (see [`ListedItems`]): every object of a kind, or those that may hold a name it looks for.
+/// Kinds the cluster does not serve or the policy may not see read as empty.
 pub struct NamespaceObjects<'c> {
     cluster: &'c dyn Cluster,
     namespace: &'c str,
     masks: &'c FieldMasks,
     edit: Option<DgdEdit<'c>>,
-    /// Read on first use, by name (see [`NamedItems`]).
-    dgds: OnceCell<Result<Option<NamedItems<DgdView>>, LookupError>>,
+    dgds: Listed<DgdView>,
     /// Of an edited view: the edited DGD as stored after the edit.
     edited_dgd: OnceCell<Result<Option<DgdView>, LookupError>>,
-    adapters: OnceCell<Result<Option<Vec<ScalingAdapter>>, LookupError>>,
+    adapters: Listed<ScalingAdapter>,
     /// Each an [`Autoscaler::Hpa`].
-    hpas: OnceCell<Result<Option<Vec<Autoscaler>>, LookupError>>,
+    hpas: Listed<Autoscaler>,
     /// Each an [`Autoscaler::ScaledObject`].
-    scaled_objects: OnceCell<Result<Option<Vec<Autoscaler>>, LookupError>>,
+    scaled_objects: Listed<Autoscaler>,
 }
+
+/// A kind as listed on first use (`None`: the cluster does not serve it or the policy may not see it).
+type Listed<T> = OnceCell<Result<Option<ListedItems<T>>, LookupError>>;
+
+/// What a rule reads of a listed kind.
+enum Read<'m, T> {
+    /// Every object, read in one pass when none was read before.
+    All(ReadAll<T>),
+    /// The objects `keep` accepts, looked for among those that may hold one of `mentions` (`None`:
+    /// among all).
+    Where {
+        mentions: Option<&'m [Mention<'m>]>,
+        keep: &'m dyn Fn(&T) -> bool,
+    },
+}
+
+impl<T> Clone for Read<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Read<'_, T> {}
 
 /// The namespace's objects once an edit of one DGD is stored: the others as `base` listed them.
 struct DgdEdit<'c> {
@@ -295,119 +318,127 @@ impl<'c> NamespaceObjects<'c> {
 
     /// The DynamoGraphDeployments of the namespace, each read by its own `apiVersion`, in list order.
     pub fn dgds(&self) -> Result<Vec<&DgdView>, LookupError> {
-        if self.edit.is_some() {
-            return self.dgds_named(&|_| true);
-        }
-        match self.listed_dgds()? {
-            Some(listed) => listed
-                .all()
-                .map_err(|error| self.listing_failed(listed.kind(), &error)),
-            None => Ok(Vec::new()),
-        }
+        self.dgds_named(None, &|_| true)
     }
 
-    /// The DynamoGraphDeployments of the namespace whose name `wanted` accepts, in list order: only
-    /// these are read (an edited view: the edited DGD, as stored after the edit, last).
-    fn dgds_named(&self, wanted: &dyn Fn(&str) -> bool) -> Result<Vec<&DgdView>, LookupError> {
+    /// The DynamoGraphDeployments of the namespace whose name `wanted` accepts, in list order, looked for
+    /// among those that may hold one of `mentions` (`None`: among all; an edited view: the edited DGD, as
+    /// stored after the edit, last).
+    fn dgds_named(
+        &self,
+        mentions: Option<&[Mention<'_>]>,
+        wanted: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<&DgdView>, LookupError> {
         if let Some(edit) = &self.edit {
             let mut dgds = edit
                 .base
-                .dgds_named(&|name| name != edit.name && wanted(name))?;
+                .dgds_named(mentions, &|name| name != edit.name && wanted(name))?;
             if wanted(edit.name) {
                 dgds.extend(self.edited_dgd(edit)?);
             }
             return Ok(dgds);
         }
-        match self.listed_dgds()? {
-            Some(listed) => listed
-                .named(wanted)
-                .map_err(|error| self.listing_failed(listed.kind(), &error)),
-            None => Ok(Vec::new()),
-        }
-    }
-
-    /// The namespace's DGDs as listed, unread (`None`: the kind is not served or not granted).
-    fn listed_dgds(&self) -> Result<Option<&NamedItems<DgdView>>, LookupError> {
-        self.cached(
+        self.read(
             &self.dgds,
             &SERVED_VERSIONS.map(dgd_resource),
             self.masks.dgds,
-            |cluster, lookup| {
-                let name_of: fn(&DgdView) -> &str = DgdView::name;
-                NamedItems::list(cluster, lookup, DgdView::from_json, name_of)
+            DgdView::from_json,
+            Read::Where {
+                mentions,
+                keep: &|dgd: &DgdView| wanted(dgd.name()),
             },
         )
     }
 
     /// The scaling adapters of the namespace.
-    pub fn adapters(&self) -> Result<&[ScalingAdapter], LookupError> {
+    pub fn adapters(&self) -> Result<Vec<&ScalingAdapter>, LookupError> {
+        self.adapters_read(Read::All(|answer| {
+            read_in_one_pass(answer, |adapter| adapter)
+        }))
+    }
+
+    fn adapters_read(
+        &self,
+        read: Read<'_, ScalingAdapter>,
+    ) -> Result<Vec<&ScalingAdapter>, LookupError> {
         let listed = self.listed();
-        listed.cached_list(
+        listed.read(
             &listed.adapters,
             &SERVED_VERSIONS.map(adapter_resource),
             self.masks.adapters,
-            |cluster, lookup| list_read(cluster, lookup, |adapter| adapter),
+            from_str,
+            read,
         )
     }
 
+    /// The HPAs and ScaledObjects of the namespace, HPAs first.
+    fn autoscalers(&self, read: Read<'_, Autoscaler>) -> Result<Vec<&Autoscaler>, LookupError> {
+        let mut autoscalers = self.hpas(read)?;
+        autoscalers.extend(self.scaled_objects(read)?);
+        Ok(autoscalers)
+    }
+
     /// The HPAs of the namespace, each an [`Autoscaler::Hpa`].
-    fn hpas(&self) -> Result<&[Autoscaler], LookupError> {
+    fn hpas(&self, read: Read<'_, Autoscaler>) -> Result<Vec<&Autoscaler>, LookupError> {
         let listed = self.listed();
-        listed.cached_list(
+        listed.read(
             &listed.hpas,
             &[HPA_RESOURCE],
             self.masks.hpas,
-            |cluster, lookup| list_read(cluster, lookup, Autoscaler::Hpa),
+            |item| from_str(item).map(Autoscaler::Hpa),
+            read,
         )
     }
 
     /// The ScaledObjects of the namespace, each an [`Autoscaler::ScaledObject`].
-    fn scaled_objects(&self) -> Result<&[Autoscaler], LookupError> {
+    fn scaled_objects(&self, read: Read<'_, Autoscaler>) -> Result<Vec<&Autoscaler>, LookupError> {
         let listed = self.listed();
-        listed.cached_list(
+        listed.read(
             &listed.scaled_objects,
             &[SCALED_OBJECT_RESOURCE],
             self.masks.scaled_objects,
-            |cluster, lookup| list_read(cluster, lookup, Autoscaler::ScaledObject),
+            |item| from_str(item).map(Autoscaler::ScaledObject),
+            read,
         )
     }
 
     /// The ScaledObjects of the namespace called `name`, in list order.
-    fn scaled_objects_named<'s, 'w>(
-        &'s self,
-        name: &'w str,
-    ) -> Result<impl Iterator<Item = &'s ScaledObject> + use<'s, 'w, 'c>, LookupError> {
-        Ok(self
-            .scaled_objects()?
-            .iter()
-            .filter_map(move |autoscaler| match autoscaler {
-                Autoscaler::ScaledObject(so) if so.metadata.name == name => Some(so),
-                _ => None,
-            }))
+    fn scaled_objects_named(&self, name: &str) -> Result<Vec<&ScaledObject>, LookupError> {
+        let named = self.scaled_objects(Read::Where {
+            mentions: Some(&[Mention::Exact(name)]),
+            keep: &|autoscaler| autoscaler.name() == name,
+        })?;
+        Ok(named
+            .into_iter()
+            .filter_map(|autoscaler| match autoscaler {
+                Autoscaler::ScaledObject(so) => Some(so),
+                Autoscaler::Hpa(_) => None,
+            })
+            .collect())
     }
 
-    /// Every HPA and ScaledObject of the namespace that targets `adapter`.
+    /// Every HPA and ScaledObject of the namespace that targets `adapter`, HPAs first.
     pub fn autoscalers_of(&self, adapter: &str) -> Result<Vec<&Autoscaler>, LookupError> {
-        self.autoscalers_targeting(|target| target == adapter)
+        self.autoscalers(Read::Where {
+            mentions: Some(&[Mention::Exact(adapter)]),
+            keep: &|autoscaler| autoscaler.adapter() == Some(adapter),
+        })
     }
 
-    /// Every HPA and ScaledObject of the namespace that targets an adapter, HPAs first.
-    pub fn adapter_autoscalers(&self) -> Result<Vec<&Autoscaler>, LookupError> {
-        self.autoscalers_targeting(|_| true)
-    }
-
-    /// The HPAs and ScaledObjects targeting an adapter whose name `keep` accepts, HPAs first.
-    fn autoscalers_targeting(
+    /// Every HPA and ScaledObject of the namespace that targets an adapter `adapters_of` says may lead
+    /// to its DGD, HPAs first.
+    pub fn autoscalers_of_dgd(
         &self,
-        keep: impl Fn(&str) -> bool,
+        adapters_of: &AdaptersOf<'_>,
     ) -> Result<Vec<&Autoscaler>, LookupError> {
-        let targeted = |autoscaler: &&Autoscaler| {
-            let target = autoscaler.target();
-            target.targets_adapter() && keep(&target.name)
-        };
-        let hpas = self.hpas()?.iter().filter(targeted);
-        let scaled_objects = self.scaled_objects()?.iter().filter(targeted);
-        Ok(hpas.chain(scaled_objects).collect())
+        self.autoscalers(Read::Where {
+            mentions: Some(&adapters_of.mentions()),
+            keep: &|autoscaler| {
+                autoscaler
+                    .adapter()
+                    .is_some_and(|adapter| adapters_of.may_lead_to_it(adapter))
+            },
+        })
     }
 
     /// The ScaledObject `autoscaler` stands for when it is an HPA KEDA made: its claimed ScaledObject is in
@@ -425,6 +456,7 @@ impl<'c> NamespaceObjects<'c> {
         };
         Ok(self
             .scaled_objects_named(claimed)?
+            .into_iter()
             .find(|so| hpa.is_made_by_keda_for(so)))
     }
 
@@ -460,7 +492,7 @@ impl<'c> NamespaceObjects<'c> {
                 review.object.describe()
             ))
         };
-        let Some(so) = self.scaled_objects_named(claimed)?.next() else {
+        let Some(so) = self.scaled_objects_named(claimed)?.into_iter().next() else {
             return Ok(forged(format!(
                 "namespace {} has no ScaledObject {claimed}",
                 self.namespace
@@ -488,67 +520,103 @@ impl<'c> NamespaceObjects<'c> {
     /// Resolves `adapter` to its DGD service (see [`resolve_adapter`]), reading only the DGDs it may
     /// lead to: the one its `spec.dgdRef` names, or, before it exists, those its name starts with.
     pub fn resolve(&self, adapter: &str) -> Result<AdapterResolution<'_>, LookupError> {
-        let adapters = self.adapters()?;
-        let existing = adapters.iter().find(|a| a.metadata.name == adapter);
-        let dgds = self.dgds_named(&|dgd| match existing {
-            Some(existing) => existing.spec.dgd_ref.name == dgd,
-            None => adapter_name_suffix(adapter, dgd).is_some(),
-        })?;
-        let existing = existing.map_or(&[][..], std::slice::from_ref);
-        Ok(resolve_adapter(adapter, existing, &dgds))
+        let existing = self
+            .adapters_read(Read::Where {
+                mentions: Some(&[Mention::Exact(adapter)]),
+                keep: &|a| a.metadata.name == adapter,
+            })?
+            .into_iter()
+            .next();
+        let dgds = match existing {
+            Some(existing) => {
+                let dgd = existing.spec.dgd_ref.name.as_str();
+                self.dgds_named(Some(&[Mention::Exact(dgd)]), &|name| name == dgd)?
+            }
+            None => {
+                // The DGDs whose name and a `-` start the adapter's.
+                let prefixes: Vec<Mention<'_>> = adapter
+                    .match_indices('-')
+                    .map(|(at, _)| Mention::Exact(&adapter[..at]))
+                    .collect();
+                self.dgds_named(Some(&prefixes), &|name| {
+                    adapter_name_suffix(adapter, name).is_some()
+                })?
+            }
+        };
+        Ok(resolve_adapter(adapter, existing.as_slice(), &dgds))
     }
 
     /// What can lead an adapter to a component or group of DGD `dgd` (see [`AdaptersOf`]).
     pub fn adapters_of<'a>(&'a self, dgd: &'a str) -> Result<AdaptersOf<'a>, LookupError> {
-        let existing = self
-            .adapters()?
+        let prefix = format!("{dgd}-");
+        let adapters = self.adapters_read(Read::Where {
+            mentions: Some(&[Mention::Exact(dgd), Mention::Prefix(&prefix)]),
+            keep: &|adapter| {
+                adapter.spec.dgd_ref.name == dgd
+                    || adapter_name_suffix(&adapter.metadata.name, dgd).is_some()
+            },
+        })?;
+        let existing = adapters
             .iter()
             .filter(|adapter| adapter.spec.dgd_ref.name == dgd)
             .map(|adapter| adapter.metadata.name.as_str())
             .collect();
-        Ok(AdaptersOf { dgd, existing })
-    }
-
-    /// Lists a kind once, at the first of `versions` the cluster serves and the policy may see (a list
-    /// at one served version returns every object of the kind, so it is never listed twice); `None`
-    /// when none is.
-    fn cached<'s, T>(
-        &'s self,
-        cell: &'s OnceCell<Result<Option<T>, LookupError>>,
-        versions: &[ResourceKind],
-        field_masks: &[&str],
-        read: fn(&dyn Cluster, &Lookup<'_>) -> Result<T, LookupError>,
-    ) -> Result<Option<&'s T>, LookupError> {
-        cell.get_or_init(|| {
-            for kind in versions {
-                let lookup = Lookup {
-                    kind,
-                    namespace: self.namespace,
-                    field_masks,
-                };
-                match read(self.cluster, &lookup) {
-                    Err(error) if error.is_absent_kind() => continue,
-                    Err(error) => return Err(self.listing_failed(kind, &error)),
-                    Ok(listed) => return Ok(Some(listed)),
-                }
-            }
-            Ok(None)
+        Ok(AdaptersOf {
+            dgd,
+            prefix,
+            existing,
+            adapters,
         })
-        .as_ref()
-        .map(Option::as_ref)
-        .map_err(Clone::clone)
     }
 
-    /// [`Self::cached`] of a kind read into a list: none when the kind is not served or not granted.
-    fn cached_list<'s, T>(
+    /// What `read` asks of the kind listed in `cell`: listed once, at the first of `versions` the cluster
+    /// serves and the policy may see (a list at one served version returns every object of the kind, so
+    /// it is never listed twice), its items read by `read_item`; none when no version is.
+    fn read<'s, T>(
         &'s self,
-        cell: &'s OnceCell<Result<Option<Vec<T>>, LookupError>>,
+        cell: &'s Listed<T>,
         versions: &[ResourceKind],
         field_masks: &[&str],
-        read: fn(&dyn Cluster, &Lookup<'_>) -> Result<Vec<T>, LookupError>,
-    ) -> Result<&'s [T], LookupError> {
-        let listed = self.cached(cell, versions, field_masks, read)?;
-        Ok(listed.map_or(&[], Vec::as_slice))
+        read_item: ReadItem<T>,
+        read: Read<'_, T>,
+    ) -> Result<Vec<&'s T>, LookupError> {
+        let listed = cell
+            .get_or_init(|| {
+                let text = self.list(versions, field_masks)?;
+                Ok(text.map(|text| ListedItems::new(text, read_item)))
+            })
+            .as_ref()
+            .map_err(Clone::clone)?;
+        let Some(listed) = listed else {
+            return Ok(Vec::new());
+        };
+        match read {
+            Read::All(read_all) => listed.all_in_one_pass(read_all),
+            Read::Where { mentions, keep } => listed.read_where(mentions, keep),
+        }
+        .map_err(|error| self.listing_failed(listed.kind(), &error))
+    }
+
+    /// Lists a kind at the first of `versions` the cluster serves and the policy may see; `None` when
+    /// none is.
+    fn list(
+        &self,
+        versions: &[ResourceKind],
+        field_masks: &[&str],
+    ) -> Result<Option<ListText>, LookupError> {
+        for kind in versions {
+            let lookup = Lookup {
+                kind,
+                namespace: self.namespace,
+                field_masks,
+            };
+            match ListText::list(self.cluster, &lookup) {
+                Err(error) if error.is_absent_kind() => continue,
+                Err(error) => return Err(self.listing_failed(kind, &error)),
+                Ok(text) => return Ok(Some(text)),
+            }
+        }
+        Ok(None)
     }
 
     /// The edited DGD as stored after the edit (read, as a listed DGD, by its own `apiVersion`).
@@ -656,14 +724,13 @@ pub fn dgd_edit_verdict(
         let before = stored.with_dgd(name, old_object);
         let (mut now, mut then) = (Findings::default(), Findings::default());
         let adapters_of_dgd = after.adapters_of(name)?;
-        for autoscaler in after.adapter_autoscalers()? {
+        for autoscaler in after.autoscalers_of_dgd(&adapters_of_dgd)? {
             let adapter = autoscaler.adapter().unwrap_or_default();
-            let scales_this_dgd = adapters_of_dgd.may_lead_to_it(adapter)
-                && after
-                    .resolve(adapter)?
-                    .candidates()
-                    .iter()
-                    .any(|target| target.dgd.name() == name);
+            let scales_this_dgd = after
+                .resolve(adapter)?
+                .candidates()
+                .iter()
+                .any(|target| target.dgd.name() == name);
             if !scales_this_dgd || after.kedas_hpa_of(autoscaler)?.is_some() {
                 continue;
             }
@@ -696,14 +763,37 @@ pub fn lookup_failed(error: &LookupError) -> Verdict {
 #[derive(Debug, Clone)]
 pub struct AdaptersOf<'a> {
     dgd: &'a str,
+    /// `<dgd>-`.
+    prefix: String,
     /// The adapters whose `spec.dgdRef` names the DGD.
     existing: Vec<&'a str>,
+    /// The adapters of the namespace that may lead to the DGD: those whose `spec.dgdRef` names it or
+    /// whose name is `<dgd>-…`.
+    adapters: Vec<&'a ScalingAdapter>,
 }
 
-impl AdaptersOf<'_> {
+impl<'a> AdaptersOf<'a> {
     /// `false` when adapter `name` cannot lead to the DGD; `true` when it may (resolve it to know).
     pub fn may_lead_to_it(&self, name: &str) -> bool {
         self.existing.contains(&name) || adapter_name_suffix(name, self.dgd).is_some()
+    }
+
+    /// The adapters of the namespace that may lead to the DGD: every adapter [`resolve_adapter`] looks
+    /// for when it resolves a name [`Self::may_lead_to_it`] accepts.
+    pub fn adapters(&self) -> &[&'a ScalingAdapter] {
+        &self.adapters
+    }
+
+    /// What names every adapter that may lead to the DGD: `<dgd>-…`, and the other existing ones.
+    fn mentions(&self) -> Vec<Mention<'_>> {
+        let others = self
+            .existing
+            .iter()
+            .filter(|name| adapter_name_suffix(name, self.dgd).is_none())
+            .map(|name| Mention::Exact(name));
+        std::iter::once(Mention::Prefix(&self.prefix))
+            .chain(others)
+            .collect()
     }
 }
 
@@ -811,10 +901,10 @@ impl<'a> AdapterResolution<'a> {
 /// no adapter of their own and are never candidates.
 pub fn resolve_adapter<'a>(
     name: &str,
-    adapters: &'a [ScalingAdapter],
+    adapters: &[&'a ScalingAdapter],
     dgds: &[&'a DgdView],
 ) -> AdapterResolution<'a> {
-    if let Some(adapter) = adapters.iter().find(|a| a.metadata.name == name) {
+    if let Some(adapter) = adapters.iter().copied().find(|a| a.metadata.name == name) {
         let unit_ref = adapter.unit_ref();
         return dgds
             .iter()
@@ -954,8 +1044,8 @@ mod tests {
         .unwrap()
     }
 
-    fn refs(dgds: &[DgdView]) -> Vec<&DgdView> {
-        dgds.iter().collect()
+    fn refs<T>(objects: &[T]) -> Vec<&T> {
+        objects.iter().collect()
     }
 
     fn found(resolution: &AdapterResolution<'_>) -> Option<(String, String)> {
@@ -968,14 +1058,14 @@ mod tests {
     fn an_existing_adapter_resolves_through_its_dgd_ref() {
         let dgds = [dgd("sglang-agg", json!({"decode": {}, "Frontend": {}}))];
         let adapters = [adapter("renamed", "sglang-agg", "Frontend")];
-        let resolution = resolve_adapter("renamed", &adapters, &refs(&dgds));
+        let resolution = resolve_adapter("renamed", &refs(&adapters), &refs(&dgds));
         assert_eq!(
             found(&resolution),
             Some(("sglang-agg".into(), "Frontend".into()))
         );
         let adapters = [adapter("renamed", "gone", "Frontend")];
         assert_eq!(
-            resolve_adapter("renamed", &adapters, &refs(&dgds)),
+            resolve_adapter("renamed", &refs(&adapters), &refs(&dgds)),
             AdapterResolution::DanglingAdapter(&adapters[0])
         );
     }
@@ -1031,7 +1121,7 @@ mod tests {
         assert_eq!(planner_scaled("a-prefill"), Vec::<bool>::new());
         let adapters = [adapter("x", "gone", "decode")];
         assert!(
-            resolve_adapter("x", &adapters, &refs(&dgds))
+            resolve_adapter("x", &refs(&adapters), &refs(&dgds))
                 .candidates()
                 .is_empty()
         );

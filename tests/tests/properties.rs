@@ -12,7 +12,9 @@
 //! * converting v1alpha1 DGDs and adapters to v1beta1 changes no policy's decision, and converting there
 //!   and back keeps every field the policies read;
 //! * every kind the policies look up reads as the same model whether the host masks it by the model's
-//!   field masks or serves it whole.
+//!   field masks or serves it whole;
+//! * looking for a name among the listed items that may mention it finds what reading every item finds,
+//!   however the List's JSON writes the names.
 //!
 //! Failing inputs are kept in `proptest-regressions/` next to this file and replayed first.
 
@@ -182,8 +184,8 @@ fn colliding_dgd_objects() -> impl Strategy<Value = Vec<Value>> {
     })
 }
 
-fn refs(dgds: &[DgdView]) -> Vec<&DgdView> {
-    dgds.iter().collect()
+fn refs<T>(objects: &[T]) -> Vec<&T> {
+    objects.iter().collect()
 }
 
 /// Existing adapters: a name, and the (DGD, service) their `dgdRef` names, which may not exist.
@@ -266,7 +268,7 @@ proptest! {
                 _ => Resolved::Ambiguous(producers),
             },
         };
-        prop_assert_eq!(resolved(&resolve_adapter(&name, &adapters, &refs(&dgds))), expected);
+        prop_assert_eq!(resolved(&resolve_adapter(&name, &refs(&adapters), &refs(&dgds))), expected);
     }
 
     /// Resolving through the namespace's look-ups reads only the DGDs the name may lead to, and finds
@@ -278,7 +280,7 @@ proptest! {
         name in probe_name(),
     ) {
         let views: Vec<DgdView> = dgds.iter().map(|d| DgdView::from_object(d).unwrap()).collect();
-        let expected = resolved(&resolve_adapter(&name, &adapters, &refs(&views)));
+        let expected = resolved(&resolve_adapter(&name, &refs(&adapters), &refs(&views)));
         let adapter_objects = adapters.iter().map(|a| {
             let mut object = serde_json::to_value(a).unwrap();
             object["apiVersion"] = json!("nvidia.com/v1alpha1");
@@ -303,11 +305,11 @@ proptest! {
         adapters in existing_adapters(),
         name in probe_name(),
     ) {
-        let forward = resolved(&resolve_adapter(&name, &adapters, &refs(&dgds)));
+        let forward = resolved(&resolve_adapter(&name, &refs(&adapters), &refs(&dgds)));
         let (mut dgds, mut adapters) = (dgds, adapters);
         dgds.reverse();
         adapters.reverse();
-        prop_assert_eq!(resolved(&resolve_adapter(&name, &adapters, &refs(&dgds))), forward);
+        prop_assert_eq!(resolved(&resolve_adapter(&name, &refs(&adapters), &refs(&dgds))), forward);
     }
 }
 
@@ -872,5 +874,109 @@ proptest! {
         reads_the_same(&scaled, masks.scaled_objects, from_str::<ScaledObject>)?;
         reads_the_same(&adapter, masks.adapters, from_str::<ScalingAdapter>)?;
         reads_the_same(&beta_adapter, masks.adapters, from_str::<ScalingAdapter>)?;
+    }
+}
+
+// ---- look-ups by mention ----
+
+/// Characters of generated names: plain ones, one JSON may write as `\/`, one outside ASCII, and two
+/// JSON always escapes.
+const NAME_CHARACTERS: &[char] = &['a', 'b', '-', '/', 'é', '"', '\\'];
+
+/// A name, each character with how JSON writes it: 0 as itself (or its short escape where JSON
+/// requires one), 1 as `\uXXXX`, 2 as its short escape where it has one (`\/`).
+fn written_name() -> impl Strategy<Value = Vec<(char, u8)>> {
+    prop::collection::vec((select(NAME_CHARACTERS), 0..3_u8), 1..5)
+}
+
+fn name_of(written: &[(char, u8)]) -> String {
+    written.iter().map(|&(c, _)| c).collect()
+}
+
+/// `written` as a JSON string, each character written as it says.
+fn json_string(written: &[(char, u8)]) -> String {
+    let mut json = String::from("\"");
+    for &(c, how) in written {
+        match (c, how) {
+            (_, 1) => json.push_str(&format!("\\u{:04x}", u32::from(c))),
+            ('/', 2) => json.push_str("\\/"),
+            ('"' | '\\', _) => {
+                json.push('\\');
+                json.push(c);
+            }
+            _ => json.push(c),
+        }
+    }
+    json.push('"');
+    json
+}
+
+/// An item of the generated Lists: a name and a reference to another name.
+#[derive(Debug, serde::Deserialize)]
+struct Referring {
+    metadata: scaleguard_sdk::meta::ObjectMeta,
+    spec: Reference,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct Reference {
+    #[serde(rename = "ref")]
+    target: String,
+}
+
+/// Answers every look-up with one List JSON.
+struct Answering(String);
+
+impl scaleguard_sdk::Cluster for Answering {
+    fn list_json(
+        &self,
+        _: &scaleguard_sdk::cluster::Lookup<'_>,
+    ) -> Result<Vec<u8>, scaleguard_sdk::LookupError> {
+        Ok(self.0.clone().into_bytes())
+    }
+}
+
+proptest! {
+    /// Looking for a name among the items that may mention it finds exactly what reading every item
+    /// finds, however the List's JSON writes the names (escapes a name may hold, `\uXXXX`, `\/`, names
+    /// JSON must escape), for whole names and for the start of one, on the first searches of a list
+    /// and on those an earlier one covers.
+    #[test]
+    fn looking_for_a_mention_finds_what_reading_every_item_finds(
+        items in prop::collection::vec((written_name(), written_name()), 0..6),
+        probes in prop::collection::vec((written_name(), any::<bool>()), 1..4),
+    ) {
+        use scaleguard_sdk::listed::{ListText, ListedItems, Mention};
+        let objects: Vec<String> = items
+            .iter()
+            .map(|(name, target)| {
+                format!(r#"{{"metadata": {{"name": {}}}, "spec": {{"ref": {}}}}}"#, json_string(name), json_string(target))
+            })
+            .collect();
+        let answer = format!(r#"{{"kind": "List", "items": [{}]}}"#, objects.join(", "));
+        let kind = ResourceKind::of("example.com/v1", "Referring");
+        let lookup = scaleguard_sdk::cluster::Lookup { kind: &kind, namespace: "default", field_masks: &[] };
+        let listed = ListedItems::new(
+            ListText::list(&Answering(answer.clone()), &lookup).unwrap(),
+            from_str::<Referring>,
+        );
+        for (probe, exact) in &probes {
+            let probe = name_of(probe);
+            let matches = |text: &str| if *exact { text == probe } else { text.starts_with(&probe) };
+            let mention = if *exact { Mention::Exact(&probe) } else { Mention::Prefix(&probe) };
+            let keep = |item: &Referring| matches(&item.metadata.name) || matches(&item.spec.target);
+            let found: Vec<(String, String)> = listed
+                .read_where(Some(&[mention]), &keep)
+                .unwrap()
+                .iter()
+                .map(|item| (item.metadata.name.clone(), item.spec.target.clone()))
+                .collect();
+            let expected: Vec<(String, String)> = items
+                .iter()
+                .map(|(name, target)| (name_of(name), name_of(target)))
+                .filter(|(name, target)| matches(name) || matches(target))
+                .collect();
+            prop_assert_eq!(found, expected, "{} in {}", probe, answer);
+        }
     }
 }

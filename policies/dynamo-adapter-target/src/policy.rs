@@ -98,7 +98,7 @@ fn findings(
     let wording = wording(autoscaler, &dgds);
     let target = check_target(
         adapter,
-        adapters,
+        &adapters,
         &dgds,
         namespace,
         wording,
@@ -158,7 +158,7 @@ fn enabling_field(version: DgdVersion) -> &'static str {
 /// it scales, when that is known (even when the adapter still has to be enabled).
 fn check_target<'a>(
     adapter: &str,
-    adapters: &'a [ScalingAdapter],
+    adapters: &[&'a ScalingAdapter],
     dgds: &[&'a DgdView],
     namespace: &str,
     wording: DgdVersion,
@@ -319,7 +319,7 @@ impl std::fmt::Display for Suggestion {
 
 /// The existing adapters, and the adapters DGD components and groups would create, whose names differ
 /// from `missing` only in case or by at most [`MAX_SUGGESTION_DISTANCE`] edits; closest first.
-fn suggestions(missing: &str, adapters: &[ScalingAdapter], dgds: &[&DgdView]) -> Vec<Suggestion> {
+fn suggestions(missing: &str, adapters: &[&ScalingAdapter], dgds: &[&DgdView]) -> Vec<Suggestion> {
     let lowercase = missing.to_lowercase();
     let existing = adapters.iter().map(|a| (a.metadata.name.clone(), None));
     let by_units = dgds.iter().flat_map(|dgd| {
@@ -557,7 +557,8 @@ mod tests {
     }
 
     fn suggested(missing: &str, adapters: &[ScalingAdapter], dgds: &[DgdView]) -> Vec<String> {
-        suggestions(missing, adapters, &dgds.iter().collect::<Vec<_>>())
+        let adapters: Vec<&ScalingAdapter> = adapters.iter().collect();
+        suggestions(missing, &adapters, &dgds.iter().collect::<Vec<_>>())
             .iter()
             .map(ToString::to_string)
             .collect()

@@ -244,21 +244,13 @@ fn planner_conflicts(
     if !dgd.is_planner_managed() {
         return Ok(Findings::default());
     }
-    let autoscalers = objects.adapter_autoscalers()?;
-    if autoscalers.is_empty() {
-        return Ok(Findings::default());
-    }
-    let adapters = objects.adapters()?;
     let adapters_of_dgd = objects.adapters_of(dgd.name())?;
     let mut conflicts: BTreeSet<(&str, Scaler)> = BTreeSet::new();
-    for autoscaler in &autoscalers {
-        let Some(adapter) = autoscaler
-            .adapter()
-            .filter(|adapter| adapters_of_dgd.may_lead_to_it(adapter))
-        else {
+    for autoscaler in objects.autoscalers_of_dgd(&adapters_of_dgd)? {
+        let Some(adapter) = autoscaler.adapter() else {
             continue;
         };
-        let planner_scaled = resolve_adapter(adapter, adapters, &[dgd])
+        let planner_scaled = resolve_adapter(adapter, adapters_of_dgd.adapters(), &[dgd])
             .candidates()
             .iter()
             .any(|target| target.is_planner_scaled());
