@@ -17,10 +17,10 @@ use crate::request::{admission_request, validation_payload};
 
 /// Evaluates requests for one policy; one per worker thread (a wasm instance is not shared).
 pub trait Evaluator {
-    /// Answers a `validate` payload (`{"request", "settings"}`), its look-ups answered by `cluster`:
-    /// the objects it may see, with the kinds it was granted. A policy that fails answers a rejection
-    /// with code 500, as Kubewarden does.
-    fn validate(&mut self, payload: &Value, cluster: ClusterView) -> ValidationResponse;
+    /// Answers a `validate` payload (the JSON of `{"request", "settings"}`), its look-ups answered by
+    /// `cluster`: the objects it may see, with the kinds it was granted. A policy that fails answers a
+    /// rejection with code 500, as Kubewarden does.
+    fn validate(&mut self, payload: &[u8], cluster: ClusterView) -> ValidationResponse;
 
     /// Answers `validate_settings` for `settings`.
     fn validate_settings(&mut self, settings: &Value) -> SettingsValidationResponse;
@@ -626,7 +626,8 @@ pub(crate) mod test_policy {
     impl Evaluator for UniqueNamesEvaluator {
         /// Lists ConfigMaps and Secrets in the object's namespace and Namespaces, granted or not; an
         /// object of its own kind and name is itself.
-        fn validate(&mut self, payload: &Value, view: ClusterView) -> ValidationResponse {
+        fn validate(&mut self, payload: &[u8], view: ClusterView) -> ValidationResponse {
+            let payload: Value = serde_json::from_slice(payload).unwrap();
             let cluster = view.cluster();
             let request = &payload["request"];
             let namespace = request["namespace"].as_str();

@@ -144,16 +144,8 @@ impl RunnablePolicy for LinkedPolicy {
 struct LinkedEvaluator<'p>(&'p LinkedPolicy);
 
 impl Evaluator for LinkedEvaluator<'_> {
-    fn validate(&mut self, payload: &Value, cluster: ClusterView) -> ValidationResponse {
-        match serde_json::to_vec(payload) {
-            Ok(bytes) => self.0.validate_payload(&bytes, &cluster),
-            Err(error) => ValidationResponse {
-                accepted: false,
-                code: Some(500),
-                message: Some(format!("cannot serialize the request: {error}")),
-                ..ValidationResponse::default()
-            },
-        }
+    fn validate(&mut self, payload: &[u8], cluster: ClusterView) -> ValidationResponse {
+        self.0.validate_payload(payload, &cluster)
     }
 
     fn validate_settings(&mut self, settings: &Value) -> SettingsValidationResponse {

@@ -2,7 +2,8 @@
 //! object at `--against`, by the user `--user`/`--group` name.
 
 use scaleguard_sdk::{AdmissionRequest, Operation, UserInfo};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::input::Document;
 
@@ -50,7 +51,14 @@ pub fn admission_request(
     )
 }
 
-/// The `validate` payload: `{"request": <request>, "settings": <settings>}`.
-pub fn validation_payload(request: &AdmissionRequest, settings: &Value) -> Value {
-    json!({"request": request, "settings": settings})
+/// The `validate` payload: `{"request": <request>, "settings": <settings>}`, serialized straight from
+/// the request (no copy of the object is made).
+pub fn validation_payload(request: &AdmissionRequest, settings: &Value) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct ValidationPayload<'a> {
+        request: &'a AdmissionRequest,
+        settings: &'a Value,
+    }
+    serde_json::to_vec(&ValidationPayload { request, settings })
+        .expect("an AdmissionRequest and JSON settings always serialize")
 }

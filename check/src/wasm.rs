@@ -74,10 +74,9 @@ struct WasmEvaluator<'p> {
 }
 
 impl Evaluator for WasmEvaluator<'_> {
-    fn validate(&mut self, payload: &Value, cluster: ClusterView) -> ValidationResponse {
+    fn validate(&mut self, payload: &[u8], cluster: ClusterView) -> ValidationResponse {
         self.instance.set_view(cluster);
-        self.instance
-            .evaluate(&payload["request"], &payload["settings"])
+        self.instance.evaluate_payload(payload)
     }
 
     fn validate_settings(&mut self, settings: &Value) -> SettingsValidationResponse {

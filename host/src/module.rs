@@ -352,7 +352,12 @@ impl PolicyInstance<'_> {
     /// times out or answers nonsense rejects the request with code 500.
     pub fn evaluate(&mut self, request: &Value, settings: &Value) -> ValidationResponse {
         let payload = json!({"request": request, "settings": settings}).to_string();
-        self.validate_payload(payload.as_bytes())
+        self.evaluate_payload(payload.as_bytes())
+    }
+
+    /// [`Self::evaluate`] of a `validate` payload (the JSON of `{"request", "settings"}`).
+    pub fn evaluate_payload(&mut self, payload: &[u8]) -> ValidationResponse {
+        self.validate_payload(payload)
             .unwrap_or_else(|error| ValidationResponse {
                 accepted: false,
                 message: Some(error.to_string()),

@@ -517,16 +517,19 @@ impl<'c> NamespaceObjects<'c> {
         Ok(KedaHpa::Of(so.metadata.name.clone()))
     }
 
+    /// The scaling adapter called `name`, when the namespace has it (only it is read).
+    pub fn adapter(&self, name: &str) -> Result<Option<&ScalingAdapter>, LookupError> {
+        let named = self.adapters_read(Read::Where {
+            mentions: Some(&[Mention::Exact(name)]),
+            keep: &|adapter| adapter.metadata.name == name,
+        })?;
+        Ok(named.into_iter().next())
+    }
+
     /// Resolves `adapter` to its DGD service (see [`resolve_adapter`]), reading only the DGDs it may
     /// lead to: the one its `spec.dgdRef` names, or, before it exists, those its name starts with.
     pub fn resolve(&self, adapter: &str) -> Result<AdapterResolution<'_>, LookupError> {
-        let existing = self
-            .adapters_read(Read::Where {
-                mentions: Some(&[Mention::Exact(adapter)]),
-                keep: &|a| a.metadata.name == adapter,
-            })?
-            .into_iter()
-            .next();
+        let existing = self.adapter(adapter)?;
         let dgds = match existing {
             Some(existing) => {
                 let dgd = existing.spec.dgd_ref.name.as_str();

@@ -4,6 +4,8 @@
 //! the sdk's version-neutral [`DgdView`], and speaks the words of the DGD's version: v1alpha1 `service`
 //! and `scalingAdapter.enabled: true`, v1beta1 `component` and the `scalingAdapter: {}` marker.
 
+use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::collections::BTreeSet;
 
 use scaleguard_sdk::adapter::{self, ScalingAdapter};
@@ -13,7 +15,7 @@ use scaleguard_sdk::parse::FieldError;
 use scaleguard_sdk::response::BAD_REQUEST;
 use scaleguard_sdk::review::{
     Autoscaler, AutoscalerReview, FieldMasks, Findings, NamespaceObjects, ScaledUnit, Violation,
-    autoscaler_verdict, dgd_edit_verdict, lookup_failed, resolve_adapter,
+    autoscaler_verdict, dgd_edit_verdict, lookup_failed,
 };
 use scaleguard_sdk::{AdmissionRequest, Cluster, LookupError, Operation, Policy, Verdict};
 use serde_json::Value;
@@ -92,20 +94,9 @@ fn findings(
     let Some(adapter) = autoscaler.adapter() else {
         return Ok(findings);
     };
-    let adapters = objects.adapters()?;
-    let dgds = objects.dgds()?;
     let namespace = objects.namespace();
-    let wording = wording(autoscaler, &dgds);
-    let target = check_target(
-        adapter,
-        &adapters,
-        &dgds,
-        namespace,
-        wording,
-        settings,
-        &mut findings,
-    );
-    let scope = target.map(|target| Scope::new(&target, &dgds, namespace));
+    let target = check_target(adapter, autoscaler, objects, settings, &mut findings)?;
+    let deployment = target.map(|target| Deployment::new(target, objects));
     let metrics = AutoscalerMetrics::read(autoscaler).map_err(|error| {
         LookupError::Failed(format!(
             "{} {namespace}/{}: {error}",
@@ -113,8 +104,50 @@ fn findings(
             autoscaler.name()
         ))
     })?;
-    check_metrics(&metrics, scope.as_ref(), settings, &mut findings);
+    check_metrics(&metrics, deployment.as_ref(), settings, &mut findings)?;
     Ok(findings)
+}
+
+/// What an autoscaler scales, as its metrics must select it: the scope of its deployment alone, and,
+/// read on first need, among the other DGDs of the namespace (their values decide only a selection that
+/// pins no value, or values besides the deployment's).
+struct Deployment<'a, 'o> {
+    target: ScaledUnit<'a>,
+    objects: &'a NamespaceObjects<'o>,
+    alone: Scope,
+    among_others: OnceCell<Scope>,
+}
+
+impl<'a, 'o> Deployment<'a, 'o> {
+    fn new(target: ScaledUnit<'a>, objects: &'a NamespaceObjects<'o>) -> Self {
+        Self {
+            alone: Scope::new(&target, &[], objects.namespace()),
+            target,
+            objects,
+            among_others: OnceCell::new(),
+        }
+    }
+
+    /// Who emits what `selection` selects, and how the selection stands against it.
+    fn judge(
+        &self,
+        selection: &MetricSelection,
+    ) -> Result<(Cow<'_, Emitter>, Judgement), LookupError> {
+        let emitter = self.alone.emitter(selection.names);
+        let judgement = selection.judge_with(&emitter.values, || {
+            Ok::<_, LookupError>(self.among_others()?.others())
+        })?;
+        Ok((emitter, judgement))
+    }
+
+    fn among_others(&self) -> Result<&Scope, LookupError> {
+        if let Some(scope) = self.among_others.get() {
+            return Ok(scope);
+        }
+        let dgds = self.objects.dgds()?;
+        let scope = Scope::new(&self.target, &dgds, self.objects.namespace());
+        Ok(self.among_others.get_or_init(|| scope))
+    }
 }
 
 /// The metrics of an autoscaler: a ScaledObject's triggers, an HPA's metrics (both read on demand).
@@ -154,20 +187,21 @@ fn enabling_field(version: DgdVersion) -> &'static str {
     }
 }
 
-/// Checks that `adapter` exists or that a DGD component or group is about to create it; returns what
-/// it scales, when that is known (even when the adapter still has to be enabled).
+/// Checks that `adapter` (the target of `autoscaler`) exists or that a DGD component or group is about
+/// to create it; returns what it scales, when that is known (even when the adapter still has to be
+/// enabled). Only a missing adapter that nothing would create reads every adapter and DGD of the
+/// namespace, for what is near its name.
 fn check_target<'a>(
     adapter: &str,
-    adapters: &[&'a ScalingAdapter],
-    dgds: &[&'a DgdView],
-    namespace: &str,
-    wording: DgdVersion,
+    autoscaler: &Autoscaler,
+    objects: &'a NamespaceObjects<'_>,
     settings: &Settings,
     findings: &mut Findings,
-) -> Option<ScaledUnit<'a>> {
-    let resolution = resolve_adapter(adapter, adapters, dgds);
-    if adapters.iter().any(|a| a.metadata.name == adapter) {
-        return resolution.target();
+) -> Result<Option<ScaledUnit<'a>>, LookupError> {
+    let namespace = objects.namespace();
+    let resolution = objects.resolve(adapter)?;
+    if objects.adapter(adapter)?.is_some() {
+        return Ok(resolution.target());
     }
     let missing = format!(
         "{TARGET_PATH}: {} {namespace}/{adapter} does not exist",
@@ -194,9 +228,10 @@ fn check_target<'a>(
                 ));
             }
         }
-        return resolution.target();
+        return Ok(resolution.target());
     }
-    let members = group_members_named(adapter, dgds);
+    let dgds = objects.dgds()?;
+    let members = group_members_named(adapter, &dgds);
     if !members.is_empty() {
         for (dgd, member, group) in members {
             let (name, group_name) = (dgd.name(), &group.name);
@@ -219,9 +254,9 @@ fn check_target<'a>(
                 ),
             ));
         }
-        return None;
+        return Ok(None);
     }
-    let would_create = match wording {
+    let would_create = match wording(autoscaler, &dgds) {
         DgdVersion::V1alpha1 => {
             "no DynamoGraphDeployment service in the namespace would create it (a service with scalingAdapter.enabled: true whose <dgd>-<lowercased service> is that name)"
         }
@@ -231,7 +266,7 @@ fn check_target<'a>(
     };
     let message =
         format!("{missing}, and {would_create}; the autoscaler reports <unknown> until it exists");
-    let suggestions = suggestions(adapter, adapters, dgds);
+    let suggestions = suggestions(adapter, &objects.adapters()?, &dgds);
     if !suggestions.is_empty() {
         let listed = suggestions
             .iter()
@@ -254,7 +289,7 @@ fn check_target<'a>(
         } else {
             findings.warnings.push(format!("{message}; {question}"));
         }
-        return None;
+        return Ok(None);
     }
     match settings.missing_target {
         MissingTarget::Warn => findings.warnings.push(message),
@@ -263,7 +298,7 @@ fn check_target<'a>(
             message,
         )),
     }
-    None
+    Ok(None)
 }
 
 /// The members of component groups whose own adapter name would be `adapter` (ignoring case): the
@@ -364,14 +399,14 @@ fn suggestions(missing: &str, adapters: &[&ScalingAdapter], dgds: &[&DgdView]) -
 }
 
 /// Checks the scope of the autoscaler's Dynamo metrics: KEDA `prometheus` triggers' queries, HPA
-/// `External` and `Object` metrics' label selectors. Without `scope` (the target is unknown) only what
-/// needs no deployment is checked: queries that do not parse, metrics without a filter.
+/// `External` and `Object` metrics' label selectors. Without `deployment` (the target is unknown) only
+/// what needs none is checked: queries that do not parse, metrics without a filter.
 fn check_metrics(
     metrics: &AutoscalerMetrics,
-    scope: Option<&Scope>,
+    deployment: Option<&Deployment<'_, '_>>,
     settings: &Settings,
     findings: &mut Findings,
-) {
+) -> Result<(), LookupError> {
     match metrics {
         AutoscalerMetrics::Triggers(triggers) => {
             for (index, trigger) in triggers.iter().enumerate() {
@@ -382,7 +417,7 @@ fn check_metrics(
                 match trigger.metadata.get("query") {
                     None | Some(Value::Null) => {}
                     Some(Value::String(query)) => {
-                        check_query(&path, query, scope, settings, findings);
+                        check_query(&path, query, deployment, settings, findings)?;
                     }
                     Some(_) => findings.violations.push(Violation::keyed(
                         format!("{path} type"),
@@ -403,21 +438,22 @@ fn check_metrics(
                         conditions: scope::label_selector_conditions(identifier.selector.as_ref()),
                     };
                     let path = format!("spec.metrics[{index}].{field}.metric.selector");
-                    check_selection(&path, &selection, scope, settings, findings);
+                    check_selection(&path, &selection, deployment, settings, findings)?;
                 }
             }
         }
     }
+    Ok(())
 }
 
 /// Checks every selector of a PromQL `query` found at `path`.
 fn check_query(
     path: &str,
     query: &str,
-    scope: Option<&Scope>,
+    deployment: Option<&Deployment<'_, '_>>,
     settings: &Settings,
     findings: &mut Findings,
-) {
+) -> Result<(), LookupError> {
     let parse_error = |problem: String| {
         Violation::keyed(
             format!("{path} parse"),
@@ -426,36 +462,41 @@ fn check_query(
     };
     let selectors = match promql::vector_selectors(query) {
         Ok(selectors) => selectors,
-        Err(error) => return findings.violations.push(parse_error(error.to_string())),
+        Err(error) => {
+            findings.violations.push(parse_error(error.to_string()));
+            return Ok(());
+        }
     };
     for selector in &selectors {
         match scope::promql_selection(selector) {
-            Ok(Some(selection)) => check_selection(path, &selection, scope, settings, findings),
+            Ok(Some(selection)) => {
+                check_selection(path, &selection, deployment, settings, findings)?;
+            }
             Ok(None) => {}
             Err(problem) => push_violation(findings, parse_error(problem)),
         }
     }
+    Ok(())
 }
 
 /// Checks one metric selection found at `path`; each finding is recorded once.
 fn check_selection(
     path: &str,
     selection: &MetricSelection,
-    scope: Option<&Scope>,
+    deployment: Option<&Deployment<'_, '_>>,
     settings: &Settings,
     findings: &mut Findings,
-) {
+) -> Result<(), LookupError> {
     if !selection.names.any() {
-        return;
+        return Ok(());
     }
-    let Some(scope) = scope else {
+    let Some(deployment) = deployment else {
         if let Some(judgement) = selection.judge_without_deployment() {
             report(path, selection, None, &judgement, settings, findings);
         }
-        return;
+        return Ok(());
     };
-    let emitter = scope.emitter(selection.names);
-    let judgement = selection.judge(&emitter.values, scope.others());
+    let (emitter, judgement) = deployment.judge(selection)?;
     report(
         path,
         selection,
@@ -464,6 +505,7 @@ fn check_selection(
         settings,
         findings,
     );
+    Ok(())
 }
 
 /// Records what `judgement` finds in a selection at `path`, against `emitter` (`None` when the

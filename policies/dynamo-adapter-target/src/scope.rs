@@ -485,6 +485,19 @@ impl MetricSelection {
         }
     }
 
+    /// [`Self::judge`], asking for `siblings` only where they decide: for a selection that pins no values,
+    /// or one that pins values besides `expected` (the other DGDs of a namespace are read only then).
+    pub fn judge_with<'s, E>(
+        &self,
+        expected: &[String],
+        siblings: impl FnOnce() -> Result<&'s BTreeSet<String>, E>,
+    ) -> Result<Judgement, E> {
+        Ok(match self.judge(expected, &BTreeSet::new()) {
+            Judgement::Unscoped | Judgement::AlsoSelects(_) => self.judge(expected, siblings()?),
+            judgement => judgement,
+        })
+    }
+
     /// Judges the selection when the deployment is unknown: only what needs none, no filter at all
     /// ([`Judgement::Unfiltered`]) or one that pins nothing ([`Judgement::Unscoped`]).
     pub fn judge_without_deployment(&self) -> Option<Judgement> {
@@ -774,6 +787,19 @@ mod tests {
                 expected,
                 "{query}"
             );
+            // Judged with the other DGDs read only where they decide, it is judged the same; a right,
+            // wrong or unfiltered selection never reads them.
+            let read = std::cell::Cell::new(false);
+            let judged = selection(query).judge_with(&values(&["default-llama-chat"]), || {
+                read.set(true);
+                Ok::<_, ()>(&others)
+            });
+            let needs_others = !matches!(
+                expected,
+                Judgement::Right | Judgement::Wrong | Judgement::Unfiltered
+            );
+            assert_eq!(judged, Ok(expected), "{query}");
+            assert_eq!(read.get(), needs_others, "{query}");
         }
     }
 
