@@ -758,11 +758,10 @@ pub fn lookup_failed(error: &LookupError) -> Verdict {
     Verdict::reject(INTERNAL_ERROR, format!("cluster look-up failed: {error}"))
 }
 
-/// A cheap first test of whether an adapter may lead to a component or group of one DGD, so that a rule
-/// looking for the autoscalers of a DGD resolves only theirs (each resolution looks its adapter up among
-/// all of the namespace's and reads the DGDs it may lead to): an existing adapter leads there only when
-/// its `spec.dgdRef` names the DGD, and a missing one only when its name is
-/// `<dgd>-<lowercased component or group>`.
+/// The adapters that may lead to a component or group of one DGD, and a cheap first test of an adapter
+/// name, so that a rule looking for the autoscalers of a DGD reads and resolves only theirs: an existing
+/// adapter leads there only when its `spec.dgdRef` names the DGD, and a missing one only when its name
+/// is `<dgd>-<lowercased component or group>`.
 #[derive(Debug, Clone)]
 pub struct AdaptersOf<'a> {
     dgd: &'a str,
