@@ -491,6 +491,11 @@ mod tests {
         Ok(names.join(" "))
     }
 
+    /// The names of the items of `items` that may mention `mention`.
+    fn mentioning(items: &ListedItems<Sized>, mention: Mention<'_>) -> Result<String, LookupError> {
+        names(items.read_where(Some(&[mention]), &|_| true))
+    }
+
     fn sizes(items: Result<Vec<&Sized>, LookupError>) -> Result<Vec<u8>, LookupError> {
         Ok(items?.iter().map(|s| s.size).collect())
     }
@@ -582,10 +587,7 @@ mod tests {
         let whole =
             listed(r#"{"items": [{"metadata": {"name": "a"}}, {"metadata": {"name": "b"}}]}"#);
         assert_eq!(names(all(&whole, true)), Ok("a b".into()));
-        assert_eq!(
-            names(whole.read_where(Some(&[Mention::Exact("b")]), &|_| true)),
-            Ok("a b".into())
-        );
+        assert_eq!(mentioning(&whole, Mention::Exact("b")), Ok("a b".into()));
         assert_eq!(
             names(whole.read_where(Some(&[Mention::Exact("b")]), &|s| s.metadata.name == "b")),
             Ok("b".into())
@@ -623,8 +625,7 @@ mod tests {
             r#"{"items": [{"metadata": {"name": "a"}}, {"metadata": {"name": "b\/c"}}]}"#,
         ] {
             assert_eq!(
-                names(listed(answer).read_where(Some(&[Mention::Exact("a")]), &|_| true))
-                    .map(|n| n.split(' ').count()),
+                mentioning(&listed(answer), Mention::Exact("a")).map(|n| n.split(' ').count()),
                 Ok(2),
                 "{answer}"
             );
@@ -633,12 +634,12 @@ mod tests {
         let answer =
             r#"{"items": [{"metadata": {"name": "a"}}, {"metadata": {"name": "b\"\\u\n"}}]}"#;
         assert_eq!(
-            names(listed(answer).read_where(Some(&[Mention::Exact("a")]), &|_| true)),
+            mentioning(&listed(answer), Mention::Exact("a")),
             Ok("a".into())
         );
         // A name JSON must escape is never searched for.
         assert_eq!(
-            names(listed(answer).read_where(Some(&[Mention::Exact("b\"")]), &|_| true)),
+            mentioning(&listed(answer), Mention::Exact("b\"")),
             Ok("a b\"\\u\n".into())
         );
     }
@@ -648,20 +649,17 @@ mod tests {
         let answer = r#"{"items": [{"metadata": {"name": "d-a"}}, {"metadata": {"name": "d-b"}}, {"metadata": {"name": "e"}}, {"metadata": {"name": "f"}}]}"#;
         let items = listed(answer);
         assert_eq!(
-            names(items.read_where(Some(&[Mention::Prefix("d-")]), &|_| true)),
+            mentioning(&items, Mention::Prefix("d-")),
             Ok("d-a d-b".into())
         );
         assert_eq!(
-            names(items.read_where(Some(&[Mention::Exact("d-b")]), &|_| true)),
+            mentioning(&items, Mention::Exact("d-b")),
             Ok("d-a d-b".into()),
             "covered by the first search: no pass over the text"
         );
+        assert_eq!(mentioning(&items, Mention::Exact("e")), Ok("e".into()));
         assert_eq!(
-            names(items.read_where(Some(&[Mention::Exact("e")]), &|_| true)),
-            Ok("e".into())
-        );
-        assert_eq!(
-            names(items.read_where(Some(&[Mention::Exact("f")]), &|_| true)),
+            mentioning(&items, Mention::Exact("f")),
             Ok("d-a d-b e f".into()),
             "searched twice already: every item"
         );
