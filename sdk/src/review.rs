@@ -559,15 +559,9 @@ impl<'c> NamespaceObjects<'c> {
                     || adapter_name_suffix(&adapter.metadata.name, dgd).is_some()
             },
         })?;
-        let existing = adapters
-            .iter()
-            .filter(|adapter| adapter.spec.dgd_ref.name == dgd)
-            .map(|adapter| adapter.metadata.name.as_str())
-            .collect();
         Ok(AdaptersOf {
             dgd,
             prefix,
-            existing,
             adapters,
         })
     }
@@ -767,8 +761,6 @@ pub struct AdaptersOf<'a> {
     dgd: &'a str,
     /// `<dgd>-`.
     prefix: String,
-    /// The adapters whose `spec.dgdRef` names the DGD.
-    existing: Vec<&'a str>,
     /// The adapters of the namespace that may lead to the DGD: those whose `spec.dgdRef` names it or
     /// whose name is `<dgd>-…`.
     adapters: Vec<&'a ScalingAdapter>,
@@ -777,7 +769,16 @@ pub struct AdaptersOf<'a> {
 impl<'a> AdaptersOf<'a> {
     /// `false` when adapter `name` cannot lead to the DGD; `true` when it may (resolve it to know).
     pub fn may_lead_to_it(&self, name: &str) -> bool {
-        self.existing.contains(&name) || adapter_name_suffix(name, self.dgd).is_some()
+        adapter_name_suffix(name, self.dgd).is_some()
+            || self.existing().any(|adapter| adapter == name)
+    }
+
+    /// The names of the adapters whose `spec.dgdRef` names the DGD.
+    fn existing(&self) -> impl Iterator<Item = &str> {
+        self.adapters
+            .iter()
+            .filter(|adapter| adapter.spec.dgd_ref.name == self.dgd)
+            .map(|adapter| adapter.metadata.name.as_str())
     }
 
     /// The adapters of the namespace that may lead to the DGD: every adapter [`resolve_adapter`] looks
@@ -789,10 +790,9 @@ impl<'a> AdaptersOf<'a> {
     /// What names every adapter that may lead to the DGD: `<dgd>-…`, and the other existing ones.
     fn mentions(&self) -> Vec<Mention<'_>> {
         let others = self
-            .existing
-            .iter()
+            .existing()
             .filter(|name| adapter_name_suffix(name, self.dgd).is_none())
-            .map(|name| Mention::Exact(name));
+            .map(Mention::Exact);
         std::iter::once(Mention::Prefix(&self.prefix))
             .chain(others)
             .collect()
