@@ -1,9 +1,10 @@
 //! The List answers of look-ups, read no further than a rule needs: every item straight into its model in
 //! one pass, or, for a rule that looks for a few objects among many, only the items whose text may
-//! mention what it looks for.
+//! mention what it looks for. Where the items are is found from the text's start only as far as the last
+//! item such a search needs.
 
 use std::borrow::Cow;
-use std::cell::{OnceCell, RefCell};
+use std::cell::{OnceCell, Ref, RefCell};
 use std::fmt;
 use std::ops::Range;
 
@@ -14,7 +15,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
 use crate::cluster::{Cluster, Lookup, LookupError, ResourceKind};
-use crate::parse::{FieldError, null_as_default};
+use crate::parse::FieldError;
 
 /// A string a rule looks for in listed objects: a whole JSON string, or the start of one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +70,9 @@ struct Search {
 /// pass over the whole answer, reading an item a pass over the item).
 const SEARCHES: usize = 2;
 
+/// Items read on first use are kept in chunks of this many, each made when one of its items is first read.
+const CHUNK: usize = 64;
+
 /// Reads one item of a List JSON.
 pub type ReadItem<T> = fn(&str) -> Result<T, FieldError>;
 
@@ -86,18 +90,23 @@ pub struct ListedItems<T> {
     /// Every item, read in one pass by the first [`Self::all_in_one_pass`] made before the items were
     /// found (`None`: an item does not fit).
     whole: OnceCell<Option<Vec<T>>>,
-    /// Each item's model, read on first use, once the items are found.
-    read: OnceCell<Vec<OnceCell<Result<T, LookupError>>>>,
+    /// Each item's model, read on first use, by chunks of [`CHUNK`] items. How many items the list holds
+    /// is known only once its text is split to the end: fewer than half as many as it has bytes.
+    read: Vec<OnceCell<Box<[ReadOnce<T>]>>>,
 }
+
+/// An item's model, read on first use.
+type ReadOnce<T> = OnceCell<Result<T, LookupError>>;
 
 impl<T> ListedItems<T> {
     /// The List `text`, its items read by `read_item`.
     pub fn new(text: ListText, read_item: ReadItem<T>) -> Self {
+        let chunks = (text.answer.len() / 2 + 1).div_ceil(CHUNK);
         Self {
             text,
             read_item,
             whole: OnceCell::new(),
-            read: OnceCell::new(),
+            read: std::iter::repeat_with(OnceCell::new).take(chunks).collect(),
         }
     }
 
@@ -113,7 +122,7 @@ impl<T> ListedItems<T> {
 
     /// [`Self::all`], read by `read_all` in one pass when no item was read before.
     pub fn all_in_one_pass(&self, read_all: ReadAll<T>) -> Result<Vec<&T>, LookupError> {
-        if self.text.items.get().is_none() {
+        if self.text.split.borrow().is_none() {
             let whole = self.whole.get_or_init(|| read_all(&self.text.answer));
             if let Some(whole) = whole {
                 return Ok(whole.iter().collect());
@@ -145,7 +154,7 @@ impl<T> ListedItems<T> {
         };
         let found = match found {
             Some(found) => found,
-            None => (0..self.text.items()?.len()).collect(),
+            None => (0..self.text.items_through(None)?.len()).collect(),
         };
         for i in found {
             let item = self.read(i)?;
@@ -158,13 +167,15 @@ impl<T> ListedItems<T> {
 
     /// Item `i` (of those found), read.
     fn read(&self, i: usize) -> Result<&T, LookupError> {
-        let items = self.text.items()?;
-        let cells = self
+        let not_found = || list_failed(&self.text.lookup(), &format_args!("no item {i}"));
+        let chunk = self
             .read
-            .get_or_init(|| items.iter().map(|_| OnceCell::new()).collect());
-        cells[i]
+            .get(i / CHUNK)
+            .ok_or_else(not_found)?
+            .get_or_init(|| std::iter::repeat_with(OnceCell::new).take(CHUNK).collect());
+        chunk[i % CHUNK]
             .get_or_init(|| {
-                let item = &self.text.answer[items[i].clone()];
+                let item = &self.text.answer[self.text.found_item(i).ok_or_else(not_found)?];
                 (self.read_item)(item).map_err(|error| self.text.item_failed(item, &error))
             })
             .as_ref()
@@ -178,8 +189,9 @@ pub struct ListText {
     kind: ResourceKind,
     namespace: String,
     answer: String,
-    /// Where each item is in the answer, found on first need.
-    items: OnceCell<Result<Vec<Range<usize>>, LookupError>>,
+    /// Where the items are in the answer, found from its start as far as a rule needs (`None`: not yet
+    /// begun).
+    split: RefCell<Option<Result<Split, String>>>,
     /// Whether the answer writes a character as an escape a looked-for string may hold (`\u…`, `\/`):
     /// then no string is found by its text, and a search finds every item.
     escapes: OnceCell<bool>,
@@ -196,34 +208,44 @@ impl ListText {
             kind: lookup.kind.clone(),
             namespace: lookup.namespace.to_owned(),
             answer,
-            items: OnceCell::new(),
+            split: RefCell::new(None),
             escapes: OnceCell::new(),
             searches: RefCell::new(Vec::new()),
         })
     }
 
-    fn items(&self) -> Result<&[Range<usize>], LookupError> {
-        self.items
-            .get_or_init(|| {
-                let start = self.answer.as_ptr() as usize;
-                let items = list_items(&self.lookup(), &self.answer)?;
-                Ok(items
-                    .into_iter()
-                    .map(|item| {
-                        let offset = item.get().as_ptr() as usize - start;
-                        offset..offset + item.get().len()
-                    })
-                    .collect())
-            })
-            .as_deref()
-            .map_err(Clone::clone)
+    /// Where the items are, found from the answer's start as far as the item that holds byte `at` (`None`:
+    /// to the end). The text is read as JSON up to the last item found, and no further.
+    fn items_through(&self, at: Option<usize>) -> Result<Ref<'_, [Range<usize>]>, LookupError> {
+        let mut state = self.split.borrow_mut();
+        let split = state.get_or_insert_with(|| Split::begin(&self.answer));
+        if let Ok(found) = split
+            && let Err(reason) = found.go_on(&self.answer, at.unwrap_or(usize::MAX))
+        {
+            *split = Err(reason);
+        }
+        if let Some(Err(reason)) = &*state {
+            return Err(list_failed(&self.lookup(), reason));
+        }
+        drop(state);
+        Ok(Ref::map(self.split.borrow(), |state| match state {
+            Some(Ok(split)) => split.found.as_slice(),
+            _ => &[],
+        }))
+    }
+
+    /// Where item `i` is, when found already (by the search that gives `i`, or to the end).
+    fn found_item(&self, i: usize) -> Option<Range<usize>> {
+        match &*self.split.borrow() {
+            Some(Ok(split)) => split.found.get(i).cloned(),
+            _ => None,
+        }
     }
 
     /// The indexes of the items whose text holds a needle of `mentions`, in list order; `None` when the
     /// text cannot tell (see [`Self::escapes`], [`Mention::needle`]) or the list was searched
     /// [`SEARCHES`] times already. A search that an earlier one covers gives what that one found.
     fn search(&self, mentions: &[Mention<'_>]) -> Result<Option<Vec<usize>>, LookupError> {
-        let items = self.items()?;
         let mut searches = self.searches.borrow_mut();
         let covering = searches.iter().find(|search| {
             mentions
@@ -243,22 +265,32 @@ impl ListText {
         else {
             return Ok(None);
         };
-        let mut mentioned = vec![false; items.len()];
+        // Every occurrence, overlapping ones too: one in no item must not hide one in an item.
+        let mut occurrences = Vec::new();
         for needle in &needles {
             let mut from = 0;
-            // Every occurrence, overlapping ones too: one in no item must not hide one in an item.
             while let Some(at) = self.answer[from..]
                 .find(needle.as_str())
                 .map(|at| from + at)
             {
+                occurrences.push(at);
+                from = at + 1;
+            }
+        }
+        // Where the items are is found only when some text mentions what the rule looks for, and only up to
+        // the item of the last mention.
+        let mut found = Vec::new();
+        if let Some(&last) = occurrences.iter().max() {
+            let items = self.items_through(Some(last))?;
+            let mut mentioned = vec![false; items.len()];
+            for at in occurrences {
                 let after = items.partition_point(|item| item.start <= at);
                 if let Some(i) = after.checked_sub(1).filter(|&i| at < items[i].end) {
                     mentioned[i] = true;
                 }
-                from = at + 1;
             }
+            found.extend((0..items.len()).filter(|&i| mentioned[i]));
         }
-        let found: Vec<usize> = (0..items.len()).filter(|&i| mentioned[i]).collect();
         searches.push(Search {
             mentions: mentions
                 .iter()
@@ -388,11 +420,156 @@ impl<'de, T: Deserialize<'de>, U> Visitor<'de> for ItemList<T, U> {
     }
 }
 
-/// The items of a List, each the unparsed JSON text of one object.
-#[derive(Deserialize)]
-struct ListItems<'a> {
-    #[serde(borrow, default, deserialize_with = "null_as_default")]
-    items: Vec<&'a RawValue>,
+/// Where a List's items are in its text, as far as found: an item is found once every item before it is.
+struct Split {
+    /// The items found, in list order.
+    found: Vec<Range<usize>>,
+    /// Where the next item (or, before the first, the list's closing `]`) begins; `None` once the list
+    /// has ended.
+    rest: Option<usize>,
+}
+
+impl Split {
+    /// Finds where the List JSON `text` holds its items: the `[` of its `items` (absent or `null`: none).
+    /// What comes before it is read as JSON; what comes after, only once the last item is found.
+    fn begin(text: &str) -> Result<Self, String> {
+        let (at, next) = skip_whitespace(text, 0);
+        if next != Some(b'{') {
+            return Err(format!("expected a List object at byte {at}"));
+        }
+        let Some(items) = find_items(text, at + 1, true)? else {
+            return Ok(Self::none());
+        };
+        if text.as_bytes().get(items) == Some(&b'[') {
+            return Ok(Self {
+                found: Vec::new(),
+                rest: Some(items + 1),
+            });
+        }
+        // Not a list: `null` (no items), or an error.
+        let value = value_at(text, items)?;
+        if text[value.clone()] != *"null" {
+            return Err(format!("items: expected a list or null at byte {items}"));
+        }
+        Self::end(text, value.end)?;
+        Ok(Self::none())
+    }
+
+    /// A List without items.
+    fn none() -> Self {
+        Self {
+            found: Vec::new(),
+            rest: None,
+        }
+    }
+
+    /// Reads the List's members after its items, which end before byte `at`, to the end of the text.
+    fn end(text: &str, at: usize) -> Result<(), String> {
+        match find_items(text, at, false)? {
+            Some(_) => Err("duplicate field `items`".into()),
+            None => Ok(()),
+        }
+    }
+
+    /// Finds the next items of `text` as far as the item that holds byte `at`, or to the end.
+    fn go_on(&mut self, text: &str, at: usize) -> Result<(), String> {
+        while let Some(rest) = self.rest {
+            if self.found.last().is_some_and(|item| item.end > at) {
+                break;
+            }
+            let (at, next) = skip_whitespace(text, rest);
+            if self.found.is_empty() && next == Some(b']') {
+                self.rest = None;
+                return Self::end(text, at + 1);
+            }
+            let item = value_at(text, at)?;
+            let (after, next) = skip_whitespace(text, item.end);
+            self.found.push(item);
+            match next {
+                Some(b',') => self.rest = Some(after + 1),
+                Some(b']') => {
+                    self.rest = None;
+                    return Self::end(text, after + 1);
+                }
+                _ => return Err(format!("items: expected `,` or `]` at byte {after}")),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads the members of the List object in `text` from byte `at` (just after its `{` when `first`, else
+/// just after a member) up to its `items`: where the value of `items` begins, or `None` when the object
+/// ends first (and, with it, the text).
+fn find_items(text: &str, at: usize, first: bool) -> Result<Option<usize>, String> {
+    let (mut at, mut next) = skip_whitespace(text, at);
+    if next == Some(b'}') || (!first && next != Some(b',')) {
+        return object_end(text, at, next);
+    }
+    if !first {
+        (at, next) = skip_whitespace(text, at + 1);
+    }
+    loop {
+        if next != Some(b'"') {
+            return Err(format!("expected a member's name at byte {at}"));
+        }
+        let name = value_at(text, at)?;
+        let (colon, separator) = skip_whitespace(text, name.end);
+        if separator != Some(b':') {
+            return Err(format!("expected `:` at byte {colon}"));
+        }
+        let (value, _) = skip_whitespace(text, colon + 1);
+        if is_items(&text[name]) {
+            return Ok(Some(value));
+        }
+        let (after, delimiter) = skip_whitespace(text, value_at(text, value)?.end);
+        if delimiter != Some(b',') {
+            return object_end(text, after, delimiter);
+        }
+        (at, next) = skip_whitespace(text, after + 1);
+    }
+}
+
+/// Whether the JSON string `name` is `items` (written with or without escapes).
+fn is_items(name: &str) -> bool {
+    name == "\"items\""
+        || name.contains('\\')
+            && serde_json::from_str::<String>(name).is_ok_and(|name| name == "items")
+}
+
+/// `None` when `next`, the byte at `at`, closes the List object and nothing but whitespace follows.
+fn object_end(text: &str, at: usize, next: Option<u8>) -> Result<Option<usize>, String> {
+    match (next, skip_whitespace(text, at + 1)) {
+        (Some(b'}'), (_, None)) => Ok(None),
+        (Some(b'}'), (end, Some(_))) => Err(format!("trailing characters at byte {end}")),
+        _ => Err(format!("expected `,` or `}}` at byte {at}")),
+    }
+}
+
+/// The first byte of `text` at or after `at` that is not JSON whitespace, and where it is.
+fn skip_whitespace(text: &str, mut at: usize) -> (usize, Option<u8>) {
+    let bytes = text.as_bytes();
+    while let Some(&byte) = bytes.get(at) {
+        if !matches!(byte, b' ' | b'\t' | b'\n' | b'\r') {
+            return (at, Some(byte));
+        }
+        at += 1;
+    }
+    (at, None)
+}
+
+/// Where the JSON value that begins at byte `at` of `text` is.
+fn value_at(text: &str, at: usize) -> Result<Range<usize>, String> {
+    let rest = text.get(at..).unwrap_or_default();
+    // One value, not the whole text: what follows it is for the caller to read.
+    let mut deserializer = serde_json::Deserializer::from_str(rest);
+    match <&RawValue>::deserialize(&mut deserializer) {
+        Ok(value) => {
+            let start = value.get().as_ptr() as usize - text.as_ptr() as usize;
+            Ok(start..start + value.get().len())
+        }
+        Err(error) => Err(format!("{error} of the text from byte {at}")),
+    }
 }
 
 /// Just enough of an object to name it in an error.
@@ -406,12 +583,6 @@ struct Named<'a> {
 struct NameOnly<'a> {
     #[serde(borrow, default)]
     name: Option<Cow<'a, str>>,
-}
-
-/// The items of the List JSON `answer` to `lookup`.
-fn list_items<'a>(lookup: &Lookup<'_>, answer: &'a str) -> Result<Vec<&'a RawValue>, LookupError> {
-    let list: ListItems<'_> = serde_json::from_str(answer).map_err(|e| list_failed(lookup, &e))?;
-    Ok(list.items)
 }
 
 /// The error of an answer to `lookup` that is not a List.
@@ -529,7 +700,7 @@ mod tests {
         );
         assert!(
             unreadable(r#"{"items": 3}"#).starts_with(
-                "list of nvidia.com/v1beta1/DynamoGraphDeployment in x: invalid type: integer `3`"
+                "list of nvidia.com/v1beta1/DynamoGraphDeployment in x: items: expected a list or null at byte 10"
             ),
             "{}",
             unreadable(r#"{"items": 3}"#)
@@ -554,6 +725,70 @@ mod tests {
                 "{answer}"
             );
         }
+    }
+
+    #[test]
+    fn the_items_are_found_where_serde_json_reads_them() {
+        /// The List as serde_json reads it whole.
+        #[derive(Deserialize)]
+        struct Whole {
+            #[serde(default, deserialize_with = "crate::parse::null_as_default")]
+            items: Vec<Sized>,
+        }
+        for answer in [
+            " { \"items\" :\n[ {\"metadata\": {\"name\": \"a\"}} ,\t{\"metadata\": {\"name\": \"b\"}} ] } ",
+            r#"{"items": [ ]}"#,
+            r#"{"kind": "List", "metadata": {"items": [1]}, "items": [{"metadata": {"name": "a"}}], "x": {}}"#,
+            r#"{"\u0069tems": [{"metadata": {"name": "a"}}]}"#,
+            r#"{"items": null, "kind": "List"}"#,
+            r#"{"items": [{"metadata": {"name": "a"}},]}"#,
+            r#"{"items": [{"metadata": {"name": "a"}} {"metadata": {"name": "b"}}]}"#,
+            r#"{"items": [{"metadata": {"name": "a"}}], "kind": }"#,
+            r#"{"kind": "List",}"#,
+            r#"{"kind": "List" "items": []}"#,
+            r#"{"items": [], "items": []}"#,
+            r#"{"items": null, "items": null}"#,
+            r#"{"items": [{"metadata": {"name": "a"}}]} {}"#,
+            r#"{"items": [{"metadata": {"name": "a"}}"#,
+            r#"{"items": "#,
+            "",
+            "null",
+        ] {
+            let whole = serde_json::from_str::<Whole>(answer).map(|whole| {
+                let names: Vec<&str> = whole
+                    .items
+                    .iter()
+                    .map(|s| s.metadata.name.as_str())
+                    .collect();
+                names.join(" ")
+            });
+            match (names(all(&listed(answer), false)), whole) {
+                (Ok(found), Ok(read)) => assert_eq!(found, read, "{answer}"),
+                (Err(_), Err(_)) => {}
+                (found, read) => panic!("{answer}: found {found:?}, serde_json read {read:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_search_reads_the_text_no_further_than_the_item_of_its_last_mention() {
+        let answer = r#"{"items": [{"metadata": {"name": "a"}}, {"metadata": {"name": "b"}}, {"metadata": {"name": "c"}} oops"#;
+        let items = listed(answer);
+        assert_eq!(mentioning(&items, Mention::Exact("z")), Ok(String::new()));
+        assert_eq!(mentioning(&items, Mention::Exact("b")), Ok("b".into()));
+        assert_eq!(
+            mentioning(&listed(answer), Mention::Exact("a")),
+            Ok("a".into())
+        );
+        let malformed = |items: Result<String, LookupError>| {
+            items.is_err_and(|error| {
+                error.to_string().starts_with(
+                    "list of nvidia.com/v1beta1/DynamoGraphDeployment in x: items: expected `,` or `]` at byte",
+                )
+            })
+        };
+        assert!(malformed(mentioning(&listed(answer), Mention::Exact("c"))));
+        assert!(malformed(names(items.all())));
     }
 
     const THREE: &str = r#"{"items": [{"metadata": {"name": "a"}, "size": 1}, {"metadata": {"name": "b"}, "size": "big"}, {"metadata": {"name": "a"}, "size": 3}]}"#;

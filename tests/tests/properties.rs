@@ -832,15 +832,21 @@ proptest! {
 // ---- field masks ----
 
 /// `object` read by `read` as a Kubewarden host serves it to a look-up that ignores field masks and to
-/// one masked by `fields`: the same model, or the same error.
+/// one masked by `fields`: the same model, or an error both ways. (Which broken field the error names
+/// may differ: serde reads a struct from a list too, field by field, and a mask prunes such a list's
+/// items, as in `"spec": [{"x": false}, [true]]`.)
 fn reads_the_same<T: PartialEq + std::fmt::Debug>(
     object: &Value,
     fields: &[&str],
     read: fn(&str) -> Result<T, scaleguard_sdk::FieldError>,
 ) -> Result<(), TestCaseError> {
-    let whole = read(&served(object, &[]).to_string());
-    let masked = read(&served(object, fields).to_string());
-    prop_assert_eq!(whole, masked, "{}", object);
+    match (
+        read(&served(object, &[]).to_string()),
+        read(&served(object, fields).to_string()),
+    ) {
+        (Err(_), Err(_)) => {}
+        (whole, masked) => prop_assert_eq!(whole, masked, "{}", object),
+    }
     Ok(())
 }
 
