@@ -90,23 +90,23 @@ pub struct ListedItems<T> {
     /// Every item, read in one pass by the first [`Self::all_in_one_pass`] made before the items were
     /// found (`None`: an item does not fit).
     whole: OnceCell<Option<Vec<T>>>,
-    /// Each item's model, read on first use, by chunks of [`CHUNK`] items. How many items the list holds
-    /// is known only once its text is split to the end: fewer than half as many as it has bytes.
-    read: Vec<OnceCell<Box<[ReadOnce<T>]>>>,
+    /// Each item's model, read on first use, by chunks of [`CHUNK`] items, made when the first item is
+    /// read. How many items the list holds is known only once its text is split to the end: fewer than
+    /// half as many as it has bytes.
+    read: OnceCell<Vec<Chunk<T>>>,
 }
 
-/// An item's model, read on first use.
-type ReadOnce<T> = OnceCell<Result<T, LookupError>>;
+/// [`CHUNK`] items' models, each read on first use; made when one of them is first read.
+type Chunk<T> = OnceCell<Box<[OnceCell<Result<T, LookupError>>]>>;
 
 impl<T> ListedItems<T> {
     /// The List `text`, its items read by `read_item`.
     pub fn new(text: ListText, read_item: ReadItem<T>) -> Self {
-        let chunks = (text.answer.len() / 2 + 1).div_ceil(CHUNK);
         Self {
             text,
             read_item,
             whole: OnceCell::new(),
-            read: std::iter::repeat_with(OnceCell::new).take(chunks).collect(),
+            read: OnceCell::new(),
         }
     }
 
@@ -168,8 +168,11 @@ impl<T> ListedItems<T> {
     /// Item `i` (of those found), read.
     fn read(&self, i: usize) -> Result<&T, LookupError> {
         let not_found = || list_failed(&self.text.lookup(), &format_args!("no item {i}"));
-        let chunk = self
-            .read
+        let chunks = self.read.get_or_init(|| {
+            let chunks = (self.text.answer.len() / 2 + 1).div_ceil(CHUNK);
+            std::iter::repeat_with(OnceCell::new).take(chunks).collect()
+        });
+        let chunk = chunks
             .get(i / CHUNK)
             .ok_or_else(not_found)?
             .get_or_init(|| std::iter::repeat_with(OnceCell::new).take(CHUNK).collect());
