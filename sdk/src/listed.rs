@@ -270,14 +270,13 @@ impl ListText {
         };
         // Every occurrence, overlapping ones too: one in no item must not hide one in an item.
         let mut occurrences = Vec::new();
+        let text = self.answer.as_bytes();
         for needle in &needles {
+            let finder = memchr::memmem::Finder::new(needle);
             let mut from = 0;
-            while let Some(at) = self.answer[from..]
-                .find(needle.as_str())
-                .map(|at| from + at)
-            {
-                occurrences.push(at);
-                from = at + 1;
+            while let Some(at) = text.get(from..).and_then(|rest| finder.find(rest)) {
+                occurrences.push(from + at);
+                from += at + 1;
             }
         }
         // Where the items are is found only when some text mentions what the rule looks for, and only up to
@@ -320,7 +319,10 @@ impl ListText {
         *self.escapes.get_or_init(|| {
             let text = self.answer.as_bytes();
             let mut from = 0;
-            while let Some(at) = self.answer.get(from..).and_then(|rest| rest.find('\\')) {
+            while let Some(at) = text
+                .get(from..)
+                .and_then(|rest| memchr::memchr(b'\\', rest))
+            {
                 let at = from + at;
                 if matches!(text.get(at + 1), Some(b'u' | b'/')) {
                     return true;
