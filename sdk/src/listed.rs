@@ -12,7 +12,6 @@ use serde::de::{
     DeserializeOwned, DeserializeSeed, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor,
 };
 use serde::{Deserialize, Deserializer};
-use serde_json::value::RawValue;
 
 use crate::cluster::{Cluster, Lookup, LookupError, ResourceKind};
 use crate::parse::FieldError;
@@ -78,7 +77,7 @@ pub type ReadItem<T> = fn(&str) -> Result<T, FieldError>;
 
 /// Reads every item of a List JSON in one pass (see [`read_in_one_pass`]); `None` when an item does not
 /// fit (the item's own [`ReadItem`] then names it).
-pub type ReadAll<T> = fn(&str) -> Option<Vec<T>>;
+pub type ReadAll<T> = fn(&[u8]) -> Option<Vec<T>>;
 
 /// A List as the host answered it, its items read on first use: every item ([`Self::all`],
 /// [`Self::all_in_one_pass`]), or those a rule looks for among the items that may mention given strings
@@ -178,7 +177,7 @@ impl<T> ListedItems<T> {
             .get_or_init(|| std::iter::repeat_with(OnceCell::new).take(CHUNK).collect());
         chunk[i % CHUNK]
             .get_or_init(|| {
-                let item = &self.text.answer[self.text.found_item(i).ok_or_else(not_found)?];
+                let item = self.text.item(i).ok_or_else(not_found)??;
                 (self.read_item)(item).map_err(|error| self.text.item_failed(item, &error))
             })
             .as_ref()
@@ -191,7 +190,8 @@ impl<T> ListedItems<T> {
 pub struct ListText {
     kind: ResourceKind,
     namespace: String,
-    answer: String,
+    /// The host's bytes, not checked as UTF-8 as a whole: the strings of the items read are, as they are read.
+    answer: Vec<u8>,
     /// Where the items are in the answer, found from its start as far as a rule needs (`None`: not yet
     /// begun).
     split: RefCell<Option<Result<Split, String>>>,
@@ -205,8 +205,7 @@ pub struct ListText {
 impl ListText {
     /// Lists `lookup`.
     pub fn list(cluster: &dyn Cluster, lookup: &Lookup<'_>) -> Result<Self, LookupError> {
-        let answer = String::from_utf8(cluster.list_json(lookup)?)
-            .map_err(|error| list_failed(lookup, &error.utf8_error()))?;
+        let answer = cluster.list_json(lookup)?;
         Ok(Self {
             kind: lookup.kind.clone(),
             namespace: lookup.namespace.to_owned(),
@@ -237,12 +236,16 @@ impl ListText {
         }))
     }
 
-    /// Where item `i` is, when found already (by the search that gives `i`, or to the end).
-    fn found_item(&self, i: usize) -> Option<Range<usize>> {
-        match &*self.split.borrow() {
+    /// The text of item `i`, when found already (by the search that gives `i`, or to the end).
+    fn item(&self, i: usize) -> Option<Result<&str, LookupError>> {
+        let found = match &*self.split.borrow() {
             Some(Ok(split)) => split.found.get(i).cloned(),
             _ => None,
-        }
+        }?;
+        Some(
+            std::str::from_utf8(&self.answer[found])
+                .map_err(|error| list_failed(&self.lookup(), &format_args!("item {i}: {error}"))),
+        )
     }
 
     /// The indexes of the items whose text holds a needle of `mentions`, in list order; `None` when the
@@ -270,7 +273,7 @@ impl ListText {
         };
         // Every occurrence, overlapping ones too: one in no item must not hide one in an item.
         let mut occurrences = Vec::new();
-        let text = self.answer.as_bytes();
+        let text = &self.answer;
         for needle in &needles {
             let finder = memchr::memmem::Finder::new(needle);
             let mut from = 0;
@@ -317,7 +320,7 @@ impl ListText {
     /// needle holds.)
     fn escapes(&self) -> bool {
         *self.escapes.get_or_init(|| {
-            let text = self.answer.as_bytes();
+            let text = &self.answer;
             let mut from = 0;
             while let Some(at) = text
                 .get(from..)
@@ -350,13 +353,15 @@ impl ListText {
 
 /// Reads every item of the List JSON `answer` into a `T`, made a `U` by `into`, in one pass; `None`
 /// when the answer is not a List whose items all fit `T`.
-pub fn read_in_one_pass<T: DeserializeOwned, U>(answer: &str, into: fn(T) -> U) -> Option<Vec<U>> {
+pub fn read_in_one_pass<T: DeserializeOwned, U>(answer: &[u8], into: fn(T) -> U) -> Option<Vec<U>> {
     let items = ItemsOf {
         // The items of the masked lists take a few hundred bytes each: sized so, the list seldom grows.
         capacity: answer.len() / 256,
         into,
     };
-    let mut deserializer = serde_json::Deserializer::from_str(answer);
+    // Read as text, as the items are: one pass reads every byte anyway, and the modules then carry one
+    // deserializer per model, not two.
+    let mut deserializer = serde_json::Deserializer::from_str(std::str::from_utf8(answer).ok()?);
     let items = deserializer.deserialize_map(items).ok()?;
     deserializer.end().ok().map(|()| items)
 }
@@ -437,7 +442,7 @@ struct Split {
 impl Split {
     /// Finds where the List JSON `text` holds its items: the `[` of its `items` (absent or `null`: none).
     /// What comes before it is read as JSON; what comes after, only once the last item is found.
-    fn begin(text: &str) -> Result<Self, String> {
+    fn begin(text: &[u8]) -> Result<Self, String> {
         let (at, next) = skip_whitespace(text, 0);
         if next != Some(b'{') {
             return Err(format!("expected a List object at byte {at}"));
@@ -445,7 +450,7 @@ impl Split {
         let Some(items) = find_items(text, at + 1, true)? else {
             return Ok(Self::none());
         };
-        if text.as_bytes().get(items) == Some(&b'[') {
+        if text.get(items) == Some(&b'[') {
             return Ok(Self {
                 found: Vec::new(),
                 rest: Some(items + 1),
@@ -453,7 +458,7 @@ impl Split {
         }
         // Not a list: `null` (no items), or an error.
         let value = value_at(text, items)?;
-        if text[value.clone()] != *"null" {
+        if text[value.clone()] != *b"null" {
             return Err(format!("items: expected a list or null at byte {items}"));
         }
         Self::end(text, value.end)?;
@@ -469,7 +474,7 @@ impl Split {
     }
 
     /// Reads the List's members after its items, which end before byte `at`, to the end of the text.
-    fn end(text: &str, at: usize) -> Result<(), String> {
+    fn end(text: &[u8], at: usize) -> Result<(), String> {
         match find_items(text, at, false)? {
             Some(_) => Err("duplicate field `items`".into()),
             None => Ok(()),
@@ -477,7 +482,7 @@ impl Split {
     }
 
     /// Finds the next items of `text` as far as the item that holds byte `at`, or to the end.
-    fn go_on(&mut self, text: &str, at: usize) -> Result<(), String> {
+    fn go_on(&mut self, text: &[u8], at: usize) -> Result<(), String> {
         while let Some(rest) = self.rest {
             if self.found.last().is_some_and(|item| item.end > at) {
                 break;
@@ -506,7 +511,7 @@ impl Split {
 /// Reads the members of the List object in `text` from byte `at` (just after its `{` when `first`, else
 /// just after a member) up to its `items`: where the value of `items` begins, or `None` when the object
 /// ends first (and, with it, the text).
-fn find_items(text: &str, at: usize, first: bool) -> Result<Option<usize>, String> {
+fn find_items(text: &[u8], at: usize, first: bool) -> Result<Option<usize>, String> {
     let (mut at, mut next) = skip_whitespace(text, at);
     if next == Some(b'}') || (!first && next != Some(b',')) {
         return object_end(text, at, next);
@@ -536,14 +541,14 @@ fn find_items(text: &str, at: usize, first: bool) -> Result<Option<usize>, Strin
 }
 
 /// Whether the JSON string `name` is `items` (written with or without escapes).
-fn is_items(name: &str) -> bool {
-    name == "\"items\""
-        || name.contains('\\')
-            && serde_json::from_str::<String>(name).is_ok_and(|name| name == "items")
+fn is_items(name: &[u8]) -> bool {
+    name == b"\"items\""
+        || name.contains(&b'\\')
+            && serde_json::from_slice::<String>(name).is_ok_and(|name| name == "items")
 }
 
 /// `None` when `next`, the byte at `at`, closes the List object and nothing but whitespace follows.
-fn object_end(text: &str, at: usize, next: Option<u8>) -> Result<Option<usize>, String> {
+fn object_end(text: &[u8], at: usize, next: Option<u8>) -> Result<Option<usize>, String> {
     match (next, skip_whitespace(text, at + 1)) {
         (Some(b'}'), (_, None)) => Ok(None),
         (Some(b'}'), (end, Some(_))) => Err(format!("trailing characters at byte {end}")),
@@ -552,9 +557,8 @@ fn object_end(text: &str, at: usize, next: Option<u8>) -> Result<Option<usize>, 
 }
 
 /// The first byte of `text` at or after `at` that is not JSON whitespace, and where it is.
-fn skip_whitespace(text: &str, mut at: usize) -> (usize, Option<u8>) {
-    let bytes = text.as_bytes();
-    while let Some(&byte) = bytes.get(at) {
+fn skip_whitespace(text: &[u8], mut at: usize) -> (usize, Option<u8>) {
+    while let Some(&byte) = text.get(at) {
         if !matches!(byte, b' ' | b'\t' | b'\n' | b'\r') {
             return (at, Some(byte));
         }
@@ -563,17 +567,15 @@ fn skip_whitespace(text: &str, mut at: usize) -> (usize, Option<u8>) {
     (at, None)
 }
 
-/// Where the JSON value that begins at byte `at` of `text` is.
-fn value_at(text: &str, at: usize) -> Result<Range<usize>, String> {
+/// Where the JSON value that begins at byte `at` of `text` is (its strings are not checked as UTF-8).
+fn value_at(text: &[u8], at: usize) -> Result<Range<usize>, String> {
     let rest = text.get(at..).unwrap_or_default();
     // One value, not the whole text: what follows it is for the caller to read.
-    let mut deserializer = serde_json::Deserializer::from_str(rest);
-    match <&RawValue>::deserialize(&mut deserializer) {
-        Ok(value) => {
-            let start = value.get().as_ptr() as usize - text.as_ptr() as usize;
-            Ok(start..start + value.get().len())
-        }
-        Err(error) => Err(format!("{error} of the text from byte {at}")),
+    let mut values = serde_json::Deserializer::from_slice(rest).into_iter::<IgnoredAny>();
+    match values.next() {
+        Some(Ok(IgnoredAny)) => Ok(at..at + values.byte_offset()),
+        Some(Err(error)) => Err(format!("{error} of the text from byte {at}")),
+        None => Err(format!("EOF while parsing a value at byte {at}")),
     }
 }
 
@@ -616,11 +618,11 @@ mod tests {
     use crate::parse::from_str;
 
     /// Answers every look-up with `answer`.
-    struct Answering(&'static str);
+    struct Answering(&'static [u8]);
 
     impl Cluster for Answering {
         fn list_json(&self, _: &Lookup<'_>) -> Result<Vec<u8>, LookupError> {
-            Ok(self.0.as_bytes().to_vec())
+            Ok(self.0.to_vec())
         }
     }
 
@@ -646,6 +648,11 @@ mod tests {
 
     /// The List `answer`.
     fn listed(answer: &'static str) -> ListedItems<Sized> {
+        listed_bytes(answer.as_bytes())
+    }
+
+    /// The List `answer`, bytes that need not be UTF-8.
+    fn listed_bytes(answer: &'static [u8]) -> ListedItems<Sized> {
         ListedItems::new(
             ListText::list(&Answering(answer), &LOOKUP).unwrap(),
             from_str,
@@ -794,6 +801,31 @@ mod tests {
         };
         assert!(malformed(mentioning(&listed(answer), Mention::Exact("c"))));
         assert!(malformed(names(items.all())));
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_fail_the_look_ups_that_read_them() {
+        let answer: &[u8] =
+            b"{\"items\": [{\"metadata\": {\"name\": \"a\"}}, {\"metadata\": {\"name\": \"b\xff\"}}]}";
+        assert_eq!(
+            mentioning(&listed_bytes(answer), Mention::Exact("a")),
+            Ok("a".into())
+        );
+        let not_utf8 = "list of nvidia.com/v1beta1/DynamoGraphDeployment in x: item 1: invalid utf-8 sequence of 1 bytes from index 24";
+        assert_eq!(
+            mentioning(&listed_bytes(answer), Mention::Prefix("b"))
+                .unwrap_err()
+                .to_string(),
+            not_utf8
+        );
+        for one_pass in [true, false] {
+            assert_eq!(
+                names(all(&listed_bytes(answer), one_pass))
+                    .unwrap_err()
+                    .to_string(),
+                not_utf8
+            );
+        }
     }
 
     const THREE: &str = r#"{"items": [{"metadata": {"name": "a"}, "size": 1}, {"metadata": {"name": "b"}, "size": "big"}, {"metadata": {"name": "a"}, "size": 3}]}"#;
