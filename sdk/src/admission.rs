@@ -73,19 +73,34 @@ impl<'de> Deserialize<'de> for RawObject {
     }
 }
 
-/// The deepest nesting of objects and lists in JSON `text`.
+/// The deepest nesting of objects and lists in JSON `text`. A string is skipped to its closing quote in
+/// one search (most of an object's text is its strings).
 fn nesting_depth(text: &str) -> usize {
-    let (mut depth, mut deepest, mut in_string, mut escaped) = (0_usize, 0, false, false);
-    for byte in text.bytes() {
-        match (in_string, escaped, byte) {
-            (true, true, _) => escaped = false,
-            (true, false, b'\\') => escaped = true,
-            (true, false, b'"') | (false, _, b'"') => in_string = !in_string,
-            (false, _, b'{' | b'[') => {
+    let bytes = text.as_bytes();
+    let (mut depth, mut deepest, mut at) = (0_usize, 0, 0);
+    while let Some(&byte) = bytes.get(at) {
+        at += 1;
+        match byte {
+            b'"' => loop {
+                let Some(found) = bytes
+                    .get(at..)
+                    .and_then(|rest| memchr::memchr2(b'"', b'\\', rest))
+                else {
+                    // An unterminated string: nothing after it nests.
+                    return deepest;
+                };
+                at += found + 1;
+                if bytes[at - 1] == b'"' {
+                    break;
+                }
+                // An escape: the escaped character closes no string.
+                at += 1;
+            },
+            b'{' | b'[' => {
                 depth += 1;
                 deepest = deepest.max(depth);
             }
-            (false, _, b'}' | b']') => depth = depth.saturating_sub(1),
+            b'}' | b']' => depth = depth.saturating_sub(1),
             _ => {}
         }
     }
@@ -407,6 +422,9 @@ mod tests {
             (r#"{"a": "[[[{{{"}"#, 1),
             (r#"{"a": "x\"[[[", "b": [[]]}"#, 3),
             (r#"{"a": "x\\", "b": [[]]}"#, 3),
+            (r#"{"a": "\\\\", "b": [[]]}"#, 3),
+            (r#"{"a": "\"", "b": [[]], "c": "\\\"{"}"#, 3),
+            (r#"[{"a": "ends in an escaped quote\""#, 2),
             (r#"[{"a": "unterminated [[["#, 2),
             (r#"[{"a": "ends in an escape\"#, 2),
             ("[]]]]{", 1),
