@@ -190,7 +190,7 @@ impl<T> ListedItems<T> {
 pub struct ListText {
     kind: ResourceKind,
     namespace: String,
-    /// The host's bytes, not checked as UTF-8 as a whole: the strings of the items read are, as they are read.
+    /// The host's bytes, not checked as UTF-8 as a whole: an item is, when it is read.
     answer: Vec<u8>,
     /// Where the items are in the answer, found from its start as far as a rule needs (`None`: not yet
     /// begun).
