@@ -9,7 +9,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::dgd::{DgdVersion, DgdView};
-use crate::parse::{FieldError, from_str, null_as_default};
+use crate::parse::{FieldError, from_str, null_as_default, string_close};
 
 /// An admission request (`admission.k8s.io/v1` `AdmissionReview.request`).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -79,22 +79,11 @@ fn nesting_depth(text: &str) -> usize {
     let bytes = text.as_bytes();
     let (mut depth, mut deepest, mut at) = (0_usize, 0, 0);
     while let Some(&byte) = bytes.get(at) {
-        at += 1;
         match byte {
-            b'"' => loop {
-                let Some(found) = bytes
-                    .get(at..)
-                    .and_then(|rest| memchr::memchr2(b'"', b'\\', rest))
-                else {
-                    // An unterminated string: nothing after it nests.
-                    return deepest;
-                };
-                at += found + 1;
-                if bytes[at - 1] == b'"' {
-                    break;
-                }
-                // An escape: the escaped character closes no string.
-                at += 1;
+            b'"' => match string_close(bytes, at) {
+                Some(close) => at = close,
+                // An unterminated string: nothing after it nests.
+                None => return deepest,
             },
             b'{' | b'[' => {
                 depth += 1;
@@ -103,6 +92,7 @@ fn nesting_depth(text: &str) -> usize {
             b'}' | b']' => depth = depth.saturating_sub(1),
             _ => {}
         }
+        at += 1;
     }
     deepest
 }

@@ -123,6 +123,20 @@ enum Frame {
     List { index: usize },
 }
 
+/// Where the closing quote is of the JSON string whose opening quote is byte `open` of `text`, past its
+/// escapes; `None` when the string is not closed.
+pub(crate) fn string_close(text: &[u8], open: usize) -> Option<usize> {
+    let mut at = open + 1;
+    loop {
+        let found = at + memchr::memchr2(b'"', b'\\', text.get(at..)?)?;
+        if text[found] == b'"' {
+            return Some(found);
+        }
+        // An escape: the escaped character closes no string.
+        at = found + 2;
+    }
+}
+
 /// The path of the value that byte `offset` of JSON `text` is in, found by scanning the text to it: a
 /// key being read at `offset` counts whole (a serde error about a field stops inside or right after it),
 /// and a container closing at `offset` is the value (an error about the whole object stops there).
@@ -151,10 +165,7 @@ fn path_at(text: &[u8], offset: usize) -> Vec<Segment> {
                 None => {}
             },
             b'"' => {
-                let mut close = at + 1;
-                while close < text.len() && text[close] != b'"' {
-                    close += if text[close] == b'\\' { 2 } else { 1 };
-                }
+                let close = string_close(text, at).unwrap_or(text.len());
                 if let Some(Frame::Object {
                     key,
                     in_value: false,
