@@ -553,7 +553,8 @@ impl<'c> NamespaceObjects<'c> {
     pub fn adapters_of<'a>(&'a self, dgd: &'a str) -> Result<AdaptersOf<'a>, LookupError> {
         let prefix = format!("{dgd}-");
         let adapters = self.adapters_read(Read::Where {
-            mentions: Some(&[Mention::Exact(dgd), Mention::Prefix(&prefix)]),
+            // `<dgd>` starts both the `spec.dgdRef.name` and the `<dgd>-…` names: one pass finds them.
+            mentions: Some(&[Mention::Prefix(dgd)]),
             keep: &|adapter| {
                 adapter.spec.dgd_ref.name == dgd
                     || adapter_name_suffix(&adapter.metadata.name, dgd).is_some()
