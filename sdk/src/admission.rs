@@ -9,7 +9,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::dgd::{DgdVersion, DgdView};
-use crate::parse::{FieldError, from_str, null_as_default, string_close};
+use crate::parse::{FieldError, from_str, null_as_default};
 
 /// An admission request (`admission.k8s.io/v1` `AdmissionReview.request`).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -66,35 +66,11 @@ const MAX_DEPTH: usize = 128;
 impl<'de> Deserialize<'de> for RawObject {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = Box::<RawValue>::deserialize(deserializer)?;
-        if nesting_depth(raw.get()) > MAX_DEPTH {
+        if scaleguard_json_scan::nesting_depth(raw.get().as_bytes()) > MAX_DEPTH {
             return Err(serde::de::Error::custom("recursion limit exceeded"));
         }
         Ok(Self(raw))
     }
-}
-
-/// The deepest nesting of objects and lists in JSON `text`. A string is skipped to its closing quote in
-/// one search (most of an object's text is its strings).
-fn nesting_depth(text: &str) -> usize {
-    let bytes = text.as_bytes();
-    let (mut depth, mut deepest, mut at) = (0_usize, 0, 0);
-    while let Some(&byte) = bytes.get(at) {
-        match byte {
-            b'"' => match string_close(bytes, at) {
-                Some(close) => at = close,
-                // An unterminated string: nothing after it nests.
-                None => return deepest,
-            },
-            b'{' | b'[' => {
-                depth += 1;
-                deepest = deepest.max(depth);
-            }
-            b'}' | b']' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-        at += 1;
-    }
-    deepest
 }
 
 impl RawObject {
@@ -404,28 +380,6 @@ fn typed<T>(
 mod tests {
     use super::*;
 
-    #[test]
-    fn nesting_depth_counts_containers_outside_strings() {
-        let cases = [
-            ("{}", 1),
-            ("[[], {\"a\": [1, {\"b\": []}]}]", 5),
-            (r#"{"a": "[[[{{{"}"#, 1),
-            (r#"{"a": "x\"[[[", "b": [[]]}"#, 3),
-            (r#"{"a": "x\\", "b": [[]]}"#, 3),
-            (r#"{"a": "\\\\", "b": [[]]}"#, 3),
-            (r#"{"a": "\"", "b": [[]], "c": "\\\"{"}"#, 3),
-            (r#"[{"a": "ends in an escaped quote\""#, 2),
-            (r#"[{"a": "unterminated [[["#, 2),
-            (r#"[{"a": "ends in an escape\"#, 2),
-            ("[]]]]{", 1),
-            ("", 0),
-            ("\"just a string {\"", 0),
-        ];
-        for (text, depth) in cases {
-            assert_eq!(nesting_depth(text), depth, "{text}");
-        }
-        assert_eq!(nesting_depth(&"[".repeat(200)), 200);
-    }
     use crate::parse::from_value;
     use serde_json::json;
 

@@ -275,12 +275,7 @@ impl ListText {
         let mut occurrences = Vec::new();
         let text = &self.answer;
         for needle in &needles {
-            let finder = memchr::memmem::Finder::new(needle);
-            let mut from = 0;
-            while let Some(at) = text.get(from..).and_then(|rest| finder.find(rest)) {
-                occurrences.push(from + at);
-                from += at + 1;
-            }
+            scaleguard_json_scan::find_all(text, needle.as_bytes(), &mut occurrences);
         }
         // Where the items are is found only when some text mentions what the rule looks for, and only up to
         // the item of the last mention.
@@ -319,22 +314,9 @@ impl ListText {
     /// (any character) or `\/`. (`\b`, `\f`, `\n`, `\r`, `\t` stand for control characters, which no
     /// needle holds.)
     fn escapes(&self) -> bool {
-        *self.escapes.get_or_init(|| {
-            let text = &self.answer;
-            let mut from = 0;
-            while let Some(at) = text
-                .get(from..)
-                .and_then(|rest| memchr::memchr(b'\\', rest))
-            {
-                let at = from + at;
-                if matches!(text.get(at + 1), Some(b'u' | b'/')) {
-                    return true;
-                }
-                // The escaped character (`\\`: a backslash) starts no escape.
-                from = at + 2;
-            }
-            false
-        })
+        *self
+            .escapes
+            .get_or_init(|| scaleguard_json_scan::has_unicode_or_slash_escape(&self.answer))
     }
 
     fn lookup(&self) -> Lookup<'_> {

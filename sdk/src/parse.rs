@@ -9,6 +9,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use scaleguard_json_scan::string_close;
+
 /// Fields whose values are maps keyed by user data: their keys render as `[key]`
 /// (`spec.services[decode].replicas`, `metadata.annotations[nvidia.com/x]`).
 const MAP_FIELDS: &[&str] = &["services", "annotations", "matchLabels"];
@@ -121,20 +123,6 @@ enum Frame {
     Object { key: Option<String>, in_value: bool },
     /// In a list: the current item.
     List { index: usize },
-}
-
-/// Where the closing quote is of the JSON string whose opening quote is byte `open` of `text`, past its
-/// escapes; `None` when the string is not closed.
-pub(crate) fn string_close(text: &[u8], open: usize) -> Option<usize> {
-    let mut at = open + 1;
-    loop {
-        let found = at + memchr::memchr2(b'"', b'\\', text.get(at..)?)?;
-        if text[found] == b'"' {
-            return Some(found);
-        }
-        // An escape: the escaped character closes no string.
-        at = found + 2;
-    }
 }
 
 /// The path of the value that byte `offset` of JSON `text` is in, found by scanning the text to it: a
