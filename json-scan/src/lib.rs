@@ -135,6 +135,17 @@ fn find_all_by_blocks(text: &[u8], needle: &[u8], found: &mut Vec<usize>) {
 mod tests {
     use super::*;
 
+    /// Asserts that `scan` gives each text of `cases` its answer.
+    fn answer_each<T: PartialEq + core::fmt::Debug>(
+        cases: &[(&[u8], T)],
+        scan: impl Fn(&[u8]) -> T,
+    ) {
+        for (text, answer) in cases {
+            let text_shown = core::str::from_utf8(text).unwrap_or("(not UTF-8)");
+            assert_eq!(&scan(text), answer, "{text_shown}");
+        }
+    }
+
     /// Every start of `needle` in `text`, one at a time.
     fn starts(text: &[u8], needle: &[u8]) -> Vec<usize> {
         (0..=text.len())
@@ -200,14 +211,7 @@ mod tests {
             (br#""a\\\"b""#, Some(7)),
             (br#""ends in an escape\"#, None),
         ];
-        for (text, close) in cases {
-            assert_eq!(
-                string_close(text, 0),
-                close,
-                "{}",
-                core::str::from_utf8(text).unwrap()
-            );
-        }
+        answer_each(&cases, |text| string_close(text, 0));
         assert_eq!(string_close(br#"{"a": "b"}"#, 6), Some(8));
         assert_eq!(string_close(b"\"", 0), None);
     }
@@ -229,14 +233,7 @@ mod tests {
             (b"", 0),
             (b"\"just a string {\"", 0),
         ];
-        for (text, depth) in cases {
-            assert_eq!(
-                nesting_depth(text),
-                depth,
-                "{}",
-                core::str::from_utf8(text).unwrap()
-            );
-        }
+        answer_each(&cases, nesting_depth);
         assert_eq!(nesting_depth(&[b'['; 200]), 200);
     }
 
@@ -253,13 +250,6 @@ mod tests {
             (br#"{"a": "ends in a backslash\"#, false),
             (b"", false),
         ];
-        for (text, escapes) in cases {
-            assert_eq!(
-                has_unicode_or_slash_escape(text),
-                escapes,
-                "{}",
-                core::str::from_utf8(text).unwrap()
-            );
-        }
+        answer_each(&cases, has_unicode_or_slash_escape);
     }
 }
